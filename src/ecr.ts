@@ -1,0 +1,69 @@
+/** ECR: the repository and the registry login. */
+import * as core from '@actions/core'
+import {
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  GetAuthorizationTokenCommand,
+  type ECRClient
+} from '@aws-sdk/client-ecr'
+import type { RegistryLogin } from './docker.js'
+import { awsErrorName, DeployError, errorMessage } from './errors.js'
+
+/** Whether the repository exists (read only). */
+export async function repositoryExists(ecr: ECRClient, repository: string): Promise<boolean> {
+  try {
+    await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repository] }))
+    return true
+  } catch (error) {
+    if (awsErrorName(error) === 'RepositoryNotFoundException') return false
+    throw new DeployError(
+      `Could not look up ECR repository '${repository}' (ecr:DescribeRepositories): ${errorMessage(error)}`
+    )
+  }
+}
+
+/** Creates the repository (scan on push, mutable tags so a re-run of a build id can push again). */
+export async function createRepository(ecr: ECRClient, repository: string): Promise<void> {
+  try {
+    await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: repository,
+        imageScanningConfiguration: { scanOnPush: true }
+      })
+    )
+  } catch (error) {
+    if (awsErrorName(error) === 'RepositoryAlreadyExistsException') return
+    throw new DeployError(
+      `Could not create ECR repository '${repository}' (ecr:CreateRepository): ${errorMessage(error)}`
+    )
+  }
+}
+
+/**
+ * Asks ECR for a registry login. The token and password are masked before anything else sees
+ * them; the registry host comes from `proxyEndpoint`.
+ */
+export async function getRegistryLogin(ecr: ECRClient): Promise<RegistryLogin> {
+  let data
+  try {
+    data = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]
+  } catch (error) {
+    throw new DeployError(
+      `Could not get an ECR login token (ecr:GetAuthorizationToken): ${errorMessage(error)}`
+    )
+  }
+  if (data?.authorizationToken === undefined || data.proxyEndpoint === undefined) {
+    throw new DeployError('ECR returned no authorization data (ecr:GetAuthorizationToken).')
+  }
+  core.setSecret(data.authorizationToken)
+  const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 0) throw new DeployError('The ECR authorization token is not in user:password form.')
+  const password = decoded.slice(colon + 1)
+  core.setSecret(password)
+  return {
+    registry: data.proxyEndpoint.replace(/^https?:\/\//, '').replace(/\/+$/, ''),
+    username: decoded.slice(0, colon),
+    password
+  }
+}

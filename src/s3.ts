@@ -1,0 +1,115 @@
+/** S3: the artifact bucket's preconditions and the template upload. */
+import * as core from '@actions/core'
+import {
+  GetBucketLocationCommand,
+  GetBucketVersioningCommand,
+  PutObjectCommand,
+  type S3Client
+} from '@aws-sdk/client-s3'
+import { awsErrorName, DeployError, errorMessage } from './errors.js'
+
+/** What the bucket checks found. */
+export interface BucketState {
+  region: string
+  versioningEnabled: boolean
+}
+
+/** Where the template was uploaded. */
+export interface TemplateLocation {
+  key: string
+  /** `https://<bucket>.s3.<region>.amazonaws.com/<key>[?versionId=…]`, as CloudFormation wants it. */
+  url: string
+  versionId?: string
+}
+
+/** GetBucketLocation's answer as a region name ('' and null mean us-east-1, 'EU' eu-west-1). */
+export function normalizeBucketRegion(constraint: string | undefined | null): string {
+  if (constraint === undefined || constraint === null || constraint === '') return 'us-east-1'
+  if (constraint === 'EU') return 'eu-west-1'
+  return constraint
+}
+
+/** Checks the bucket exists, is in the deploy region, and reads its versioning (read only). */
+export async function checkBucket(s3: S3Client, bucket: string, region: string): Promise<BucketState> {
+  let bucketRegion: string
+  try {
+    const location = await s3.send(new GetBucketLocationCommand({ Bucket: bucket }))
+    bucketRegion = normalizeBucketRegion(location.LocationConstraint)
+  } catch (error) {
+    const name = awsErrorName(error)
+    if (name === 'NoSuchBucket') {
+      throw new DeployError(
+        `Input 'bucket': S3 bucket '${bucket}' does not exist: create it in ${region}, or fix the name.`
+      )
+    }
+    if (name === 'AccessDenied') {
+      throw new DeployError(
+        `Input 'bucket': no access to S3 bucket '${bucket}' (s3:GetBucketLocation denied): check the bucket name and the role's S3 permissions.`
+      )
+    }
+    throw new DeployError(`Could not check S3 bucket '${bucket}': ${errorMessage(error)}`)
+  }
+  if (bucketRegion !== region) {
+    throw new DeployError(
+      `Input 'bucket': S3 bucket '${bucket}' is in ${bucketRegion}, but the stack deploys to ${region}; CloudFormation needs the template in the same region: use a bucket in ${region}, or set 'region' to ${bucketRegion}.`
+    )
+  }
+  let versioningEnabled = false
+  try {
+    const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))
+    versioningEnabled = versioning.Status === 'Enabled'
+  } catch (error) {
+    core.warning(
+      `Could not read the versioning of S3 bucket '${bucket}' (${errorMessage(error)}); assuming it is off.`
+    )
+  }
+  core.info(`S3 bucket ${bucket}: region ${bucketRegion}, versioning ${versioningEnabled ? 'enabled' : 'off'}`)
+  return { region: bucketRegion, versioningEnabled }
+}
+
+/** The template's key: stack name and build id, so an older deploy's template is never overwritten. */
+export function templateKey(stackName: string, buildTag: string, format: 'json' | 'yaml'): string {
+  return `${stackName}/${buildTag}/${stackName}-cftemplate.${format}`
+}
+
+/** The `TemplateURL` CloudFormation reads (virtual-hosted style; path style for dotted buckets). */
+export function templateUrl(bucket: string, region: string, key: string, versionId?: string): string {
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
+  const path = key.split('/').map(encodeURIComponent).join('/')
+  const base = bucket.includes('.')
+    ? `https://s3.${region}.${suffix}/${bucket}/${path}`
+    : `https://${bucket}.s3.${region}.${suffix}/${path}`
+  return versionId === undefined ? base : `${base}?versionId=${encodeURIComponent(versionId)}`
+}
+
+/** Uploads the template; with versioning on, the URL names the exact version. */
+export async function uploadTemplate(
+  s3: S3Client,
+  bucket: string,
+  region: string,
+  key: string,
+  body: Buffer,
+  versioningEnabled: boolean
+): Promise<TemplateLocation> {
+  let versionId: string | undefined
+  try {
+    const result = await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: key.endsWith('.json') ? 'application/json' : 'application/yaml'
+      })
+    )
+    versionId = versioningEnabled ? result.VersionId : undefined
+  } catch (error) {
+    throw new DeployError(
+      `Could not upload the template to s3://${bucket}/${key} (s3:PutObject): ${errorMessage(error)}`
+    )
+  }
+  return {
+    key,
+    url: templateUrl(bucket, region, key, versionId),
+    ...(versionId === undefined ? {} : { versionId })
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Pure CloudFormation decisions: what kind of change set, which states are terminal, what counts
+ * as an empty change set, which parameters to send. Tested with tables, no mocks.
+ */
+import { createHash } from 'node:crypto'
+import type { Parameter } from '@aws-sdk/client-cloudformation'
+
+/** What to do with the stack as it stands. */
+export type StackPlan =
+  | { kind: 'create' }
+  | { kind: 'update' }
+  | { kind: 'recreate' } // ROLLBACK_COMPLETE: a failed first create, can only be deleted
+  | { kind: 'wait'; status: string } // another operation is running
+
+/** Decides the change set type from the stack's current status (undefined: no stack). */
+export function planStack(status: string | undefined): StackPlan {
+  if (status === undefined || status === 'DELETE_COMPLETE') return { kind: 'create' }
+  if (status === 'REVIEW_IN_PROGRESS') return { kind: 'create' }
+  if (status === 'ROLLBACK_COMPLETE') return { kind: 'recreate' }
+  if (status.endsWith('_IN_PROGRESS')) return { kind: 'wait', status }
+  return { kind: 'update' }
+}
+
+const FAILED_TERMINAL = new Set([
+  'CREATE_FAILED',
+  'ROLLBACK_COMPLETE',
+  'ROLLBACK_FAILED',
+  'DELETE_FAILED',
+  'UPDATE_FAILED',
+  'UPDATE_ROLLBACK_COMPLETE',
+  'UPDATE_ROLLBACK_FAILED',
+  'IMPORT_ROLLBACK_COMPLETE',
+  'IMPORT_ROLLBACK_FAILED'
+])
+
+/** True when no operation is running on the stack (REVIEW_IN_PROGRESS waits for us, so it counts). */
+export function isSettled(status: string): boolean {
+  return !status.endsWith('_IN_PROGRESS') || status === 'REVIEW_IN_PROGRESS'
+}
+
+/** True for a settled state that means the last operation failed. */
+export function isFailedState(status: string): boolean {
+  return FAILED_TERMINAL.has(status)
+}
+
+/** True when CloudFormation refused a change set only because it changes nothing. */
+export function isEmptyChangeSet(status: string | undefined, reason: string | undefined): boolean {
+  if (status !== 'FAILED' || reason === undefined) return false
+  return /didn't contain changes|No updates are to be performed|no changes/i.test(reason)
+}
+
+/** What to do to continue after a failed state (appended to the failure message). */
+export function recoveryHint(status: string): string {
+  switch (status) {
+    case 'UPDATE_ROLLBACK_FAILED':
+      return 'The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources named above, then run `aws cloudformation continue-update-rollback --stack-name <stack>` (optionally with --resources-to-skip) before deploying again.'
+    case 'ROLLBACK_COMPLETE':
+      return 'The first create failed and was rolled back; the next run deletes and recreates the stack.'
+    case 'ROLLBACK_FAILED':
+    case 'DELETE_FAILED':
+      return 'Delete the stack (retaining the failed resources if needed) before deploying again.'
+    default:
+      return 'The previous version of the stack is still in place.'
+  }
+}
+
+/**
+ * Parameters for the change set: the image URI, the overrides, `UsePreviousValue` for declared
+ * parameters the stack already has, and nothing for the rest (their Default applies).
+ */
+export function buildParameters(
+  declared: string[],
+  imageParameter: string,
+  imageUri: string,
+  overrides: Map<string, string>,
+  previous: Set<string>
+): Parameter[] {
+  const parameters: Parameter[] = []
+  for (const key of declared) {
+    if (key === imageParameter) {
+      parameters.push({ ParameterKey: key, ParameterValue: imageUri })
+    } else if (overrides.has(key)) {
+      parameters.push({ ParameterKey: key, ParameterValue: overrides.get(key) })
+    } else if (previous.has(key)) {
+      parameters.push({ ParameterKey: key, UsePreviousValue: true })
+    }
+  }
+  return parameters
+}
+
+/** Declared parameters with no Default that will get no value: CloudFormation would refuse them. */
+export function missingParameters(
+  declared: Record<string, { Default?: unknown }>,
+  imageParameter: string,
+  overrides: Map<string, string>,
+  previous: Set<string>
+): string[] {
+  return Object.entries(declared)
+    .filter(
+      ([key, p]) =>
+        key !== imageParameter &&
+        p.Default === undefined &&
+        !overrides.has(key) &&
+        !previous.has(key)
+    )
+    .map(([key]) => key)
+}
+
+/**
+ * The default change set name: stack name and build id, valid for CloudFormation
+ * (`[a-zA-Z][-a-zA-Z0-9]*`, at most 128) and the same for a re-run of the same build.
+ */
+export function defaultChangeSetName(stackName: string, buildId: string): string {
+  const build = buildId.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')
+  const name = `${stackName}-${build}`.replace(/-{2,}/g, '-').replace(/-+$/, '')
+  if (name.length <= 128) return name
+  const hash = createHash('sha256').update(`${stackName}\n${buildId}`).digest('hex').slice(0, 8)
+  return `${name.slice(0, 119).replace(/-+$/, '')}-${hash}`
+}
