@@ -28,3 +28,50 @@ describe('parseList and parsePositiveInt', () => {
   })
   it('accepts 42', () => expect(parsePositiveInt(' 42 ', 'timeout-minutes', 355)).toBe(42))
 })
+
+describe('parseKeyValueLines edge cases', () => {
+  it('reads CRLF line endings without keeping the \\r', () => {
+    expect(parseKeyValueLines('A=1\r\nB=2\r\n', 'tags')).toEqual([
+      { key: 'A', value: '1', line: 1 },
+      { key: 'B', value: '2', line: 2 }
+    ])
+  })
+  it('trims the key, skips indented comments and reads an empty value', () => {
+    expect(parseKeyValueLines('  # note\n  KEY  =\n', 'build-args')).toEqual([
+      { key: 'KEY', value: '', line: 2 }
+    ])
+  })
+  it('returns nothing for empty text', () => {
+    expect(parseKeyValueLines('', 'tags')).toEqual([])
+  })
+  it('quotes the offending line, trimmed, in the message', () => {
+    expect(() => parseKeyValueLines('A=1\n  oops  ', 'build-args')).toThrow(
+      "Input 'build-args' line 2 (\"oops\") has no '=': write one KEY=VALUE per line."
+    )
+  })
+})
+
+describe('parsePositiveInt bounds', () => {
+  it.each([
+    ['1', 1],
+    ['355', 355],
+    ['007', 7]
+  ])('accepts %j as %d', (text, value) => {
+    expect(parsePositiveInt(text, 'timeout-minutes', 355)).toBe(value)
+  })
+  it.each(['', ' ', '+5', '1e2', '356'])('rejects %j with the exact sentence', (text) => {
+    expect(() => parsePositiveInt(text, 'timeout-minutes', 355)).toThrow(
+      `Input 'timeout-minutes' must be a whole number between 1 and 355, got '${text}'.`
+    )
+  })
+})
+
+describe('parseList edge cases', () => {
+  it.each([
+    ['', []],
+    ['CAPABILITY_IAM', ['CAPABILITY_IAM']],
+    [' A ,\r\n B \n', ['A', 'B']]
+  ])('splits %j into %j', (text, items) => {
+    expect(parseList(text)).toEqual(items)
+  })
+})

@@ -133,7 +133,9 @@ export class EventStream {
 
   private async firstPage(): Promise<StackEvent[]> {
     try {
-      const result = await this.cfn.send(new DescribeStackEventsCommand({ StackName: this.stackId }))
+      const result = await this.cfn.send(
+        new DescribeStackEventsCommand({ StackName: this.stackId })
+      )
       return result.StackEvents ?? []
     } catch (error) {
       // Events are for people; a failed read must not fail the deploy.
@@ -168,8 +170,10 @@ async function pollUntil<T>(
 }
 
 function minutes(ms: number): string {
-  const m = ms / 60000
-  return m >= 1 ? `${Math.round(m * 10) / 10} minutes` : `${Math.round(ms / 1000)} seconds`
+  const m = Math.round(ms / 6000) / 10
+  if (m >= 1) return m === 1 ? '1 minute' : `${m} minutes`
+  const s = Math.round(ms / 1000)
+  return s === 1 ? '1 second' : `${s} seconds`
 }
 
 /**
@@ -181,7 +185,9 @@ export async function waitForStack(
   stackId: string,
   events: EventStream | undefined,
   options: WaitOptions,
-  started: number
+  started: number,
+  /** The stack our own DeleteStack removes: once it is gone it counts as deleted, not lost. */
+  deleting?: Stack
 ): Promise<Stack> {
   const deadline = started + options.timeoutMs
   let last: Stack | undefined
@@ -191,8 +197,11 @@ export async function waitForStack(
     async () => {
       await events?.poll()
       last = await describeStack(cfn, stackId)
+      if (last === undefined && deleting) return { ...deleting, StackStatus: 'DELETE_COMPLETE' }
       if (last === undefined) {
-        throw new DeployError(`Stack ${stackId} disappeared while waiting for it (deleted by someone else?).`)
+        throw new DeployError(
+          `Stack ${stackId} disappeared while waiting for it (deleted by someone else?).`
+        )
       }
       return isSettled(last.StackStatus ?? '') ? last : undefined
     },
@@ -202,7 +211,8 @@ export async function waitForStack(
       if (status === 'UPDATE_IN_PROGRESS') {
         try {
           await cfn.send(new CancelUpdateStackCommand({ StackName: stackId }))
-          cancelled = ' Cancelled the update (CancelUpdateStack): CloudFormation rolls back to the previous version.'
+          cancelled =
+            ' Cancelled the update (CancelUpdateStack): CloudFormation rolls back to the previous version.'
         } catch (error) {
           cancelled = ` Cancelling the update failed: ${errorMessage(error)}.`
         }
@@ -214,7 +224,11 @@ export async function waitForStack(
   )
 }
 
-async function deleteChangeSet(cfn: CloudFormationClient, id: string, stackName: string): Promise<void> {
+async function deleteChangeSet(
+  cfn: CloudFormationClient,
+  id: string,
+  stackName: string
+): Promise<void> {
   try {
     await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: id, StackName: stackName }))
   } catch (error) {
@@ -229,12 +243,22 @@ async function removeStaleChangeSet(
   name: string
 ): Promise<void> {
   try {
-    const existing = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: name, StackName: stackId }))
+    const existing = await cfn.send(
+      new DescribeChangeSetCommand({ ChangeSetName: name, StackName: stackId })
+    )
     if (existing.ExecutionStatus === 'EXECUTE_IN_PROGRESS') return
     core.info(`Replacing change set ${name} left by an earlier run of this build.`)
-    await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: existing.ChangeSetId ?? name, StackName: stackId }))
+    await cfn.send(
+      new DeleteChangeSetCommand({
+        ChangeSetName: existing.ChangeSetId ?? name,
+        StackName: stackId
+      })
+    )
   } catch (error) {
-    if (awsErrorName(error) !== 'ChangeSetNotFoundException' && awsErrorName(error) !== 'ChangeSetNotFound') {
+    if (
+      awsErrorName(error) !== 'ChangeSetNotFoundException' &&
+      awsErrorName(error) !== 'ChangeSetNotFound'
+    ) {
       core.debug(`Looking for an earlier change set ${name}: ${errorMessage(error)}`)
     }
   }
@@ -251,7 +275,7 @@ async function deleteFailedStack(
     `Stack ${stack.StackName} is in ROLLBACK_COMPLETE (its first create failed); deleting it to create it again.`
   )
   await cfn.send(new DeleteStackCommand({ StackName: stackId }))
-  const gone = await waitForStack(cfn, stackId, undefined, options, options.now())
+  const gone = await waitForStack(cfn, stackId, undefined, options, options.now(), stack)
   if (gone.StackStatus !== 'DELETE_COMPLETE') {
     throw new DeployError(
       `Deleting the rolled-back stack ${stack.StackName} ended in ${gone.StackStatus}: ${gone.StackStatusReason ?? ''}`
@@ -302,7 +326,9 @@ export async function deployStack(
   let stack = await describeStack(cfn, request.stackName)
   let plan = planStack(stack?.StackStatus)
   if (plan.kind === 'wait' && stack) {
-    core.info(`Stack ${request.stackName} is busy (${plan.status}); waiting for that operation to finish first.`)
+    core.info(
+      `Stack ${request.stackName} is busy (${plan.status}); waiting for that operation to finish first.`
+    )
     stack = await waitForStack(cfn, stack.StackId as string, undefined, options, started)
     plan = planStack(stack.StackStatus)
   }
@@ -311,7 +337,13 @@ export async function deployStack(
     stack = undefined
     plan = { kind: 'create' }
   }
-  if (plan.kind === 'wait') throw new DeployError(`Stack ${request.stackName} is still busy (${plan.status}).`)
+  if (plan.kind === 'blocked') {
+    throw new DeployError(
+      `Stack ${request.stackName} is in ${plan.status} and cannot be updated. ${recoveryHint(plan.status)}`
+    )
+  }
+  if (plan.kind === 'wait')
+    throw new DeployError(`Stack ${request.stackName} is still busy (${plan.status}).`)
 
   const type = plan.kind === 'create' ? 'CREATE' : 'UPDATE'
   const previous = new Set(
@@ -329,7 +361,7 @@ export async function deployStack(
         ChangeSetType: type,
         TemplateURL: request.templateUrl,
         Parameters: request.parameters(previous),
-        Capabilities: request.capabilities.length > 0 ? request.capabilities as never : undefined,
+        Capabilities: request.capabilities.length > 0 ? (request.capabilities as never) : undefined,
         Tags: request.tags,
         Description: request.description
       })
@@ -369,7 +401,9 @@ export async function deployStack(
           `The change set for ${request.stackName} has no changes (${described.StatusReason}); set 'no-fail-on-empty-changeset: true' to treat that as success.`
         )
       }
-      core.info(`No changes: stack ${request.stackName} already matches this template and these parameters.`)
+      core.info(
+        `No changes: stack ${request.stackName} already matches this template and these parameters.`
+      )
       const current = await describeStack(cfn, stackId)
       return {
         stackId,
@@ -387,10 +421,14 @@ export async function deployStack(
   }
 
   const changes = toChangeRows(
-    described.NextToken ? await describeChanges(cfn, changeSetId, stackId) : (described.Changes ?? [])
+    described.NextToken
+      ? await describeChanges(cfn, changeSetId, stackId)
+      : (described.Changes ?? [])
   )
   for (const row of changes) {
-    core.info(`  ${row.action} ${row.logicalId} (${row.type})${row.replacement ? ` replacement: ${row.replacement}` : ''}`)
+    core.info(
+      `  ${row.action} ${row.logicalId} (${row.type})${row.replacement ? ` replacement: ${row.replacement}` : ''}`
+    )
   }
 
   const events = new EventStream(cfn, stackId)
@@ -407,9 +445,19 @@ export async function deployStack(
   const final = await waitForStack(cfn, stackId, events, options, started)
   await events.poll()
   const status = final.StackStatus ?? ''
-  if (isFailedState(status) || status === 'DELETE_COMPLETE') {
+  if (status === 'DELETE_COMPLETE') {
+    throw new DeployError(
+      `Stack ${request.stackName} was deleted (DELETE_COMPLETE) while this deploy waited for it (by someone else?); run the deploy again to create it.`
+    )
+  }
+  if (isFailedState(status)) {
     const reasons = events.failureLines()
-    const detail = reasons.length > 0 ? `\n${reasons.join('\n')}` : final.StackStatusReason ? `: ${final.StackStatusReason}` : ''
+    const detail =
+      reasons.length > 0
+        ? `\n${reasons.join('\n')}`
+        : final.StackStatusReason
+          ? `: ${final.StackStatusReason}`
+          : ''
     throw new DeployError(
       `Stack ${request.stackName} ended in ${status}${detail}\n${recoveryHint(status)}`
     )

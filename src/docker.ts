@@ -31,13 +31,14 @@ export type Runner = (command: string, args: string[], options?: RunOptions) => 
 /** The production runner: `@actions/exec` with the exit code checked by the caller. */
 export const execRunner: Runner = async (command, args, options = {}) => {
   core.debug(`run: ${command} ${JSON.stringify(args)}`)
-  const env = options.env === undefined ? undefined : { ...stringEnv(process.env), ...options.env }
   try {
     return await getExecOutput(command, args, {
       ignoreReturnCode: true,
       silent: options.silent ?? false,
       ...(options.input === undefined ? {} : { input: options.input }),
-      ...(env === undefined ? {} : { env })
+      // Always explicit, so the child sees `process.env` as this code sees it (a test runner may
+      // hand the code its own copy), not the environment Node started with.
+      env: { ...stringEnv(process.env), ...options.env }
     })
   } catch (error) {
     if (/Unable to locate executable file/.test(errorMessage(error))) {
@@ -118,7 +119,13 @@ export async function buildImage(run: Runner, request: BuildRequest): Promise<Bu
       // Engines that ignore --iidfile: the tag names the same image.
     }
     const inspected = await inspectImage(run, imageId || request.localTag)
-    return { localTag: request.localTag, imageId: imageId || inspected.id, ...inspected }
+    return {
+      localTag: request.localTag,
+      imageId: imageId || inspected.id,
+      labels: inspected.labels,
+      architecture: inspected.architecture,
+      os: inspected.os
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -151,7 +158,8 @@ export async function inspectImage(run: Runner, reference: string): Promise<Insp
         Config?: { Labels?: Record<string, string> | null }
       }
     | undefined
-  if (image === undefined) throw new DeployError(`docker image inspect ${reference} found no image.`)
+  if (image === undefined)
+    throw new DeployError(`docker image inspect ${reference} found no image.`)
   return {
     id: image.Id ?? '',
     labels: image.Config?.Labels ?? {},
@@ -186,7 +194,11 @@ export interface RegistryLogin {
 }
 
 /** `docker login --password-stdin`: the password only ever travels on stdin. */
-export async function login(run: Runner, config: DockerConfig, creds: RegistryLogin): Promise<void> {
+export async function login(
+  run: Runner,
+  config: DockerConfig,
+  creds: RegistryLogin
+): Promise<void> {
   const result = await run(
     'docker',
     ['login', '--username', creds.username, '--password-stdin', creds.registry],

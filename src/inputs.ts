@@ -94,7 +94,8 @@ const MAX_TIMEOUT_MINUTES = 355 // stays under GitHub's 6-hour job limit
 /** Reads every input through `@actions/core` and checks it. */
 export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
   const raw = {} as RawInputs
-  for (const name of INPUT_NAMES) raw[name] = core.getInput(name)
+  // Untrimmed: parseInputs trims each input itself, and a KEY=VALUE value is kept exactly.
+  for (const name of INPUT_NAMES) raw[name] = core.getInput(name, { trimWhitespace: false })
   return parseInputs(raw, env)
 }
 
@@ -318,7 +319,8 @@ export function parseParameterOverrides(text: string, workspace: string): Map<st
   const trimmed = text.trim()
   const overrides = new Map<string, string>()
   if (trimmed === '') return overrides
-  const isFile = trimmed.startsWith('file://') || (!trimmed.includes('\n') && !trimmed.includes('='))
+  const isFile =
+    trimmed.startsWith('file://') || (!trimmed.includes('\n') && !trimmed.includes('='))
   if (!isFile) {
     for (const pair of parseKeyValueLines(text, 'parameter-overrides')) {
       overrides.set(pair.key, pair.value)

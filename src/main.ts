@@ -23,7 +23,12 @@ import { formatImageUri, localImageTag, resolveImageTarget } from './image-ref.j
 import { getInputs, type Inputs } from './inputs.js'
 import { setOutputs, writeSummary } from './report.js'
 import { checkBucket, templateKey, uploadTemplate } from './s3.js'
-import { buildParameters, defaultChangeSetName, missingParameters, planStack } from './stack-rules.js'
+import {
+  buildParameters,
+  defaultChangeSetName,
+  missingParameters,
+  planStack
+} from './stack-rules.js'
 import { getAccountId } from './sts.js'
 import { noEchoParameters } from './template.js'
 
@@ -48,7 +53,12 @@ class Phases {
 }
 
 export async function run(overrides: Partial<Dependencies> = {}): Promise<void> {
-  const deps: Dependencies = { clients: createAwsClients, runner: execRunner, wait: DEFAULT_WAIT, ...overrides }
+  const deps: Dependencies = {
+    clients: createAwsClients,
+    runner: execRunner,
+    wait: DEFAULT_WAIT,
+    ...overrides
+  }
   const phases = new Phases()
   let dockerConfig: DockerConfig | undefined
   try {
@@ -70,7 +80,12 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
           ? (stack?.Parameters ?? []).map((p) => p.ParameterKey ?? '')
           : []
       )
-      const missing = missingParameters(inputs.template.parameters, inputs.imageParameter, inputs.parameterOverrides, previous)
+      const missing = missingParameters(
+        inputs.template.parameters,
+        inputs.imageParameter,
+        inputs.parameterOverrides,
+        previous
+      )
       if (missing.length > 0) {
         throw new InputError(
           `Template parameters ${missing.join(', ')} have no Default and no value: give them in 'parameter-overrides' (KEY=VALUE lines).`
@@ -97,10 +112,15 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
         target: inputs.target
       })
     )
-    const target = resolveImageTarget(built.labels[inputs.labelName], inputs.labelName, inputs.buildTag, {
-      accountId: preflight.accountId,
-      region: inputs.region
-    })
+    const target = resolveImageTarget(
+      built.labels[inputs.labelName],
+      inputs.labelName,
+      inputs.buildTag,
+      {
+        accountId: preflight.accountId,
+        region: inputs.region
+      }
+    )
     core.info(`Label ${inputs.labelName} → ECR repository ${target.repository}, tag ${target.tag}`)
 
     if (!(await repositoryExists(aws.ecr, target.repository))) {
@@ -131,7 +151,12 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
       const upload = async () => {
         const key = templateKey(inputs.stackName, inputs.buildTag, inputs.template.format)
         const location = await uploadTemplate(
-          aws.s3, inputs.bucket, inputs.region, key, inputs.template.body, preflight.bucket.versioningEnabled
+          aws.s3,
+          inputs.bucket,
+          inputs.region,
+          key,
+          inputs.template.body,
+          preflight.bucket.versioningEnabled
         )
         core.info(`Uploaded template to ${location.url}`)
         return location
@@ -165,7 +190,9 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
         { ...deps.wait, timeoutMs: inputs.timeoutMinutes * 60_000 }
       )
     )
-    core.info(`Stack ${inputs.stackName}: ${deployed.noChanges ? 'no changes' : deployed.stackStatus}`)
+    core.info(
+      `Stack ${inputs.stackName}: ${deployed.noChanges ? 'no changes' : deployed.stackStatus}`
+    )
 
     const report = {
       buildId: inputs.buildTag,

@@ -53,7 +53,9 @@ export function setOutputs(report: Report): void {
   core.setOutput('outputs', JSON.stringify(outputs))
   for (const [key, value] of Object.entries(outputs)) {
     if (FIXED_OUTPUTS.has(key)) {
-      core.warning(`Stack output '${key}' has the name of one of the action's outputs; read it from 'outputs' instead.`)
+      core.warning(
+        `Stack output '${key}' has the name of one of the action's outputs; read it from 'outputs' instead.`
+      )
       continue
     }
     core.setOutput(key, value)
@@ -61,11 +63,17 @@ export function setOutputs(report: Report): void {
 }
 
 function link(value: string): string {
-  return /^https?:\/\/\S+$/.test(value) ? `<a href="${value}">${value}</a>` : `<code>${escapeHtml(value)}</code>`
+  // Escaped in the href too: a stack output is any string, and `"` would end the attribute.
+  const text = escapeHtml(value)
+  return /^https?:\/\/\S+$/.test(value) ? `<a href="${text}">${text}</a>` : `<code>${text}</code>`
 }
 
 function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
 }
 
 /** Writes the job summary: image, stack, changes, outputs, time per phase. */
@@ -91,7 +99,9 @@ export async function writeSummary(report: Report): Promise<void> {
   } else {
     summary.addTable([
       ['Action', 'Logical id', 'Type', 'Replacement'].map((data) => ({ data, header: true })),
-      ...report.changes.map((c) => [c.action, c.logicalId, c.type, c.replacement || '-'].map(escapeHtml))
+      ...report.changes.map((c) =>
+        [c.action, c.logicalId, c.type, c.replacement || '-'].map(escapeHtml)
+      )
     ])
   }
   summary.addHeading('Stack outputs', 3)

@@ -30,7 +30,11 @@ export function normalizeBucketRegion(constraint: string | undefined | null): st
 }
 
 /** Checks the bucket exists, is in the deploy region, and reads its versioning (read only). */
-export async function checkBucket(s3: S3Client, bucket: string, region: string): Promise<BucketState> {
+export async function checkBucket(
+  s3: S3Client,
+  bucket: string,
+  region: string
+): Promise<BucketState> {
   let bucketRegion: string
   try {
     const location = await s3.send(new GetBucketLocationCommand({ Bucket: bucket }))
@@ -63,7 +67,9 @@ export async function checkBucket(s3: S3Client, bucket: string, region: string):
       `Could not read the versioning of S3 bucket '${bucket}' (${errorMessage(error)}); assuming it is off.`
     )
   }
-  core.info(`S3 bucket ${bucket}: region ${bucketRegion}, versioning ${versioningEnabled ? 'enabled' : 'off'}`)
+  core.info(
+    `S3 bucket ${bucket}: region ${bucketRegion}, versioning ${versioningEnabled ? 'enabled' : 'off'}`
+  )
   return { region: bucketRegion, versioningEnabled }
 }
 
@@ -73,7 +79,12 @@ export function templateKey(stackName: string, buildTag: string, format: 'json' 
 }
 
 /** The `TemplateURL` CloudFormation reads (virtual-hosted style; path style for dotted buckets). */
-export function templateUrl(bucket: string, region: string, key: string, versionId?: string): string {
+export function templateUrl(
+  bucket: string,
+  region: string,
+  key: string,
+  versionId?: string
+): string {
   const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
   const path = key.split('/').map(encodeURIComponent).join('/')
   const base = bucket.includes('.')

@@ -11,6 +11,16 @@ export type StackPlan =
   | { kind: 'update' }
   | { kind: 'recreate' } // ROLLBACK_COMPLETE: a failed first create, can only be deleted
   | { kind: 'wait'; status: string } // another operation is running
+  | { kind: 'blocked'; status: string } // no change set can be created until a person acts
+
+/** States CloudFormation refuses to update until someone continues a rollback or deletes the stack. */
+const BLOCKED = new Set([
+  'CREATE_FAILED',
+  'ROLLBACK_FAILED',
+  'DELETE_FAILED',
+  'UPDATE_ROLLBACK_FAILED',
+  'IMPORT_ROLLBACK_FAILED'
+])
 
 /** Decides the change set type from the stack's current status (undefined: no stack). */
 export function planStack(status: string | undefined): StackPlan {
@@ -18,6 +28,7 @@ export function planStack(status: string | undefined): StackPlan {
   if (status === 'REVIEW_IN_PROGRESS') return { kind: 'create' }
   if (status === 'ROLLBACK_COMPLETE') return { kind: 'recreate' }
   if (status.endsWith('_IN_PROGRESS')) return { kind: 'wait', status }
+  if (BLOCKED.has(status)) return { kind: 'blocked', status }
   return { kind: 'update' }
 }
 
@@ -56,8 +67,10 @@ export function recoveryHint(status: string): string {
       return 'The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources named above, then run `aws cloudformation continue-update-rollback --stack-name <stack>` (optionally with --resources-to-skip) before deploying again.'
     case 'ROLLBACK_COMPLETE':
       return 'The first create failed and was rolled back; the next run deletes and recreates the stack.'
+    case 'CREATE_FAILED':
     case 'ROLLBACK_FAILED':
     case 'DELETE_FAILED':
+    case 'IMPORT_ROLLBACK_FAILED':
       return 'Delete the stack (retaining the failed resources if needed) before deploying again.'
     default:
       return 'The previous version of the stack is still in place.'

@@ -2,7 +2,7 @@
  * Pure: reads a CloudFormation template (JSON, or YAML with short-form tags such as `!Ref`) and
  * answers the questions the deploy asks of it: declared parameters, capabilities, size.
  */
-import { parse as parseYaml, YAMLParseError, type Tags } from 'yaml'
+import { parseDocument, type Tags, type YAMLError } from 'yaml'
 import { InputError } from './errors.js'
 
 /** CloudFormation's limit for a template passed by `TemplateURL`. */
@@ -89,34 +89,39 @@ function lineAndColumn(text: string, position: number): string {
   return `line ${line}, column ${column}`
 }
 
+function yamlError(path: string, error: YAMLError): InputError {
+  const pos = error.linePos?.[0]
+  const where = pos ? ` at line ${pos.line}, column ${pos.col}` : ''
+  // The library appends its own position and a source excerpt; keep only the sentence.
+  const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
+  return new InputError(
+    `Input 'template': ${path} is not valid YAML${where} (${reason}): fix the syntax.`
+  )
+}
+
 function parseText(text: string, path: string): { document: unknown; format: 'json' | 'yaml' } {
-  if (text.trimStart().startsWith('{')) {
+  // Editors on Windows may save a byte order mark, which JSON.parse refuses.
+  const source = text.startsWith('\uFEFF') ? text.slice(1) : text
+  if (source.trimStart().startsWith('{')) {
     try {
-      return { document: JSON.parse(text) as unknown, format: 'json' }
+      return { document: JSON.parse(source) as unknown, format: 'json' }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       const position = /position (\d+)/.exec(message)
-      const where = position?.[1] !== undefined ? ` at ${lineAndColumn(text, Number(position[1]))}` : ''
+      const where =
+        position?.[1] !== undefined ? ` at ${lineAndColumn(source, Number(position[1]))}` : ''
       throw new InputError(
         `Input 'template': ${path} is not valid JSON${where} (${message.split('\n')[0]}): fix the syntax.`
       )
     }
   }
-  try {
-    return {
-      document: parseYaml(text, { customTags: shortFormTags(), uniqueKeys: true }) as unknown,
-      format: 'yaml'
-    }
-  } catch (error) {
-    if (error instanceof YAMLParseError) {
-      const pos = error.linePos?.[0]
-      const where = pos ? ` at line ${pos.line}, column ${pos.col}` : ''
-      throw new InputError(
-        `Input 'template': ${path} is not valid YAML${where} (${error.message.split('\n')[0]}): fix the syntax.`
-      )
-    }
-    throw error
-  }
+  const doc = parseDocument(source, { customTags: shortFormTags(), uniqueKeys: true })
+  // An unknown tag (a typo such as !GetAttr) is only a warning to the library, but CloudFormation
+  // refuses the template: fail here, before the image is built.
+  const problem =
+    doc.errors[0] ?? doc.warnings.find((warning) => warning.code === 'TAG_RESOLVE_FAILED')
+  if (problem !== undefined) throw yamlError(path, problem)
+  return { document: doc.toJS() as unknown, format: 'yaml' }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -162,7 +167,7 @@ export function parseTemplate(body: Buffer, path: string): Template {
   }
   const checkedParameters: Record<string, TemplateParameter> = {}
   for (const [name, declaration] of Object.entries(parameters)) {
-    checkedParameters[name] = isRecord(declaration) ? (declaration as TemplateParameter) : {}
+    checkedParameters[name] = isRecord(declaration) ? declaration : {}
   }
   return {
     path,

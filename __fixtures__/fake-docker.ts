@@ -1,0 +1,96 @@
+/**
+ * Puts the fake `docker` (`__fixtures__/fake-docker/docker`) first on PATH for a test and reads
+ * back what it was asked to do. See that script for what it answers.
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const FAKE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fake-docker')
+
+/** One recorded `docker` invocation. */
+export interface DockerCall {
+  argv: string[]
+  /** What came on stdin (read only for `--password-stdin`), else null. */
+  stdin: string | null
+  /** The environment the command got, without the FAKE_DOCKER_* settings. */
+  env: Record<string, string>
+  dockerConfig: string | null
+}
+
+/** How the fake behaves (each maps to a FAKE_DOCKER_* variable). */
+export interface FakeDockerOptions {
+  /** Image labels; `${NAME}` is replaced by the build arg NAME. */
+  labels?: Record<string, string>
+  /** The only password `login` accepts. */
+  password?: string
+  noDaemon?: boolean
+  buildFail?: boolean
+  pushFailOnce?: boolean
+  pushFail?: boolean
+}
+
+export interface FakeDocker {
+  /** Temp dir holding the record file and its state. */
+  dir: string
+  /** Every invocation so far, in order. */
+  calls(): DockerCall[]
+  /** The argv of every invocation so far. */
+  argvs(): string[][]
+  /** Invocations whose first argument is `command`. */
+  callsOf(command: string): DockerCall[]
+  /** Restores PATH and the FAKE_DOCKER_* variables and removes the temp dir. */
+  restore(): void
+}
+
+const SETTINGS = [
+  'PATH',
+  'FAKE_DOCKER_LOG',
+  'FAKE_DOCKER_LABELS',
+  'FAKE_DOCKER_PASSWORD',
+  'FAKE_DOCKER_NO_DAEMON',
+  'FAKE_DOCKER_BUILD_FAIL',
+  'FAKE_DOCKER_PUSH_FAIL_ONCE',
+  'FAKE_DOCKER_PUSH_FAIL'
+] as const
+
+/** Installs the fake `docker` on PATH (in `process.env`, which child processes inherit). */
+export function installFakeDocker(options: FakeDockerOptions = {}): FakeDocker {
+  // A checkout may lose the executable bit.
+  chmodSync(join(FAKE_DIR, 'docker'), 0o755)
+  const saved = new Map(SETTINGS.map((name) => [name, process.env[name]]))
+  const dir = mkdtempSync(join(tmpdir(), 'fake-docker-'))
+  const logFile = join(dir, 'calls.jsonl')
+  const set = (name: (typeof SETTINGS)[number], value: string | undefined): void => {
+    if (value === undefined) delete process.env[name]
+    else process.env[name] = value
+  }
+  const flag = (on: boolean | undefined): string | undefined => (on ? '1' : undefined)
+  set('PATH', `${FAKE_DIR}${delimiter}${process.env['PATH'] ?? ''}`)
+  set('FAKE_DOCKER_LOG', logFile)
+  set('FAKE_DOCKER_LABELS', options.labels && JSON.stringify(options.labels))
+  set('FAKE_DOCKER_PASSWORD', options.password)
+  set('FAKE_DOCKER_NO_DAEMON', flag(options.noDaemon))
+  set('FAKE_DOCKER_BUILD_FAIL', flag(options.buildFail))
+  set('FAKE_DOCKER_PUSH_FAIL_ONCE', flag(options.pushFailOnce))
+  set('FAKE_DOCKER_PUSH_FAIL', flag(options.pushFail))
+
+  const calls = (): DockerCall[] =>
+    existsSync(logFile)
+      ? readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as DockerCall)
+      : []
+  return {
+    dir,
+    calls,
+    argvs: () => calls().map((call) => call.argv),
+    callsOf: (command) => calls().filter((call) => call.argv[0] === command),
+    restore: () => {
+      for (const [name, value] of saved) set(name, value)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}

@@ -1,0 +1,257 @@
+import { describe, expect, it } from '@jest/globals'
+import {
+  buildParameters,
+  defaultChangeSetName,
+  isEmptyChangeSet,
+  isFailedState,
+  isSettled,
+  missingParameters,
+  planStack,
+  recoveryHint,
+  type StackPlan
+} from '../src/stack-rules.js'
+
+describe('planStack', () => {
+  it.each<[string | undefined, StackPlan]>([
+    [undefined, { kind: 'create' }],
+    ['DELETE_COMPLETE', { kind: 'create' }],
+    ['REVIEW_IN_PROGRESS', { kind: 'create' }],
+    ['ROLLBACK_COMPLETE', { kind: 'recreate' }],
+    ['CREATE_IN_PROGRESS', { kind: 'wait', status: 'CREATE_IN_PROGRESS' }],
+    ['UPDATE_IN_PROGRESS', { kind: 'wait', status: 'UPDATE_IN_PROGRESS' }],
+    [
+      'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+      { kind: 'wait', status: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS' }
+    ],
+    ['UPDATE_ROLLBACK_IN_PROGRESS', { kind: 'wait', status: 'UPDATE_ROLLBACK_IN_PROGRESS' }],
+    [
+      'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS',
+      { kind: 'wait', status: 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS' }
+    ],
+    ['ROLLBACK_IN_PROGRESS', { kind: 'wait', status: 'ROLLBACK_IN_PROGRESS' }],
+    ['DELETE_IN_PROGRESS', { kind: 'wait', status: 'DELETE_IN_PROGRESS' }],
+    ['IMPORT_IN_PROGRESS', { kind: 'wait', status: 'IMPORT_IN_PROGRESS' }],
+    ['CREATE_COMPLETE', { kind: 'update' }],
+    ['UPDATE_COMPLETE', { kind: 'update' }],
+    ['UPDATE_ROLLBACK_COMPLETE', { kind: 'update' }],
+    ['IMPORT_COMPLETE', { kind: 'update' }],
+    ['IMPORT_ROLLBACK_COMPLETE', { kind: 'update' }],
+    ['CREATE_FAILED', { kind: 'blocked', status: 'CREATE_FAILED' }],
+    ['ROLLBACK_FAILED', { kind: 'blocked', status: 'ROLLBACK_FAILED' }],
+    ['DELETE_FAILED', { kind: 'blocked', status: 'DELETE_FAILED' }],
+    ['UPDATE_ROLLBACK_FAILED', { kind: 'blocked', status: 'UPDATE_ROLLBACK_FAILED' }],
+    ['IMPORT_ROLLBACK_FAILED', { kind: 'blocked', status: 'IMPORT_ROLLBACK_FAILED' }]
+  ])('plans %s as %j', (status, plan) => {
+    expect(planStack(status)).toEqual(plan)
+  })
+})
+
+describe('isSettled', () => {
+  it.each([
+    ['CREATE_COMPLETE', true],
+    ['UPDATE_COMPLETE', true],
+    ['UPDATE_ROLLBACK_COMPLETE', true],
+    ['UPDATE_ROLLBACK_FAILED', true],
+    ['ROLLBACK_COMPLETE', true],
+    ['DELETE_COMPLETE', true],
+    ['REVIEW_IN_PROGRESS', true],
+    ['CREATE_IN_PROGRESS', false],
+    ['UPDATE_IN_PROGRESS', false],
+    ['UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', false],
+    ['UPDATE_ROLLBACK_IN_PROGRESS', false],
+    ['ROLLBACK_IN_PROGRESS', false],
+    ['DELETE_IN_PROGRESS', false]
+  ])('%s settled: %j', (status, settled) => {
+    expect(isSettled(status)).toBe(settled)
+  })
+})
+
+describe('isFailedState', () => {
+  it.each([
+    ['CREATE_FAILED', true],
+    ['ROLLBACK_COMPLETE', true],
+    ['ROLLBACK_FAILED', true],
+    ['DELETE_FAILED', true],
+    ['UPDATE_ROLLBACK_COMPLETE', true],
+    ['UPDATE_ROLLBACK_FAILED', true],
+    ['IMPORT_ROLLBACK_COMPLETE', true],
+    ['IMPORT_ROLLBACK_FAILED', true],
+    ['CREATE_COMPLETE', false],
+    ['UPDATE_COMPLETE', false],
+    ['IMPORT_COMPLETE', false],
+    ['UPDATE_IN_PROGRESS', false]
+  ])('%s failed: %j', (status, failed) => {
+    expect(isFailedState(status)).toBe(failed)
+  })
+})
+
+describe('isEmptyChangeSet', () => {
+  it.each<[string | undefined, string | undefined, boolean]>([
+    [
+      'FAILED',
+      "The submitted information didn't contain changes. Submit different information to create a change set.",
+      true
+    ],
+    ['FAILED', 'No updates are to be performed.', true],
+    [
+      'FAILED',
+      'Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template',
+      false
+    ],
+    ['FAILED', 'Parameters: [CodeImageURI] must have values', false],
+    ['FAILED', undefined, false],
+    ['CREATE_COMPLETE', 'No updates are to be performed.', false],
+    [undefined, undefined, false]
+  ])('status %s with reason %j is empty: %j', (status, reason, empty) => {
+    expect(isEmptyChangeSet(status, reason)).toBe(empty)
+  })
+})
+
+describe('recoveryHint', () => {
+  it('tells how to leave UPDATE_ROLLBACK_FAILED with continue-update-rollback', () => {
+    expect(recoveryHint('UPDATE_ROLLBACK_FAILED')).toBe(
+      'The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources named above, then run `aws cloudformation continue-update-rollback --stack-name <stack>` (optionally with --resources-to-skip) before deploying again.'
+    )
+  })
+
+  it.each([
+    ['ROLLBACK_COMPLETE', 'the next run deletes and recreates the stack'],
+    ['ROLLBACK_FAILED', 'Delete the stack'],
+    ['DELETE_FAILED', 'Delete the stack'],
+    ['UPDATE_ROLLBACK_COMPLETE', 'The previous version of the stack is still in place.']
+  ])('for %s says %j', (status, hint) => {
+    expect(recoveryHint(status)).toContain(hint)
+  })
+})
+
+describe('buildParameters', () => {
+  const declared = ['CodeImageURI', 'Stage', 'DbPassword', 'Memory']
+  const image = '123456789012.dkr.ecr.us-east-1.amazonaws.com/svc:abc'
+
+  it('sends the image and the overrides, UsePreviousValue only for keys the stack has', () => {
+    expect(
+      buildParameters(
+        declared,
+        'CodeImageURI',
+        image,
+        new Map([['Stage', 'prod']]),
+        new Set(['CodeImageURI', 'Stage', 'DbPassword'])
+      )
+    ).toEqual([
+      { ParameterKey: 'CodeImageURI', ParameterValue: image },
+      { ParameterKey: 'Stage', ParameterValue: 'prod' },
+      { ParameterKey: 'DbPassword', UsePreviousValue: true }
+    ])
+  })
+
+  it('omits parameters with neither override nor previous value (their Default applies)', () => {
+    expect(buildParameters(declared, 'CodeImageURI', image, new Map(), new Set())).toEqual([
+      { ParameterKey: 'CodeImageURI', ParameterValue: image }
+    ])
+  })
+
+  it('always sends the new image even when the stack had one', () => {
+    expect(buildParameters(['Image'], 'Image', image, new Map(), new Set(['Image']))).toEqual([
+      { ParameterKey: 'Image', ParameterValue: image }
+    ])
+  })
+
+  it('keeps an empty override value rather than the previous one', () => {
+    expect(
+      buildParameters(
+        declared,
+        'CodeImageURI',
+        image,
+        new Map([['Memory', '']]),
+        new Set(['Memory'])
+      )
+    ).toContainEqual({ ParameterKey: 'Memory', ParameterValue: '' })
+  })
+
+  it('does not send a previous parameter the new template no longer declares', () => {
+    const keys = buildParameters(
+      ['CodeImageURI'],
+      'CodeImageURI',
+      image,
+      new Map(),
+      new Set(['Gone'])
+    ).map((p) => p.ParameterKey)
+    expect(keys).toEqual(['CodeImageURI'])
+  })
+})
+
+describe('missingParameters', () => {
+  const declared = {
+    CodeImageURI: {},
+    Stage: { Default: 'dev' },
+    Empty: { Default: '' },
+    DbPassword: {},
+    ApiKey: {}
+  }
+
+  it('lists declared parameters without Default, override or previous value, except the image', () => {
+    expect(missingParameters(declared, 'CodeImageURI', new Map(), new Set())).toEqual([
+      'DbPassword',
+      'ApiKey'
+    ])
+  })
+
+  it('counts overrides and previous values as given', () => {
+    expect(
+      missingParameters(
+        declared,
+        'CodeImageURI',
+        new Map([['DbPassword', 'x']]),
+        new Set(['ApiKey'])
+      )
+    ).toEqual([])
+  })
+})
+
+describe('defaultChangeSetName', () => {
+  const VALID = /^[a-zA-Z][-a-zA-Z0-9]*$/
+
+  it.each([
+    ['hello', 'abc123', 'hello-abc123'],
+    ['hello', 'feature/login', 'hello-feature-login'],
+    ['hello', 'v1.2.3_rc', 'hello-v1-2-3-rc'],
+    ['hello', '--x--', 'hello-x'],
+    ['hello-', '-x', 'hello-x'],
+    ['hello', '///', 'hello']
+  ])('names stack %j, build %j %j', (stackName, buildId, expected) => {
+    expect(defaultChangeSetName(stackName, buildId)).toBe(expected)
+    expect(expected).toMatch(VALID)
+  })
+
+  it('gives the same name for the same stack and build id', () => {
+    expect(defaultChangeSetName('hello', 'abc')).toBe(defaultChangeSetName('hello', 'abc'))
+  })
+
+  it('gives different names for different build ids', () => {
+    expect(defaultChangeSetName('hello', 'abc')).not.toBe(defaultChangeSetName('hello', 'abd'))
+  })
+
+  it('hashes a long name down to 128 valid characters, stable and distinct', () => {
+    const stack = 's'.repeat(100)
+    const a = defaultChangeSetName(stack, 'b'.repeat(100))
+    const b = defaultChangeSetName(stack, `${'b'.repeat(99)}c`)
+    expect(a).toHaveLength(128)
+    expect(a).toMatch(VALID)
+    expect(a).toMatch(/^s{100}-b{18}-[0-9a-f]{8}$/)
+    expect(b).toHaveLength(128)
+    expect(a).not.toBe(b)
+    expect(defaultChangeSetName(stack, 'b'.repeat(100))).toBe(a)
+  })
+
+  it('stays valid for a 128-character stack name', () => {
+    const name = defaultChangeSetName('a'.repeat(128), 'x')
+    expect(name).toMatch(/^a{119}-[0-9a-f]{8}$/)
+    expect(name).toMatch(VALID)
+  })
+
+  it('keeps a name of exactly 128 characters as is', () => {
+    const name = defaultChangeSetName('s'.repeat(100), 'b'.repeat(27))
+    expect(name).toBe(`${'s'.repeat(100)}-${'b'.repeat(27)}`)
+    expect(name).toHaveLength(128)
+  })
+})
