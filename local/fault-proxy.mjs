@@ -118,7 +118,7 @@ function classifyHead(req, url) {
   }
   const qsAction = url.searchParams.get('Action');
   if (qsAction) return { protocol: 'query', service, operation: qsAction, needsBody: false };
-  if (ctype.startsWith('application/x-www-form-urlencoded') && service !== 's3') {
+  if (req.method === 'POST' && ctype.startsWith('application/x-www-form-urlencoded') && service !== 's3') {
     return { protocol: 'query', service, operation: '', needsBody: true };
   }
   if (service === 's3' || service === '' ) {
@@ -319,8 +319,8 @@ function activeHolds() {
   const out = [];
   for (const r of rules) {
     if (!r.holdStatus) continue;
-    if (r.startedAt === null) r.startedAt = now; // first matching request starts the clock
-    if (now - r.startedAt < r.holdStatus.seconds * 1000) out.push(r);
+    // startOn "firstRequest": the clock starts with the first answer that shows the stack
+    if (r.startedAt === null || now - r.startedAt < r.holdStatus.seconds * 1000) out.push(r);
   }
   return out;
 }
@@ -349,6 +349,7 @@ function rewriteStackStatusXml(text, holds) {
         for (const h of holds) {
           const name = xmlEscape(h.holdStatus.stackName);
           if (block.includes(`<StackName>${name}</StackName>`)) {
+            if (h.startedAt === null) h.startedAt = Date.now();
             block = block.replace(/<StackStatus>[^<]*<\/StackStatus>/, `<StackStatus>${xmlEscape(h.holdStatus.status)}</StackStatus>`);
             h.hits++;
             changed = true;
@@ -370,7 +371,7 @@ function rewriteStackStatusJson(text, holds) {
   let changed = false;
   for (const s of doc?.Stacks || []) {
     for (const h of holds) {
-      if (s.StackName === h.holdStatus.stackName) { s.StackStatus = h.holdStatus.status; h.hits++; changed = true; }
+      if (s.StackName === h.holdStatus.stackName) { if (h.startedAt === null) h.startedAt = Date.now(); s.StackStatus = h.holdStatus.status; h.hits++; changed = true; }
     }
   }
   return changed ? { text: JSON.stringify(doc), changed } : { text, changed };

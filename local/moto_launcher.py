@@ -15,6 +15,9 @@ Patches (each one is small and documented in local/README.md):
    through an UPDATE change set keeps stale Parameters and Outputs. After the
    original apply we re-parse the template and rebuild outputs, parameters,
    description, tags and exports.
+   ChangeSet.diff also passes the parameters, so DescribeChangeSet lists
+   Modify for resources whose referenced parameter changed (moto listed no
+   change for a parameter-only update, although executing it did update).
 2. CloudFormationBackend.execute_change_set: a change set that is not
    AVAILABLE is refused (InvalidChangeSetStatus, as AWS does), and a failing
    apply no longer surfaces as an HTTP 500 from ExecuteChangeSet: the stack
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(f"{port}\n")
         os.replace(tmp, args.port_file)
     print(f"moto_launcher: listening on http://{args.host}:{port}", flush=True)
-    server.serve_forever()
+    server.serve_forever(poll_interval=0.1)
     print("moto_launcher: stopped", flush=True)
     return 0
 

@@ -26,7 +26,7 @@ export function errorMessage(error: unknown): string {
 /** The AWS error code of an SDK exception (`name`), or '' when it is not one. */
 export function awsErrorName(error: unknown): string {
   if (error !== null && typeof error === 'object' && 'name' in error) {
-    const name = (error).name
+    const name = error.name
     if (typeof name === 'string') return name
   }
   return ''
