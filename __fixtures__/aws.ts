@@ -3,7 +3,7 @@
  * a fake clock for `WaitOptions`, and a capture of what `@actions/core` writes to stdout.
  */
 import { jest } from '@jest/globals'
-import type { Stack, StackEvent } from '@aws-sdk/client-cloudformation'
+import type { Change, Stack, StackEvent } from '@aws-sdk/client-cloudformation'
 import type { WaitOptions } from '../src/cloudformation.js'
 
 export const ACCOUNT_ID = '123456789012'
@@ -92,5 +92,32 @@ export function captureStdout(): { lines: () => string[]; restore: () => void } 
         .split(/\r?\n/)
         .filter((line) => line !== ''),
     restore: () => spy.mockRestore()
+  }
+}
+
+/** The ARN of a change set `name` of `stack` (nested stacks' change sets have their own). */
+export function changeSetArn(
+  name: string,
+  stack = STACK_NAME,
+  id = '00000000-0000-0000-0000-000000000001'
+): string {
+  return `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:changeSet/${name}/${id}-${stack}`
+}
+
+/** A resource change as DescribeChangeSet lists it; `ChangeSetId` marks a nested stack's change set. */
+export function resourceChange(
+  action: string,
+  logicalId: string,
+  type: string,
+  overrides: Partial<NonNullable<Change['ResourceChange']>> = {}
+): Change {
+  return {
+    Type: 'Resource',
+    ResourceChange: {
+      Action: action as NonNullable<Change['ResourceChange']>['Action'],
+      LogicalResourceId: logicalId,
+      ResourceType: type,
+      ...overrides
+    }
   }
 }

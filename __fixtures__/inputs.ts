@@ -70,3 +70,83 @@ export function createWorkspace(): Workspace {
     remove: () => rmSync(root, { recursive: true, force: true })
   }
 }
+
+/** The smallest valid zip: an empty archive, only the end-of-central-directory record. */
+export const EMPTY_ZIP = Buffer.concat([Buffer.from('PK\x05\x06', 'latin1'), Buffer.alloc(18)])
+
+/** A zip-package Lambda template: declares Sparta's zip parameters, no `CodeImageURI`. */
+export const ZIP_SERVICE_TEMPLATE = `Parameters:
+  CodeArtifactS3Key:
+    Type: String
+  CodeArtifactS3ObjectVersion:
+    Type: String
+    Default: ''
+  Stage:
+    Type: String
+    Default: dev
+Resources:
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      PackageType: Zip
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: arn:aws:iam::123456789012:role/lambda
+      Code:
+        S3Bucket: my-artifacts
+        S3Key: !Ref CodeArtifactS3Key
+`
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+  return c >>> 0
+})
+
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff
+  for (const byte of data) crc = (CRC_TABLE[(crc ^ byte) & 0xff] ?? 0) ^ (crc >>> 8)
+  return (crc ^ 0xffffffff) >>> 0
+}
+
+/** A real zip archive holding `files` stored uncompressed, as `zip -0` writes it. */
+export function createZipArchive(files: Record<string, string | Buffer>): Buffer {
+  const locals: Buffer[] = []
+  const centrals: Buffer[] = []
+  let offset = 0
+  for (const [name, content] of Object.entries(files)) {
+    const data = Buffer.from(content)
+    const fileName = Buffer.from(name, 'utf8')
+    const crc = crc32(data)
+    const local = Buffer.alloc(30)
+    local.writeUInt32LE(0x04034b50, 0)
+    local.writeUInt16LE(10, 4) // version needed: 1.0 (stored)
+    local.writeUInt16LE(0x21, 12) // date: 1980-01-01
+    local.writeUInt32LE(crc, 14)
+    local.writeUInt32LE(data.length, 18)
+    local.writeUInt32LE(data.length, 22)
+    local.writeUInt16LE(fileName.length, 26)
+    const central = Buffer.alloc(46)
+    central.writeUInt32LE(0x02014b50, 0)
+    central.writeUInt16LE(0x0314, 4) // made by: unix, 2.0
+    central.writeUInt16LE(10, 6)
+    central.writeUInt16LE(0x21, 14)
+    central.writeUInt32LE(crc, 16)
+    central.writeUInt32LE(data.length, 20)
+    central.writeUInt32LE(data.length, 24)
+    central.writeUInt16LE(fileName.length, 28)
+    central.writeUInt32LE((0o100755 << 16) >>> 0, 38) // regular file, rwxr-xr-x
+    central.writeUInt32LE(offset, 42)
+    locals.push(local, fileName, data)
+    centrals.push(central, fileName)
+    offset += local.length + fileName.length + data.length
+  }
+  const directory = Buffer.concat(centrals)
+  const end = Buffer.alloc(22)
+  end.writeUInt32LE(0x06054b50, 0)
+  end.writeUInt16LE(Object.keys(files).length, 8)
+  end.writeUInt16LE(Object.keys(files).length, 10)
+  end.writeUInt32LE(directory.length, 12)
+  end.writeUInt32LE(offset, 16)
+  return Buffer.concat([...locals, directory, end])
+}

@@ -720,6 +720,27 @@ describe('deployStack: timeouts', () => {
     expect(cfn).not.toHaveReceivedCommand(CancelUpdateStackCommand)
   })
 
+  it('counts one timeout from the start for the change set and the execution together', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'))
+    let polls = 0
+    cfn.on(DescribeChangeSetCommand).callsFake(async (input: DescribeChangeSetCommandInput) => {
+      if (input.ChangeSetName === CHANGE_SET_NAME)
+        throw awsError('ChangeSetNotFoundException', 'no')
+      polls += 1
+      return polls < 40
+        ? { Status: 'CREATE_IN_PROGRESS' }
+        : { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }
+    })
+    const clock = fakeClock(90_000)
+    const start = clock.now()
+
+    const error = await failure(deployStack(client, request(), clock))
+
+    expect(cfn).toHaveReceivedCommand(ExecuteChangeSetCommand)
+    expect(error.message).toMatch(/after waiting 1\.5 minutes \(timeout-minutes\)/)
+    expect(clock.now() - start).toBe(90_000)
+  })
+
   it('gives up on a change set that never becomes ready', async () => {
     describeStacks(stack('UPDATE_COMPLETE'))
     describeChangeSet([{ Status: 'CREATE_IN_PROGRESS' }])

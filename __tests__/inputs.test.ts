@@ -14,6 +14,7 @@ import {
   INPUT_NAMES,
   parseInputs,
   SPARTA_BUILD_ARGS,
+  type Inputs,
   type RawInputs
 } from '../src/inputs.js'
 
@@ -75,7 +76,26 @@ describe('parseInputs defaults', () => {
       region: 'eu-west-1',
       createRepository: false,
       noFailOnEmptyChangeset: true,
-      timeoutMinutes: 60
+      timeoutMinutes: 60,
+      mode: 'deploy',
+      codeArchive: '',
+      archiveKeyParameter: 'CodeArtifactS3Key',
+      archiveVersionParameter: 'CodeArtifactS3ObjectVersion',
+      imageTags: [],
+      pinDigest: true,
+      cacheFrom: [],
+      changeSetName: '',
+      roleArn: '',
+      notificationArns: [],
+      terminationProtection: false,
+      disableRollback: false,
+      rollbackAlarms: [],
+      rollbackMonitoringMinutes: 0,
+      deploymentMode: '',
+      includeNestedStacks: false,
+      httpProxy: '',
+      githubToken: '',
+      prComment: true
     })
   })
 
@@ -512,7 +532,7 @@ describe('getInputs', () => {
       'INPUT_NO-FAIL-ON-EMPTY-CHANGESET': 'false',
       'INPUT_TIMEOUT-MINUTES': '15'
     })
-    const inputs = getInputs(ws.env)
+    const inputs = getInputs(ws.env) as Inputs
     expect(inputs).toMatchObject({
       dockerfile: join(ws.root, 'service/Dockerfile'),
       binary: 'bootstrap',

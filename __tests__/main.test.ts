@@ -47,7 +47,9 @@ import {
   type FakeDockerOptions
 } from '../__fixtures__/fake-docker.js'
 import type { AwsClients } from '../src/aws-clients.js'
+import type { ManifestReader } from '../src/deploy-flow.js'
 import { run } from '../src/main.js'
+import type { ManifestInfo } from '../src/registry.js'
 
 const ACCOUNT = '123456789012'
 const REGION = 'eu-west-2'
@@ -57,6 +59,10 @@ const STACK = 'Hello-Service'
 const BUILD_ID = 'c0ffee0123456789c0ffee0123456789c0ffee01'
 const LOCAL_TAG = `sparta/hello-service:${BUILD_ID}`
 const IMAGE_URI = `${REGISTRY}/hello-service:${BUILD_ID}`
+/** What the template gets with pin-digest (the default): the pushed digest, not the tag. */
+const PINNED_URI = expect.stringMatching(
+  new RegExp(`^${REGISTRY.replace(/\./g, '\\.')}/hello-service@sha256:[a-f0-9]{64}$`)
+) as unknown as string
 const CHANGE_SET_NAME = `${STACK}-${BUILD_ID}`
 const STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${STACK}/5a6b7c8d-1111-2222-3333-444455556666`
 const CHANGE_SET_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:changeSet/${CHANGE_SET_NAME}/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff`
@@ -241,8 +247,22 @@ function useDocker(options: FakeDockerOptions = {}): FakeDocker {
   return docker
 }
 
+/**
+ * The registry as the action reads it: a tag holds what `registryTags` says (nothing by default,
+ * so the image is pushed); a digest reads back as a single-platform Docker v2 manifest.
+ */
+const registryTags = new Map<string, ManifestInfo>()
+const manifestReads: string[] = []
+const getManifest: ManifestReader = async (_login, repository, reference) => {
+  manifestReads.push(`${repository}:${reference}`)
+  if (reference.startsWith('sha256:')) {
+    return { digest: reference, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' }
+  }
+  return registryTags.get(`${repository}:${reference}`)
+}
+
 async function runAction(): Promise<void> {
-  await run({ clients: () => clients, wait: noWait })
+  await run({ clients: () => clients, wait: noWait, getManifest, signals: [] })
 }
 
 /** The message given to core.setFailed, or undefined. */
@@ -308,6 +328,8 @@ beforeEach(() => {
     ACTIONS_STEP_DEBUG: 'true'
   })
   setInputs()
+  registryTags.clear()
+  manifestReads.length = 0
   for (const mock of [sts, ecr, s3, cfn]) mock.reset()
   mockAws()
   stdout = captureStdout()
@@ -332,10 +354,20 @@ describe('run', () => {
 
     expect(failure()).toBeUndefined()
     expect(process.exitCode).toBeUndefined()
-    expect(commands()).toEqual(['version', 'build', 'image', 'login', 'tag', 'push', 'image'])
+    expect(commands()).toEqual([
+      'version',
+      'build',
+      'build',
+      'image',
+      'login',
+      'tag',
+      'push',
+      'image'
+    ])
 
-    const [version, build, inspect, login, tag, push] = fake.calls()
+    const [version, help, build, inspect, login, tag, push] = fake.calls()
     expect(version?.argv).toEqual(['version', '--format', '{{.Server.Version}}'])
+    expect(help?.argv).toEqual(['build', '--help'])
     expect(build?.argv).toEqual([
       'build',
       '--tag',
@@ -384,7 +416,7 @@ describe('run', () => {
         ChangeSetType: 'CREATE',
         TemplateURL: TEMPLATE_URL,
         Parameters: [
-          { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
+          { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
           { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
         ],
         Capabilities: ['CAPABILITY_IAM'],
@@ -415,6 +447,13 @@ describe('run', () => {
       'stack-id': STACK_ID,
       'stack-status': 'CREATE_COMPLETE',
       'change-set-id': CHANGE_SET_ID,
+      'image-uri-pinned': `${REGISTRY}/hello-service@${pushedDigest}`,
+      'has-changes': 'true',
+      'changes-count': '1',
+      'changes-summary':
+        '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
+      'changes-markdown':
+        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
       outputs: JSON.stringify({
         FunctionArn: FUNCTION_ARN,
         DeployedImage: IMAGE_URI,
@@ -442,7 +481,7 @@ describe('run', () => {
     ]) {
       expect(summary).toMatch(new RegExp(`<tr><td>${phase}</td><td>\\d+\\.\\d</td></tr>`))
     }
-    expect(stdout.lines()).toContain(`Stack ${STACK}: CREATE_COMPLETE`)
+    expect(stdout.lines()).toContain(`Deployed ${STACK}: CREATE_COMPLETE`)
     expect(stdout.lines()).toContain('12:01:02 HelloFunction AWS::Lambda::Function CREATE_COMPLETE')
   })
 
@@ -483,7 +522,7 @@ describe('run', () => {
     await runAction()
 
     expect(failure()).toBeUndefined()
-    expect(fake.callsOf('build')[0]?.argv).toContain('SPARTA_ECR_LABEL_NAME=com.example.ecr-name')
+    expect(fake.callsOf('build')[1]?.argv).toContain('SPARTA_ECR_LABEL_NAME=com.example.ecr-name')
     expect(fake.callsOf('push').map((c) => c.argv)).toEqual([
       ['push', `${REGISTRY}/spartaoci:${BUILD_ID}`]
     ])
@@ -500,6 +539,7 @@ describe('run', () => {
     expect(failure()).toBeUndefined()
     expect(commands()).toEqual([
       'version',
+      'build',
       'build',
       'image',
       'login',
@@ -522,7 +562,7 @@ describe('run', () => {
       `The built image has no 'io.sparta.ecr-name' label, so there is no ECR repository to push to: add LABEL io.sparta.ecr-name="<repository>" (or ARG SPARTA_ECR_LABEL_NAME then LABEL \${SPARTA_ECR_LABEL_NAME}="<repository>") to the Dockerfile.`
     )
     expect(process.exitCode).toBe(1)
-    expect(commands()).toEqual(['version', 'build', 'image'])
+    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
     expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(0)
     expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
@@ -682,7 +722,7 @@ describe('run', () => {
     expect(cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input).toMatchObject({
       ChangeSetType: 'UPDATE',
       Parameters: [
-        { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
+        { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
         { ParameterKey: 'Stage', UsePreviousValue: true },
         { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
       ]
@@ -691,7 +731,7 @@ describe('run', () => {
     expect(cfn.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
     ])
-    expect(stdout.lines()).toContain(`Stack ${STACK}: no changes`)
+    expect(stdout.lines()).toContain(`Deployed ${STACK}: no changes`)
     expect(readOutputs()).toMatchObject({
       'stack-status': 'UPDATE_COMPLETE',
       'change-set-id': CHANGE_SET_ID

@@ -4,7 +4,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureStdout } from '../__fixtures__/aws.js'
-import { outputsObject, setOutputs, writeSummary, type Report } from '../src/report.js'
+import type { ResourceChangeRow } from '../src/cloudformation.js'
+import {
+  changesMarkdown,
+  changesSummary,
+  outputsObject,
+  setOutputs,
+  writeSummary,
+  type Report
+} from '../src/report.js'
 
 const STACK_ID =
   'arn:aws:cloudformation:eu-west-2:123456789012:stack/Hello-Service/0a1b2c3d-0000-11ee-8000-0a1b2c3d4e5f'
@@ -217,5 +225,198 @@ describe('writeSummary', () => {
     expect(summary).toContain('<h2>Deployed Hello-Service: no changes</h2>')
     expect(summary).toContain('None: the stack already matched.')
     expect(summary).toContain('The stack has no outputs.')
+  })
+})
+
+const NESTED_ROWS: ResourceChangeRow[] = [
+  {
+    action: 'Modify',
+    logicalId: 'Network',
+    type: 'AWS::CloudFormation::Stack',
+    replacement: 'False',
+    physicalId: 'arn:aws:cloudformation:eu-west-2:123456789012:stack/Hello-Service-Network/1'
+  },
+  {
+    action: 'Add',
+    logicalId: 'Endpoint',
+    type: 'AWS::EC2::VPCEndpoint',
+    replacement: '',
+    physicalId: '',
+    parent: 'Network'
+  },
+  {
+    action: 'Remove',
+    logicalId: 'SubnetC',
+    type: 'AWS::EC2::Subnet',
+    replacement: 'True',
+    physicalId: 'subnet-1',
+    parent: 'Network/Subnets'
+  }
+]
+
+describe('changesSummary', () => {
+  it('keeps action, logical id, type, replacement and the parent of nested rows', () => {
+    expect(changesSummary(NESTED_ROWS)).toEqual([
+      {
+        action: 'Modify',
+        logicalId: 'Network',
+        type: 'AWS::CloudFormation::Stack',
+        replacement: 'False'
+      },
+      {
+        action: 'Add',
+        logicalId: 'Endpoint',
+        type: 'AWS::EC2::VPCEndpoint',
+        replacement: '',
+        parent: 'Network'
+      },
+      {
+        action: 'Remove',
+        logicalId: 'SubnetC',
+        type: 'AWS::EC2::Subnet',
+        replacement: 'True',
+        parent: 'Network/Subnets'
+      }
+    ])
+    expect(changesSummary(NESTED_ROWS)[0]).not.toHaveProperty('parent')
+  })
+})
+
+describe('changesMarkdown', () => {
+  it('renders a table with nested rows as Parent / Child', () => {
+    expect(changesMarkdown(NESTED_ROWS)).toBe(
+      [
+        '| Action | Logical id | Type | Replacement |',
+        '| --- | --- | --- | --- |',
+        '| Modify | Network | AWS::CloudFormation::Stack | False |',
+        '| Add | Network / Endpoint | AWS::EC2::VPCEndpoint | - |',
+        '| Remove | Network / Subnets / SubnetC | AWS::EC2::Subnet | True |'
+      ].join('\n')
+    )
+  })
+
+  it('escapes pipes and keeps each cell on one line', () => {
+    const rows: ResourceChangeRow[] = [
+      { action: 'Add', logicalId: 'A|B', type: 'Custom::X\nY', replacement: '', physicalId: '' }
+    ]
+    expect(changesMarkdown(rows).split('\n')[2]).toBe('| Add | A\\|B | Custom::X Y | - |')
+  })
+
+  it('says there are no changes, and still lists parameter changes', () => {
+    expect(changesMarkdown([])).toBe('No resource changes.')
+    expect(
+      changesMarkdown(
+        [],
+        [
+          { key: 'MemorySize', old: '512', new: '1024' },
+          { key: 'Stage', new: 'a|b' },
+          { key: 'Legacy', old: 'x' },
+          { key: 'Suffix', old: '-old', new: '' }
+        ]
+      )
+    ).toBe(
+      [
+        'No resource changes.',
+        '',
+        '| Parameter | Old value | New value |',
+        '| --- | --- | --- |',
+        '| MemorySize | 512 | 1024 |',
+        '| Stage | (not set) | a\\|b |',
+        '| Legacy | x | (removed) |',
+        '| Suffix | -old | (empty) |'
+      ].join('\n')
+    )
+  })
+})
+
+describe('setOutputs: changes', () => {
+  it('writes has-changes, changes-count, changes-summary and changes-markdown when asked', () => {
+    setOutputs(
+      report({
+        changeOutputs: true,
+        changes: NESTED_ROWS,
+        parameterChanges: [{ key: 'MemorySize', old: '512', new: '1024' }]
+      })
+    )
+    const outputs = readOutputs(outputFile)
+    const names = outputs.map(([name]) => name)
+    expect(names.slice(0, 11)).toEqual([
+      'image-uri',
+      'image-digest',
+      'build-id',
+      'template-url',
+      'stack-id',
+      'stack-status',
+      'change-set-id',
+      'has-changes',
+      'changes-count',
+      'changes-summary',
+      'changes-markdown'
+    ])
+    const get = (name: string): string | undefined => outputs.find(([n]) => n === name)?.[1]
+    expect(get('has-changes')).toBe('true')
+    expect(get('changes-count')).toBe('3')
+    expect(JSON.parse(get('changes-summary') ?? '')).toEqual(changesSummary(NESTED_ROWS))
+    expect(get('changes-markdown')).toBe(
+      changesMarkdown(NESTED_ROWS, [{ key: 'MemorySize', old: '512', new: '1024' }])
+    )
+    expect(get('changes-markdown')).toContain(
+      '| Add | Network / Endpoint | AWS::EC2::VPCEndpoint | - |'
+    )
+  })
+
+  it('says has-changes false for an empty change set', () => {
+    setOutputs(report({ changeOutputs: true, noChanges: true, changes: [] }))
+    const outputs = readOutputs(outputFile)
+    expect(outputs).toContainEqual(['has-changes', 'false'])
+    expect(outputs).toContainEqual(['changes-count', '0'])
+    expect(outputs).toContainEqual(['changes-summary', '[]'])
+    expect(outputs).toContainEqual(['changes-markdown', 'No resource changes.'])
+  })
+
+  it('writes no change outputs unless asked', () => {
+    setOutputs(report())
+    expect(readOutputs(outputFile).map(([name]) => name)).not.toContain('has-changes')
+  })
+
+  it('does not let a stack output named changes-count override the action output', () => {
+    setOutputs(
+      report({ changeOutputs: true, outputs: [{ OutputKey: 'changes-count', OutputValue: '99' }] })
+    )
+    expect(readOutputs(outputFile).filter(([name]) => name === 'changes-count')).toEqual([
+      ['changes-count', '1']
+    ])
+  })
+})
+
+describe('writeSummary: changes', () => {
+  it('shows nested changes with their parent and the parameter changes', async () => {
+    await writeSummary(
+      report({
+        changes: NESTED_ROWS,
+        parameterChanges: [
+          { key: 'MemorySize', old: '512', new: '1024' },
+          { key: 'Stage', new: '<prod>' }
+        ]
+      })
+    )
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary).toContain(
+      '<tr><td>Remove</td><td>Network / Subnets / SubnetC</td><td>AWS::EC2::Subnet</td><td>True</td></tr>'
+    )
+    expect(summary).toContain('<h3>Parameter changes</h3>')
+    expect(summary).toContain(
+      '<tr><td>MemorySize</td><td><code>512</code></td><td><code>1024</code></td></tr>'
+    )
+    expect(summary).toContain(
+      '<tr><td>Stage</td><td><em>not set</em></td><td><code>&lt;prod&gt;</code></td></tr>'
+    )
+  })
+
+  it('says a change set that was not executed is ready, not deployed', async () => {
+    await writeSummary(report({ executed: false, stackStatus: 'REVIEW_IN_PROGRESS' }))
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary).toContain('<h2>Change set for Hello-Service: ready, not executed</h2>')
+    expect(summary).not.toContain('<h3>Parameter changes</h3>')
   })
 })

@@ -152,8 +152,6 @@ describe('uploadTemplate', () => {
     s3.on(PutObjectCommand).rejects(awsError('AccessDenied', 'Access Denied'))
     await expect(
       uploadTemplate(client, 'artifacts', 'eu-west-1', key, body, false)
-    ).rejects.toThrow(
-      `Could not upload the template to s3://artifacts/${key} (s3:PutObject): Access Denied`
-    )
+    ).rejects.toThrow(`Could not upload s3://artifacts/${key} (s3:PutObject): Access Denied`)
   })
 })

@@ -75,6 +75,22 @@ export async function checkDockerEngine(run: Runner): Promise<string> {
   return result.stdout.trim()
 }
 
+/**
+ * Whether `docker build` is BuildKit's (buildx) and knows `--provenance` and `--sbom`: the legacy
+ * builder rejects both flags. False on any failure, so the build then runs without them.
+ */
+export async function supportsAttestationFlags(run: Runner): Promise<boolean> {
+  try {
+    const result = await run('docker', ['build', '--help'], { silent: true })
+    if (result.exitCode !== 0) return false
+    const help = `${result.stdout}\n${result.stderr}`
+    return /(^|\s)--provenance\b/m.test(help) && /(^|\s)--sbom\b/m.test(help)
+  } catch (error) {
+    core.debug(`docker build --help failed: ${errorMessage(error)}`)
+    return false
+  }
+}
+
 /** What `docker build` is asked to do. */
 export interface BuildRequest {
   dockerfile: string
@@ -84,6 +100,13 @@ export interface BuildRequest {
   buildArgs: Array<{ key: string; value: string }>
   platform: string
   target: string
+  /**
+   * Adds `--provenance=false --sbom=false`, so BuildKit pushes a single-platform manifest (Lambda
+   * refuses an index). Only when `supportsAttestationFlags` says the builder knows the flags.
+   */
+  attestationFlags?: boolean
+  /** Images to use as cache sources (`--cache-from`, in order). */
+  cacheFrom?: string[]
 }
 
 /** A built local image. */
@@ -101,6 +124,8 @@ export function buildArgv(request: BuildRequest, iidFile: string): string[] {
   for (const { key, value } of request.buildArgs) args.push('--build-arg', `${key}=${value}`)
   if (request.platform !== '') args.push('--platform', request.platform)
   if (request.target !== '') args.push('--target', request.target)
+  for (const ref of request.cacheFrom ?? []) args.push('--cache-from', ref)
+  if (request.attestationFlags === true) args.push('--provenance=false', '--sbom=false')
   args.push('--iidfile', iidFile, request.context)
   return args
 }

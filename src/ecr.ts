@@ -1,6 +1,7 @@
 /** ECR: the repository and the registry login. */
 import * as core from '@actions/core'
 import {
+  BatchDeleteImageCommand,
   CreateRepositoryCommand,
   DescribeRepositoriesCommand,
   GetAuthorizationTokenCommand,
@@ -65,5 +66,36 @@ export async function getRegistryLogin(ecr: ECRClient): Promise<RegistryLogin> {
     registry: data.proxyEndpoint.replace(/^https?:\/\//, '').replace(/\/+$/, ''),
     username: decoded.slice(0, colon),
     password
+  }
+}
+
+/**
+ * Deletes one image reference (a tag, or a digest) from a repository. An image already gone is
+ * fine; anything else is a warning: clean-up never fails the step.
+ */
+export async function deleteImage(
+  ecr: ECRClient,
+  repository: string,
+  reference: { tag?: string; digest?: string }
+): Promise<boolean> {
+  const imageId =
+    reference.tag !== undefined ? { imageTag: reference.tag } : { imageDigest: reference.digest }
+  try {
+    const result = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [imageId] })
+    )
+    const failure = result.failures?.[0]
+    if (failure !== undefined && failure.failureCode !== 'ImageNotFound') {
+      core.warning(
+        `Could not delete image ${repository} ${JSON.stringify(imageId)}: ${failure.failureReason ?? failure.failureCode}`
+      )
+      return false
+    }
+    return failure === undefined
+  } catch (error) {
+    core.warning(
+      `Could not delete image ${repository} ${JSON.stringify(imageId)}: ${errorMessage(error)}`
+    )
+    return false
   }
 }

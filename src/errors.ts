@@ -16,6 +16,11 @@ export class DeployError extends Error {
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message
   if (typeof error === 'string') return error
+  // Errors from another realm (e.g. fetch under a VM context) fail instanceof but keep message.
+  if (error !== null && typeof error === 'object' && 'message' in error) {
+    const message = error.message
+    if (typeof message === 'string') return message
+  }
   try {
     return JSON.stringify(error)
   } catch {

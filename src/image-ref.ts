@@ -147,3 +147,34 @@ export function resolveImageTarget(
   }
   return { repository, tag }
 }
+
+/** A full image URI taken apart: `host/repository:tag` or `host/repository@sha256:…`. */
+export interface ParsedImageUri {
+  host: string
+  repository: string
+  tag?: string
+  digest?: string
+}
+
+/** Parses a full image URI as the action writes it into the template; undefined when it is not one. */
+export function parseImageUri(uri: string): ParsedImageUri | undefined {
+  const match =
+    /^([^/]+)\/([a-z0-9._/-]+?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(
+      uri.trim()
+    )
+  if (match === null) return undefined
+  const [, host, repository, tag, digest] = match
+  if (
+    host === undefined ||
+    repository === undefined ||
+    (tag === undefined && digest === undefined)
+  ) {
+    return undefined
+  }
+  return {
+    host,
+    repository,
+    ...(tag === undefined ? {} : { tag }),
+    ...(digest === undefined ? {} : { digest })
+  }
+}

@@ -3,10 +3,18 @@
  * that can run without docker or AWS runs here, so bad input fails before any side effect.
  */
 import * as core from '@actions/core'
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync
+} from 'node:fs'
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import { InputError } from './errors.js'
-import { sanitizeBuildId } from './image-ref.js'
+import { isValidTag, sanitizeBuildId } from './image-ref.js'
 import { parseKeyValueLines, parseList, parsePositiveInt, type KeyValue } from './parse.js'
 import { detectCapabilities, KNOWN_CAPABILITIES, parseTemplate, type Template } from './template.js'
 
@@ -50,7 +58,58 @@ export interface Inputs {
   noFailOnEmptyChangeset: boolean
   /** Limit for waiting on a stack operation, in minutes. */
   timeoutMinutes: number
+  /** deploy: execute the change set; review: create it only; noop: build and check, change nothing. */
+  mode: 'deploy' | 'review' | 'noop'
+  /** Zip package to upload instead of building an image ('' = image mode). */
+  codeArchive: string
+  /** Template parameters receiving the archive's S3 key and object version (zip mode). */
+  archiveKeyParameter: string
+  archiveVersionParameter: string
+  /** Extra tags pushed for the same digest (e.g. the release version). */
+  imageTags: string[]
+  /** Hand the template the digest-pinned URI (`repo@sha256:…`) instead of the tag. */
+  pinDigest: boolean
+  /** Registry images used as build cache (`--cache-from`). */
+  cacheFrom: string[]
+  /** CloudFormation deploy options, as aws-cloudformation-github-deploy offers them. */
+  changeSetName: string
+  roleArn: string
+  notificationArns: string[]
+  terminationProtection: boolean
+  disableRollback: boolean
+  rollbackAlarms: string[]
+  rollbackMonitoringMinutes: number
+  deploymentMode: '' | 'REVERT_DRIFT'
+  includeNestedStacks: boolean
+  /** Proxy for every AWS call ('' = HTTPS_PROXY/NO_PROXY from the environment). */
+  httpProxy: string
+  /** Token for the pull-request comment ('' = no comment). */
+  githubToken: string
+  /** Post or update the sticky comment on pull requests. */
+  prComment: boolean
 }
+
+/** Inputs of the modes that act on an existing stack only. */
+export interface StackOnlyInputs {
+  /** delete: remove the stack (preview clean-up); execute: run a change set made earlier in review mode. */
+  mode: 'delete' | 'execute'
+  stackName: string
+  region: string
+  timeoutMinutes: number
+  /** execute: the change set's ARN or name. */
+  changeSet: string
+  /** delete: also delete the image tag the stack's image parameter names. */
+  deleteImage: boolean
+  imageParameter: string
+  terminationProtection: boolean
+  disableRollback: boolean
+  httpProxy: string
+  githubToken: string
+  prComment: boolean
+}
+
+/** What `getInputs` returns: a deploy-like mode, or a stack-only one. */
+export type ActionInputs = Inputs | StackOnlyInputs
 
 /** The raw text of every input, as `core.getInput` returns it ('' when not set). */
 export type RawInputs = Record<InputName, string>
@@ -74,7 +133,29 @@ export const INPUT_NAMES = [
   'region',
   'create-repository',
   'no-fail-on-empty-changeset',
-  'timeout-minutes'
+  'timeout-minutes',
+  'mode',
+  'stack-name-suffix',
+  'code-archive',
+  'archive-key-parameter',
+  'archive-version-parameter',
+  'image-tags',
+  'pin-digest',
+  'cache-from',
+  'change-set-name',
+  'execute-change-set',
+  'delete-image',
+  'role-arn',
+  'notification-arns',
+  'termination-protection',
+  'disable-rollback',
+  'rollback-alarms',
+  'rollback-monitoring-minutes',
+  'deployment-mode',
+  'include-nested-stacks',
+  'http-proxy',
+  'github-token',
+  'pr-comment'
 ] as const
 export type InputName = (typeof INPUT_NAMES)[number]
 
@@ -91,12 +172,109 @@ const STACK_NAME = /^[A-Za-z][-A-Za-z0-9]*$/
 const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/
 const MAX_TIMEOUT_MINUTES = 355 // stays under GitHub's 6-hour job limit
 
+const MODES = ['deploy', 'review', 'noop', 'delete'] as const
+
 /** Reads every input through `@actions/core` and checks it. */
-export function getInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
+export function getInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const raw = {} as RawInputs
   // Untrimmed: parseInputs trims each input itself, and a KEY=VALUE value is kept exactly.
   for (const name of INPUT_NAMES) raw[name] = core.getInput(name, { trimWhitespace: false })
-  return parseInputs(raw, env)
+  const mode = modeOf(raw)
+  return mode === 'delete' || mode === 'execute'
+    ? parseStackOnlyInputs(raw, env, mode)
+    : parseInputs(raw, env)
+}
+
+/** The mode asked for: the `mode` input, or `execute` when `execute-change-set` is given. */
+export function modeOf(raw: RawInputs): Inputs['mode'] | StackOnlyInputs['mode'] {
+  const mode = (raw['mode'] ?? '').trim() || 'deploy'
+  if (!(MODES as readonly string[]).includes(mode)) {
+    throw new InputError(`Input 'mode' must be one of ${MODES.join(', ')}, got '${mode}'.`)
+  }
+  const changeSet = (raw['execute-change-set'] ?? '').trim()
+  if (changeSet !== '') {
+    if (mode !== 'deploy') {
+      throw new InputError(
+        `Input 'execute-change-set' runs a change set made earlier and cannot be combined with mode '${mode}': remove one of them.`
+      )
+    }
+    return 'execute'
+  }
+  return mode as Inputs['mode'] | 'delete'
+}
+
+/** The stack name, with `stack-name-suffix` appended (`my-svc` + `pr-42` → `my-svc-pr-42`), checked. */
+function stackNameOf(raw: RawInputs): string {
+  const base = required(raw, 'stack-name', 'name the CloudFormation stack to deploy')
+  const suffix = (raw['stack-name-suffix'] ?? '').trim()
+  const stackName = suffix === '' ? base : `${base}-${suffix}`
+  if (!STACK_NAME.test(stackName) || stackName.length > 128) {
+    throw new InputError(
+      `Input 'stack-name'${suffix === '' ? '' : " with 'stack-name-suffix'"} ('${stackName}') is not a valid CloudFormation stack name: start with a letter, use only letters, digits and '-', at most 128 characters.`
+    )
+  }
+  return stackName
+}
+
+function regionOf(raw: RawInputs, env: NodeJS.ProcessEnv): string {
+  const region = raw['region'].trim() || env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || ''
+  if (region === '') {
+    throw new InputError(
+      `No AWS region: set input 'region', or set aws-region in aws-actions/configure-aws-credentials (AWS_REGION).`
+    )
+  }
+  if (!REGION.test(region)) {
+    throw new InputError(
+      `Input 'region' ('${region}') is not an AWS region name such as us-east-1 or eu-west-2.`
+    )
+  }
+  return region
+}
+
+function timeoutOf(raw: RawInputs): number {
+  const text = raw['timeout-minutes'].trim()
+  return text === '' ? 60 : parsePositiveInt(text, 'timeout-minutes', MAX_TIMEOUT_MINUTES)
+}
+
+function canParseUrl(text: string): boolean {
+  try {
+    new URL(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function proxyOf(raw: RawInputs): string {
+  const proxy = (raw['http-proxy'] ?? '').trim()
+  if (proxy !== '' && (!/^https?:\/\/[^\s/]+(?:\/\S*)?$/.test(proxy) || !canParseUrl(proxy))) {
+    throw new InputError(
+      `Input 'http-proxy' ('${proxy}') must be a URL such as http://proxy.example.com:3128.`
+    )
+  }
+  return proxy
+}
+
+/** Inputs of `mode: delete` and of `execute-change-set`: only the stack is needed. */
+export function parseStackOnlyInputs(
+  raw: RawInputs,
+  env: NodeJS.ProcessEnv,
+  mode: StackOnlyInputs['mode']
+): StackOnlyInputs {
+  return {
+    mode,
+    stackName: stackNameOf(raw),
+    region: regionOf(raw, env),
+    timeoutMinutes: timeoutOf(raw),
+    changeSet: (raw['execute-change-set'] ?? '').trim(),
+    deleteImage: parseBoolean(raw, 'delete-image', false),
+    imageParameter: raw['image-parameter'].trim() || 'CodeImageURI',
+    terminationProtection: parseBoolean(raw, 'termination-protection', false),
+    disableRollback: parseBoolean(raw, 'disable-rollback', false),
+    httpProxy: proxyOf(raw),
+    githubToken: (raw['github-token'] ?? '').trim(),
+    prComment: parseBoolean(raw, 'pr-comment', true)
+  }
 }
 
 function required(raw: RawInputs, name: InputName, hint: string): string {
@@ -106,7 +284,7 @@ function required(raw: RawInputs, name: InputName, hint: string): string {
 }
 
 function parseBoolean(raw: RawInputs, name: InputName, fallback: boolean): boolean {
-  const value = raw[name].trim()
+  const value = (raw[name] ?? '').trim()
   if (value === '') return fallback
   if (/^(true|True|TRUE)$/.test(value)) return true
   if (/^(false|False|FALSE)$/.test(value)) return false
@@ -136,23 +314,220 @@ function isInside(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
 }
 
-/** Checks raw input text; pure apart from reading the named files. */
+/** Checks raw input text of the deploy-like modes; pure apart from reading the named files. */
 export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
   const workspace = workspaceRoot(env)
+  const mode = modeOf(raw)
+  if (mode === 'delete' || mode === 'execute') {
+    throw new InputError(`Mode '${mode}' takes only the stack inputs; this is a bug in the action.`)
+  }
 
-  const dockerfile = existingFile(
-    workspace,
-    'dockerfile',
-    required(raw, 'dockerfile', 'give the path of the Dockerfile to build')
-  )
+  const archiveInput = (raw['code-archive'] ?? '').trim()
+  if (archiveInput !== '' && raw['dockerfile'].trim() !== '') {
+    throw new InputError(
+      `Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile).`
+    )
+  }
+  const zip = archiveInput !== ''
+  const dockerfile = zip
+    ? ''
+    : existingFile(
+        workspace,
+        'dockerfile',
+        required(raw, 'dockerfile', 'give the path of the Dockerfile to build')
+      )
+  const codeArchive = zip ? existingFile(workspace, 'code-archive', archiveInput) : ''
+  if (zip) checkZipArchive(codeArchive, archiveInput)
+
   const bucket = required(raw, 'bucket', 'name the S3 bucket the template is uploaded to')
-  const stackName = required(raw, 'stack-name', 'name the CloudFormation stack to deploy')
+  required(raw, 'stack-name', 'name the CloudFormation stack to deploy')
   const templatePath = existingFile(
     workspace,
     'template',
     required(raw, 'template', 'give the path of the CloudFormation template (JSON or YAML)')
   )
 
+  const build = zip ? undefined : parseBuildInputs(raw, workspace, dockerfile)
+
+  const buildId = raw['build-id'].trim() || env['GITHUB_SHA']?.trim() || ''
+  if (buildId === '') {
+    throw new InputError(
+      `Input 'build-id' is empty and GITHUB_SHA is not set: give a build id such as the commit SHA.`
+    )
+  }
+  const buildTag = sanitizeBuildId(buildId)
+
+  const stackName = stackNameOf(raw)
+  checkBucketName(bucket)
+  const region = regionOf(raw, env)
+
+  const template = parseTemplate(readFileSync(templatePath), templatePath)
+  const shownTemplate = relative(workspace, templatePath)
+  const imageParameter = raw['image-parameter'].trim() || 'CodeImageURI'
+  const archiveKeyParameter = (raw['archive-key-parameter'] ?? '').trim() || 'CodeArtifactS3Key'
+  const archiveVersionParameter =
+    (raw['archive-version-parameter'] ?? '').trim() || 'CodeArtifactS3ObjectVersion'
+  if (!zip && template.parameters[imageParameter] === undefined) {
+    throw new InputError(
+      `Input 'image-parameter': the template ${shownTemplate} declares no parameter '${imageParameter}' to receive the image URI: add it under Parameters (Type: String), or set 'image-parameter' to the parameter your function's ImageUri refers to.`
+    )
+  }
+  if (zip && template.parameters[archiveKeyParameter] === undefined) {
+    throw new InputError(
+      `Input 'archive-key-parameter': the template ${shownTemplate} declares no parameter '${archiveKeyParameter}' to receive the zip package's S3 key: add it under Parameters (Type: String), or set 'archive-key-parameter'.`
+    )
+  }
+  const filled = zip ? [archiveKeyParameter, archiveVersionParameter] : [imageParameter]
+
+  const parameterOverrides = parseParameterOverrides(raw['parameter-overrides'], workspace)
+  for (const key of parameterOverrides.keys()) {
+    if (template.parameters[key] === undefined) {
+      const declared = Object.keys(template.parameters).join(', ')
+      throw new InputError(
+        `Input 'parameter-overrides' sets '${key}', which the template does not declare (declared: ${declared}): fix the name or declare it.`
+      )
+    }
+    if (filled.includes(key)) {
+      throw new InputError(
+        `Input 'parameter-overrides' sets '${key}', ${zip ? 'a zip package parameter' : 'the image parameter'} the action fills with the pushed ${zip ? 'package' : 'image URI'}: remove it.`
+      )
+    }
+  }
+
+  const capabilityText = raw['capabilities'].trim()
+  const capabilities =
+    capabilityText === '' ? detectCapabilities(template) : parseList(capabilityText)
+  for (const capability of capabilities) {
+    if (!(KNOWN_CAPABILITIES as readonly string[]).includes(capability)) {
+      throw new InputError(
+        `Input 'capabilities' has unknown capability '${capability}': use ${KNOWN_CAPABILITIES.join(', ')}.`
+      )
+    }
+  }
+
+  const tags = parseKeyValueLines(raw['tags'], 'tags')
+  for (const tag of tags) {
+    if (tag.key.startsWith('aws:') || tag.key.length > 128 || tag.value.length > 256) {
+      throw new InputError(
+        `Input 'tags' line ${tag.line}: tag '${tag.key}' is not allowed: keys are 1-128 characters not starting with 'aws:', values at most 256.`
+      )
+    }
+  }
+
+  const timeoutMinutes = timeoutOf(raw)
+
+  const imageTags = parseList(raw['image-tags'] ?? '')
+  for (const tag of imageTags) {
+    if (!isValidTag(tag)) {
+      throw new InputError(
+        `Input 'image-tags' has '${tag}', which is not a docker tag: up to 128 letters, digits, '_', '.', '-', not starting with '.' or '-'.`
+      )
+    }
+  }
+
+  const changeSetName = (raw['change-set-name'] ?? '').trim()
+  if (
+    changeSetName !== '' &&
+    (!/^[A-Za-z][-A-Za-z0-9]*$/.test(changeSetName) || changeSetName.length > 128)
+  ) {
+    throw new InputError(
+      `Input 'change-set-name' ('${changeSetName}') is not a valid change set name: start with a letter, use only letters, digits and '-', at most 128 characters.`
+    )
+  }
+  const roleArn = (raw['role-arn'] ?? '').trim()
+  if (roleArn !== '' && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn)) {
+    throw new InputError(
+      `Input 'role-arn' ('${roleArn}') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy.`
+    )
+  }
+  const notificationArns = parseList(raw['notification-arns'] ?? '')
+  const rollbackAlarms = parseList(raw['rollback-alarms'] ?? '')
+  for (const [name, arns, service] of [
+    ['notification-arns', notificationArns, 'sns'],
+    ['rollback-alarms', rollbackAlarms, 'cloudwatch']
+  ] as const) {
+    for (const arn of arns) {
+      if (!new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`).test(arn)) {
+        throw new InputError(
+          `Input '${name}' has '${arn}', which is not ${service === 'sns' ? 'an SNS topic' : 'a CloudWatch alarm'} ARN.`
+        )
+      }
+    }
+  }
+  if (notificationArns.length > 5) {
+    throw new InputError(
+      `Input 'notification-arns' has ${notificationArns.length} topics; CloudFormation takes at most 5.`
+    )
+  }
+  if (rollbackAlarms.length > 5) {
+    throw new InputError(
+      `Input 'rollback-alarms' has ${rollbackAlarms.length} alarms; CloudFormation takes at most 5.`
+    )
+  }
+  const monitoringText = (raw['rollback-monitoring-minutes'] ?? '').trim()
+  // 0 (the default) is valid here, so parsePositiveInt's "between 1 and" message would mislead.
+  if (monitoringText !== '' && (!/^\d+$/.test(monitoringText) || Number(monitoringText) > 180)) {
+    throw new InputError(
+      `Input 'rollback-monitoring-minutes' must be a whole number between 0 and 180, got '${monitoringText}'.`
+    )
+  }
+  const rollbackMonitoringMinutes = monitoringText === '' ? 0 : Number(monitoringText)
+  const deploymentMode = (raw['deployment-mode'] ?? '').trim()
+  if (deploymentMode !== '' && deploymentMode !== 'REVERT_DRIFT') {
+    throw new InputError(
+      `Input 'deployment-mode' must be empty or REVERT_DRIFT, got '${deploymentMode}'.`
+    )
+  }
+
+  return {
+    dockerfile,
+    context: build?.context ?? '',
+    binary: build?.binary ?? '',
+    labelName: build?.labelName ?? 'io.sparta.ecr-name',
+    buildId,
+    buildTag,
+    buildArgs: build?.buildArgs ?? [],
+    platform: raw['platform'].trim(),
+    target: raw['target'].trim(),
+    bucket,
+    stackName,
+    template,
+    imageParameter,
+    parameterOverrides,
+    capabilities,
+    tags,
+    region,
+    createRepository: parseBoolean(raw, 'create-repository', false),
+    noFailOnEmptyChangeset: parseBoolean(raw, 'no-fail-on-empty-changeset', true),
+    timeoutMinutes,
+    mode,
+    codeArchive,
+    archiveKeyParameter,
+    archiveVersionParameter,
+    imageTags,
+    pinDigest: parseBoolean(raw, 'pin-digest', true),
+    cacheFrom: parseList(raw['cache-from'] ?? ''),
+    changeSetName,
+    roleArn,
+    notificationArns,
+    terminationProtection: parseBoolean(raw, 'termination-protection', false),
+    disableRollback: parseBoolean(raw, 'disable-rollback', false),
+    rollbackAlarms,
+    rollbackMonitoringMinutes,
+    deploymentMode,
+    includeNestedStacks: parseBoolean(raw, 'include-nested-stacks', false),
+    httpProxy: proxyOf(raw),
+    githubToken: (raw['github-token'] ?? '').trim(),
+    prComment: parseBoolean(raw, 'pr-comment', true)
+  }
+}
+
+/** The docker build inputs: context inside the checkout, binary inside the context, build args. */
+function parseBuildInputs(
+  raw: RawInputs,
+  workspace: string,
+  dockerfile: string
+): { context: string; binary: string; labelName: string; buildArgs: KeyValue[] } {
   const contextInput = raw['context'].trim()
   const context = resolve(workspace, contextInput === '' ? dirname(dockerfile) : contextInput)
   if (!existsSync(context) || !statSync(context).isDirectory()) {
@@ -189,14 +564,6 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     )
   }
 
-  const buildId = raw['build-id'].trim() || env['GITHUB_SHA']?.trim() || ''
-  if (buildId === '') {
-    throw new InputError(
-      `Input 'build-id' is empty and GITHUB_SHA is not set: give a build id such as the commit SHA.`
-    )
-  }
-  const buildTag = sanitizeBuildId(buildId)
-
   const buildArgs = parseKeyValueLines(raw['build-args'], 'build-args')
   for (const arg of buildArgs) {
     if ((SPARTA_BUILD_ARGS as readonly string[]).includes(arg.key)) {
@@ -205,94 +572,27 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
       )
     }
   }
-
-  if (!STACK_NAME.test(stackName) || stackName.length > 128) {
-    throw new InputError(
-      `Input 'stack-name' ('${stackName}') is not a valid CloudFormation stack name: start with a letter, use only letters, digits and '-', at most 128 characters.`
-    )
-  }
-  checkBucketName(bucket)
-
-  const region = raw['region'].trim() || env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || ''
-  if (region === '') {
-    throw new InputError(
-      `No AWS region: set input 'region', or set aws-region in aws-actions/configure-aws-credentials (AWS_REGION).`
-    )
-  }
-  if (!REGION.test(region)) {
-    throw new InputError(
-      `Input 'region' ('${region}') is not an AWS region name such as us-east-1 or eu-west-2.`
-    )
-  }
-
-  const template = parseTemplate(readFileSync(templatePath), templatePath)
-  const imageParameter = raw['image-parameter'].trim() || 'CodeImageURI'
-  if (template.parameters[imageParameter] === undefined) {
-    throw new InputError(
-      `Input 'image-parameter': the template ${relative(workspace, templatePath)} declares no parameter '${imageParameter}' to receive the image URI: add it under Parameters (Type: String), or set 'image-parameter' to the parameter your function's ImageUri refers to.`
-    )
-  }
-
-  const parameterOverrides = parseParameterOverrides(raw['parameter-overrides'], workspace)
-  for (const key of parameterOverrides.keys()) {
-    if (template.parameters[key] === undefined) {
-      const declared = Object.keys(template.parameters).join(', ')
-      throw new InputError(
-        `Input 'parameter-overrides' sets '${key}', which the template does not declare (declared: ${declared}): fix the name or declare it.`
-      )
-    }
-    if (key === imageParameter) {
-      throw new InputError(
-        `Input 'parameter-overrides' sets '${key}', the image parameter the action fills with the pushed image URI: remove it.`
-      )
-    }
-  }
-
-  const capabilityText = raw['capabilities'].trim()
-  const capabilities =
-    capabilityText === '' ? detectCapabilities(template) : parseList(capabilityText)
-  for (const capability of capabilities) {
-    if (!(KNOWN_CAPABILITIES as readonly string[]).includes(capability)) {
-      throw new InputError(
-        `Input 'capabilities' has unknown capability '${capability}': use ${KNOWN_CAPABILITIES.join(', ')}.`
-      )
-    }
-  }
-
-  const tags = parseKeyValueLines(raw['tags'], 'tags')
-  for (const tag of tags) {
-    if (tag.key.startsWith('aws:') || tag.key.length > 128 || tag.value.length > 256) {
-      throw new InputError(
-        `Input 'tags' line ${tag.line}: tag '${tag.key}' is not allowed: keys are 1-128 characters not starting with 'aws:', values at most 256.`
-      )
-    }
-  }
-
-  const timeoutText = raw['timeout-minutes'].trim()
-  const timeoutMinutes =
-    timeoutText === '' ? 60 : parsePositiveInt(timeoutText, 'timeout-minutes', MAX_TIMEOUT_MINUTES)
-
   return {
-    dockerfile,
     context,
     binary: binary === '' ? '' : relative(context, resolve(context, binary)).split(sep).join('/'),
     labelName,
-    buildId,
-    buildTag,
-    buildArgs,
-    platform: raw['platform'].trim(),
-    target: raw['target'].trim(),
-    bucket,
-    stackName,
-    template,
-    imageParameter,
-    parameterOverrides,
-    capabilities,
-    tags,
-    region,
-    createRepository: parseBoolean(raw, 'create-repository', false),
-    noFailOnEmptyChangeset: parseBoolean(raw, 'no-fail-on-empty-changeset', true),
-    timeoutMinutes
+    buildArgs
+  }
+}
+
+/** A zip package: the file must start with a zip signature. */
+function checkZipArchive(path: string, shown: string): void {
+  const head = Buffer.alloc(4)
+  const fd = openSync(path, 'r')
+  try {
+    readSync(fd, head, 0, 4, 0)
+  } finally {
+    closeSync(fd)
+  }
+  if (head.readUInt32LE(0) !== 0x04034b50 && head.readUInt32LE(0) !== 0x06054b50) {
+    throw new InputError(
+      `Input 'code-archive': ${shown} is not a zip file: give the .zip package Lambda runs (e.g. made with 'zip -r function.zip bootstrap').`
+    )
   }
 }
 
@@ -361,4 +661,9 @@ export function parseParameterOverrides(text: string, workspace: string): Map<st
     return overrides
   }
   throw new InputError(`Input 'parameter-overrides': ${trimmed} holds neither shape: ${shape}.`)
+}
+
+/** True for the modes that need only the stack (`delete`, `execute`). */
+export function isStackOnly(inputs: ActionInputs): inputs is StackOnlyInputs {
+  return inputs.mode === 'delete' || inputs.mode === 'execute'
 }

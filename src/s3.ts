@@ -93,6 +93,39 @@ export function templateUrl(
   return versionId === undefined ? base : `${base}?versionId=${encodeURIComponent(versionId)}`
 }
 
+/** Uploads an object; returns its version id when the bucket is versioned. */
+export async function uploadObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer,
+  versioningEnabled: boolean
+): Promise<{ versionId?: string }> {
+  try {
+    const result = await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType(key)
+      })
+    )
+    return versioningEnabled && result.VersionId !== undefined
+      ? { versionId: result.VersionId }
+      : {}
+  } catch (error) {
+    throw new DeployError(
+      `Could not upload s3://${bucket}/${key} (s3:PutObject): ${errorMessage(error)}`
+    )
+  }
+}
+
+function contentType(key: string): string {
+  if (key.endsWith('.json')) return 'application/json'
+  if (key.endsWith('.zip')) return 'application/zip'
+  return 'application/yaml'
+}
+
 /** Uploads the template; with versioning on, the URL names the exact version. */
 export async function uploadTemplate(
   s3: S3Client,
@@ -102,22 +135,7 @@ export async function uploadTemplate(
   body: Buffer,
   versioningEnabled: boolean
 ): Promise<TemplateLocation> {
-  let versionId: string | undefined
-  try {
-    const result = await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentType: key.endsWith('.json') ? 'application/json' : 'application/yaml'
-      })
-    )
-    versionId = versioningEnabled ? result.VersionId : undefined
-  } catch (error) {
-    throw new DeployError(
-      `Could not upload the template to s3://${bucket}/${key} (s3:PutObject): ${errorMessage(error)}`
-    )
-  }
+  const { versionId } = await uploadObject(s3, bucket, key, body, versioningEnabled)
   return {
     key,
     url: templateUrl(bucket, region, key, versionId),

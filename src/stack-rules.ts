@@ -3,7 +3,7 @@
  * as an empty change set, which parameters to send. Tested with tables, no mocks.
  */
 import { createHash } from 'node:crypto'
-import type { Parameter } from '@aws-sdk/client-cloudformation'
+import type { Parameter, RollbackConfiguration } from '@aws-sdk/client-cloudformation'
 
 /** What to do with the stack as it stands. */
 export type StackPlan =
@@ -129,4 +129,60 @@ export function defaultChangeSetName(stackName: string, buildId: string): string
   if (name.length <= 128) return name
   const hash = createHash('sha256').update(`${stackName}\n${buildId}`).digest('hex').slice(0, 8)
   return `${name.slice(0, 119).replace(/-+$/, '')}-${hash}`
+}
+
+/** One template parameter whose value a change set changes; absent `old`/`new`: not set there. */
+export interface ParameterChange {
+  key: string
+  old?: string
+  new?: string
+}
+
+/**
+ * The parameters an UPDATE change set changes: the stack's current values against the change
+ * set's. NoEcho values read '****' on both sides, so they compare equal and are never shown.
+ */
+export function parameterChanges(current: Parameter[], proposed: Parameter[]): ParameterChange[] {
+  const before = new Map(current.map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']))
+  const changes: ParameterChange[] = []
+  const seen = new Set<string>()
+  for (const p of proposed) {
+    const key = p.ParameterKey ?? ''
+    seen.add(key)
+    if (p.UsePreviousValue && p.ParameterValue === undefined) continue
+    const value = p.ParameterValue ?? ''
+    if (!before.has(key)) changes.push({ key, new: value })
+    else if (before.get(key) !== value) changes.push({ key, old: before.get(key), new: value })
+  }
+  for (const [key, value] of before) {
+    if (!seen.has(key)) changes.push({ key, old: value })
+  }
+  return changes
+}
+
+/** The RollbackConfiguration CreateChangeSet takes: each alarm is a rollback trigger. */
+export function rollbackConfiguration(
+  alarmArns: string[],
+  monitoringTimeInMinutes?: number
+): RollbackConfiguration {
+  return {
+    RollbackTriggers: alarmArns.map((Arn) => ({ Arn, Type: 'AWS::CloudWatch::Alarm' })),
+    ...(monitoringTimeInMinutes === undefined
+      ? {}
+      : { MonitoringTimeInMinutes: monitoringTimeInMinutes })
+  }
+}
+
+/**
+ * What to do after a failure when rollback was disabled (`disable-rollback`): the resources that
+ * succeeded stay, and the stack can be fixed forward or rolled back by hand.
+ */
+export function disabledRollbackHint(status: string): string | undefined {
+  if (status === 'UPDATE_FAILED') {
+    return 'Rollback was disabled (disable-rollback), so the resources that were updated are kept. Fix the cause and deploy again, or return to the last stable state with `aws cloudformation rollback-stack --stack-name <stack>`.'
+  }
+  if (status === 'CREATE_FAILED') {
+    return 'Rollback was disabled (disable-rollback), so the resources that were created are kept for inspection. Run `aws cloudformation rollback-stack --stack-name <stack>` (the next deploy then recreates the stack) or delete the stack before deploying again.'
+  }
+  return undefined
 }

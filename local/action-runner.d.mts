@@ -1,0 +1,18 @@
+/** What one run of the bundled action produced. */
+export interface ActionRun {
+  exitCode: number
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  summary: string
+}
+export function parseOutputFile(text: string): Record<string, string>
+export function runAction(
+  root: string,
+  inputs: Record<string, string>,
+  options?: { env?: Record<string, string>; stdio?: 'inherit' | 'pipe' }
+): Promise<ActionRun>
+export function createBucket(
+  bucket: string,
+  options?: { versioning?: boolean; region?: string }
+): Promise<void>

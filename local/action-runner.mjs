@@ -1,0 +1,102 @@
+// Runs the bundled action as GitHub does: `node dist/index.js` with INPUT_* variables and the
+// GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, then reads what it wrote. Shared by the demo, the
+// integration tests and the benchmark; it only sets what a runner sets, never a test-only input.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3'
+
+/** Parses a GITHUB_OUTPUT file (`name<<delimiter` blocks and `name=value` lines). */
+export function parseOutputFile(text) {
+  const outputs = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line)
+    if (heredoc) {
+      const [, name, delimiter] = heredoc
+      const value = []
+      while (++i < lines.length && lines[i] !== delimiter) value.push(lines[i])
+      outputs[name] = value.join('\n')
+    } else if (line.includes('=')) {
+      outputs[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1)
+    }
+  }
+  return outputs
+}
+
+/**
+ * Runs `node dist/index.js` in `root` with the given inputs.
+ * options.env: extra environment; options.stdio 'inherit' streams the log (it is then not captured).
+ */
+export async function runAction(root, inputs, options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'action-run-'))
+  const outputFile = join(dir, 'output')
+  const summaryFile = join(dir, 'summary')
+  writeFileSync(outputFile, '')
+  writeFileSync(summaryFile, '')
+  const env = {
+    ...process.env,
+    GITHUB_WORKSPACE: root,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_ACTIONS: 'true',
+    ...(options.env ?? {})
+  }
+  for (const key of Object.keys(env)) if (key.startsWith('INPUT_')) delete env[key]
+  for (const [name, value] of Object.entries(inputs)) {
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  }
+  const child = spawn(process.execPath, [join(root, 'dist', 'index.js')], {
+    cwd: root,
+    env,
+    stdio:
+      options.stdio === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk) => (stdout += chunk))
+  child.stderr?.on('data', (chunk) => (stderr += chunk))
+  const exitCode = await new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => resolve(code ?? 1))
+  })
+  const result = {
+    exitCode,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+    summary: readFileSync(summaryFile, 'utf8')
+  }
+  rmSync(dir, { recursive: true, force: true })
+  return result
+}
+
+/** Creates an S3 bucket in the local world's region (optionally versioned); existing is fine. */
+export async function createBucket(bucket, { versioning = false, region } = {}) {
+  const bucketRegion = region ?? process.env.AWS_REGION ?? 'us-east-1'
+  const s3 = new S3Client({ region: bucketRegion })
+  try {
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        ...(bucketRegion === 'us-east-1'
+          ? {}
+          : { CreateBucketConfiguration: { LocationConstraint: bucketRegion } })
+      })
+    )
+  } catch (error) {
+    if (error?.name !== 'BucketAlreadyOwnedByYou' && error?.name !== 'BucketAlreadyExists')
+      throw error
+  }
+  if (versioning) {
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: bucket,
+        VersioningConfiguration: { Status: 'Enabled' }
+      })
+    )
+  }
+  s3.destroy()
+}

@@ -1,0 +1,518 @@
+/**
+ * The deploy-like modes (deploy, review, noop) for an image or a zip package:
+ * preflight → build and check the image → push ∥ upload → change set → execute.
+ * Every check that can fail runs before the first write (repository, push, upload, stack).
+ */
+import * as core from '@actions/core'
+import type { Parameter } from '@aws-sdk/client-cloudformation'
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import type { AwsClients } from './aws-clients.js'
+import {
+  createChangeSet,
+  describeStack,
+  executeChangeSet,
+  type ChangeSetResult,
+  type DeployRequest,
+  type WaitOptions
+} from './cloudformation.js'
+import {
+  buildImage,
+  checkDockerEngine,
+  createDockerConfig,
+  login,
+  pushImage,
+  supportsAttestationFlags,
+  tagImage,
+  type BuiltImage,
+  type Runner
+} from './docker.js'
+import { createRepository, getRegistryLogin, repositoryExists } from './ecr.js'
+import { DeployError, InputError } from './errors.js'
+import {
+  ecrRegistryHost,
+  formatDigestUri,
+  formatImageUri,
+  localImageTag,
+  resolveImageTarget,
+  type ImageTarget
+} from './image-ref.js'
+import type { Inputs } from './inputs.js'
+import type { Phases } from './phases.js'
+import { checkLambdaManifest, type ManifestInfo } from './registry.js'
+import type { RegistryLogin } from './docker.js'
+import type { Report } from './report.js'
+import {
+  checkBucket,
+  templateKey,
+  templateUrl,
+  uploadObject,
+  uploadTemplate,
+  type BucketState
+} from './s3.js'
+import type { Session } from './session.js'
+import {
+  buildParameters,
+  defaultChangeSetName,
+  missingParameters,
+  planStack,
+  recoveryHint
+} from './stack-rules.js'
+import { getAccountId } from './sts.js'
+import {
+  architectureMismatches,
+  functionsUsingParameter,
+  imageArchitecture,
+  packageTypeWarnings
+} from './template.js'
+
+/** What the flow works with. */
+export interface FlowContext {
+  inputs: Inputs
+  aws: AwsClients
+  runner: Runner
+  wait: WaitOptions
+  phases: Phases
+  session: Session
+  /** Reads a manifest from the registry (the push skip and the Lambda manifest check). */
+  getManifest: ManifestReader
+}
+
+/** `getManifest` from registry.ts, or a stand-in in tests. */
+export type ManifestReader = (
+  login: RegistryLogin,
+  repository: string,
+  reference: string
+) => Promise<ManifestInfo | undefined>
+
+/** Sparta's stand-in account for `--noop` runs without credentials. */
+export const NOOP_ACCOUNT_ID = '123412341234'
+
+interface Preflight {
+  accountId: string
+  /** Undefined in a noop run without credentials: nothing in AWS was read. */
+  bucket?: BucketState
+  stackStatus?: string
+}
+
+/** The pushed (or, in noop, the would-be) image. */
+interface PublishedImage {
+  imageUri: string
+  pinnedUri: string
+  digest: string
+  /** The URI handed to the template (pinned or tagged). */
+  templateValue: string
+}
+
+/** Runs deploy, review or noop; returns what the report shows. */
+export async function runDeployFlow(ctx: FlowContext): Promise<Report> {
+  const { inputs, phases } = ctx
+  const zip = inputs.codeArchive !== ''
+  const preflight = await phases.run('Preflight checks', () => runPreflight(ctx, zip))
+
+  let image: PublishedImage | undefined
+  let filled: Map<string, string>
+  let templateLocation: { url: string }
+  let archive: { key: string; versionId?: string } | undefined
+
+  if (zip) {
+    if (inputs.mode === 'noop') return noopReport(ctx, preflight, undefined)
+    const uploaded = await phases.run('Upload package and template', () =>
+      uploadZip(ctx, preflight)
+    )
+    archive = uploaded.archive
+    templateLocation = uploaded.template
+    filled = new Map([[inputs.archiveKeyParameter, archive.key]])
+    if (inputs.template.parameters[inputs.archiveVersionParameter] !== undefined) {
+      filled.set(inputs.archiveVersionParameter, archive.versionId ?? '')
+    }
+  } else {
+    const built = await phases.run('Build image', () => build(ctx, preflight.accountId))
+    const target = checkBuiltImage(ctx, built, preflight.accountId)
+    if (inputs.mode === 'noop') return noopReport(ctx, preflight, target)
+    await ensureRepository(ctx, target, preflight.accountId)
+    const [published, template] = await phases.run('Push image and upload template', () =>
+      settleBoth(publishImage(ctx, built, target), uploadTemplateFile(ctx, preflight))
+    )
+    image = published
+    templateLocation = template
+    filled = new Map([[inputs.imageParameter, published.templateValue]])
+  }
+
+  const request = changeSetRequest(ctx, templateLocation.url, filled)
+  const changeSet = await phases.run('Create change set', () =>
+    createChangeSet(ctx.aws.cloudformation, request, ctx.wait)
+  )
+  const base = {
+    mode: inputs.mode,
+    stackName: inputs.stackName,
+    buildId: inputs.buildTag,
+    imageUri: image?.imageUri ?? '',
+    imageUriPinned: image?.pinnedUri ?? '',
+    imageDigest: image?.digest ?? '',
+    templateUrl: templateLocation.url,
+    archiveKey: archive?.key ?? '',
+    archiveVersion: archive?.versionId ?? '',
+    changeSetId: changeSet.changeSetId,
+    changes: changeSet.changes,
+    parameterChanges: changeSet.parameterChanges ?? [],
+    changeOutputs: true,
+    phases: phases.done
+  }
+  if (changeSet.empty || inputs.mode === 'review') {
+    if (inputs.mode === 'review' && !changeSet.empty) {
+      core.info(
+        `Review mode: change set ${changeSet.changeSetName} is ready and was not executed. Execute it with 'execute-change-set: ${changeSet.changeSetId}'.`
+      )
+    }
+    const current = changeSet.empty
+      ? undefined
+      : await describeStack(ctx.aws.cloudformation, changeSet.stackId)
+    return {
+      ...base,
+      stackId: changeSet.stackId,
+      stackStatus: changeSet.stackStatus ?? current?.StackStatus ?? 'REVIEW_IN_PROGRESS',
+      noChanges: changeSet.empty,
+      executed: false,
+      outputs: changeSet.outputs ?? current?.Outputs ?? []
+    }
+  }
+  const deployed = await phases.run('Deploy stack', () => execute(ctx, changeSet))
+  return { ...base, ...deployed, changes: changeSet.changes, executed: true }
+}
+
+/** Reads only: engine, account, bucket, stack. A noop run without credentials reads nothing. */
+async function runPreflight(ctx: FlowContext, zip: boolean): Promise<Preflight> {
+  const { inputs, aws } = ctx
+  if (!zip) {
+    const version = await checkDockerEngine(ctx.runner)
+    core.info(`Docker engine ${version}`)
+  }
+  let accountId: string
+  try {
+    accountId = await getAccountId(aws.sts)
+  } catch (error) {
+    if (inputs.mode !== 'noop') throw error
+    core.warning(
+      `noop: no usable AWS credentials (${error instanceof Error ? error.message : String(error)}); using Sparta's stand-in account ${NOOP_ACCOUNT_ID} and skipping the AWS checks.`
+    )
+    return { accountId: NOOP_ACCOUNT_ID }
+  }
+  core.info(`AWS account ${accountId}, region ${inputs.region}`)
+  const [bucket, stack] = await Promise.all([
+    checkBucket(aws.s3, inputs.bucket, inputs.region),
+    describeStack(aws.cloudformation, inputs.stackName)
+  ])
+  const plan = planStack(stack?.StackStatus)
+  if (plan.kind === 'blocked') {
+    throw new DeployError(
+      `Stack ${inputs.stackName} is in ${plan.status} and cannot be updated. ${recoveryHint(plan.status)}`
+    )
+  }
+  const previous = new Set(
+    plan.kind === 'update' || plan.kind === 'wait'
+      ? (stack?.Parameters ?? []).map((p) => p.ParameterKey ?? '')
+      : []
+  )
+  const filledByAction = zip
+    ? [inputs.archiveKeyParameter, inputs.archiveVersionParameter]
+    : [inputs.imageParameter]
+  const missing = missingParameters(
+    inputs.template.parameters,
+    filledByAction[0] as string,
+    new Map([...inputs.parameterOverrides, ...filledByAction.map((k) => [k, ''] as const)]),
+    previous
+  )
+  if (missing.length > 0) {
+    throw new InputError(
+      `Template parameters ${missing.join(', ')} have no Default and no value: give them in 'parameter-overrides' (KEY=VALUE lines).`
+    )
+  }
+  if (
+    zip &&
+    bucket.versioningEnabled === false &&
+    inputs.template.parameters[inputs.archiveVersionParameter]
+  ) {
+    core.warning(
+      `The template declares ${inputs.archiveVersionParameter}, but bucket ${inputs.bucket} is not versioned: it gets an empty value. Enable versioning on the bucket to pin the package version.`
+    )
+  }
+  core.info(`Stack ${inputs.stackName}: ${stack?.StackStatus ?? 'does not exist yet'}`)
+  return { accountId, bucket, ...(stack?.StackStatus ? { stackStatus: stack.StackStatus } : {}) }
+}
+
+/** `docker build` with Sparta's build args; attestations off where the builder makes them. */
+async function build(ctx: FlowContext, accountId: string): Promise<BuiltImage> {
+  const { inputs, runner } = ctx
+  const attestationFlags = await supportsAttestationFlags(runner)
+  return buildImage(runner, {
+    dockerfile: inputs.dockerfile,
+    context: inputs.context,
+    localTag: localImageTag(inputs.stackName, inputs.buildTag),
+    buildArgs: [
+      { key: 'AWS_ACCOUNT_ID', value: accountId },
+      { key: 'AWS_REGION', value: inputs.region },
+      { key: 'SPARTA_BINARY', value: inputs.binary },
+      { key: 'SPARTA_ECR_LABEL_NAME', value: inputs.labelName },
+      { key: 'SPARTA_BUILD_ID', value: inputs.buildTag },
+      ...inputs.buildArgs
+    ],
+    platform: inputs.platform,
+    target: inputs.target,
+    attestationFlags,
+    cacheFrom: inputs.cacheFrom
+  })
+}
+
+/** The label, the architecture and the template's use of the image: all before the push. */
+function checkBuiltImage(ctx: FlowContext, built: BuiltImage, accountId: string): ImageTarget {
+  const { inputs } = ctx
+  const target = resolveImageTarget(
+    built.labels[inputs.labelName],
+    inputs.labelName,
+    inputs.buildTag,
+    {
+      accountId,
+      region: inputs.region
+    }
+  )
+  core.info(`Label ${inputs.labelName} → ECR repository ${target.repository}, tag ${target.tag}`)
+  const functions = functionsUsingParameter(inputs.template, inputs.imageParameter)
+  const architecture = imageArchitecture(inputs.platform, built.architecture)
+  const mismatches = architectureMismatches(functions, architecture)
+  if (mismatches.length > 0) throw new InputError(mismatches.join(' '))
+  for (const warning of packageTypeWarnings(inputs.template, inputs.imageParameter)) {
+    core.warning(warning)
+  }
+  return target
+}
+
+/** The repository must exist, or is created when asked (the first write of the run). */
+async function ensureRepository(
+  ctx: FlowContext,
+  target: ImageTarget,
+  accountId: string
+): Promise<void> {
+  const { inputs, aws } = ctx
+  if (await repositoryExists(aws.ecr, target.repository)) return
+  if (!inputs.createRepository) {
+    throw new InputError(
+      `ECR repository '${target.repository}' (from label ${inputs.labelName}) does not exist in account ${accountId}, ${inputs.region}: create it, or set 'create-repository: true'.`
+    )
+  }
+  core.info(`Creating ECR repository ${target.repository}`)
+  await createRepository(aws.ecr, target.repository)
+}
+
+/**
+ * Logs in (password on stdin, private DOCKER_CONFIG), skips the push when the registry already
+ * holds this exact image under the tag, else pushes; extra tags follow; the manifest must be one
+ * Lambda accepts.
+ */
+async function publishImage(
+  ctx: FlowContext,
+  built: BuiltImage,
+  target: ImageTarget
+): Promise<PublishedImage> {
+  const { inputs, aws, runner, session } = ctx
+  const config = createDockerConfig()
+  session.onDispose(() => config.dispose())
+  const creds = await getRegistryLogin(aws.ecr)
+  const imageUri = formatImageUri(creds.registry, target)
+  const existing = await ctx.getManifest(creds, target.repository, target.tag)
+  let digest: string
+  if (existing !== undefined && existing.configDigest === built.imageId) {
+    core.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
+    digest = existing.digest
+  } else {
+    await login(runner, config, creds)
+    await tagImage(runner, built.localTag, imageUri)
+    core.info(`Pushing ${imageUri}`)
+    digest = await pushImage(runner, config, imageUri, async () =>
+      login(runner, config, await getRegistryLogin(aws.ecr))
+    )
+    core.info(`Pushed ${imageUri} (${digest})`)
+  }
+  const manifest =
+    existing?.digest === digest ? existing : await ctx.getManifest(creds, target.repository, digest)
+  if (manifest === undefined) {
+    throw new DeployError(`The registry does not show ${imageUri}@${digest} after the push.`)
+  }
+  checkLambdaManifest(manifest, imageUri)
+  for (const tag of inputs.imageTags.filter((t) => t !== target.tag)) {
+    const extra = formatImageUri(creds.registry, { repository: target.repository, tag })
+    await login(runner, config, creds)
+    await tagImage(runner, built.localTag, extra)
+    await pushImage(runner, config, extra, async () =>
+      login(runner, config, await getRegistryLogin(aws.ecr))
+    )
+    core.info(`Tagged ${extra}`)
+  }
+  const pinnedUri = formatDigestUri(creds.registry, target.repository, digest)
+  return { imageUri, pinnedUri, digest, templateValue: inputs.pinDigest ? pinnedUri : imageUri }
+}
+
+function requireBucket(preflight: Preflight): BucketState {
+  if (preflight.bucket === undefined) throw new DeployError('The bucket was not checked.')
+  return preflight.bucket
+}
+
+/** Uploads the template under a key with the stack name and build id. */
+async function uploadTemplateFile(
+  ctx: FlowContext,
+  preflight: Preflight
+): Promise<{ url: string }> {
+  const { inputs, aws } = ctx
+  const key = templateKey(inputs.stackName, inputs.buildTag, inputs.template.format)
+  const bucket = requireBucket(preflight)
+  const location = await uploadTemplate(
+    aws.s3,
+    inputs.bucket,
+    inputs.region,
+    key,
+    inputs.template.body,
+    bucket.versioningEnabled
+  )
+  core.info(`Uploaded template to ${location.url}`)
+  return location
+}
+
+/** Zip mode: the package and the template, side by side. */
+async function uploadZip(
+  ctx: FlowContext,
+  preflight: Preflight
+): Promise<{ archive: { key: string; versionId?: string }; template: { url: string } }> {
+  const { inputs, aws } = ctx
+  const bucket = requireBucket(preflight)
+  const key = `${inputs.stackName}/${inputs.buildTag}/${basename(inputs.codeArchive)}`
+  const [archive, template] = await settleBoth(
+    uploadObject(
+      aws.s3,
+      inputs.bucket,
+      key,
+      await readFile(inputs.codeArchive),
+      bucket.versioningEnabled
+    ),
+    uploadTemplateFile(ctx, preflight)
+  )
+  core.info(
+    `Uploaded package to s3://${inputs.bucket}/${key}${archive.versionId ? ` (version ${archive.versionId})` : ''}`
+  )
+  return {
+    archive: { key, ...(archive.versionId ? { versionId: archive.versionId } : {}) },
+    template
+  }
+}
+
+/** The change set request: parameters, tags, capabilities and CloudFormation's options. */
+function changeSetRequest(
+  ctx: FlowContext,
+  url: string,
+  filled: Map<string, string>
+): DeployRequest {
+  const { inputs } = ctx
+  const [first] = filled.keys()
+  const overrides = new Map([...inputs.parameterOverrides, ...filled])
+  return {
+    stackName: inputs.stackName,
+    templateUrl: url,
+    parameters: (previous): Parameter[] =>
+      buildParameters(
+        Object.keys(inputs.template.parameters),
+        first ?? inputs.imageParameter,
+        filled.get(first ?? '') ?? '',
+        overrides,
+        previous
+      ),
+    capabilities: inputs.capabilities,
+    tags: [
+      ...inputs.tags.map((t) => ({ Key: t.key, Value: t.value })),
+      { Key: 'io:sparta:buildId', Value: inputs.buildTag }
+    ],
+    changeSetName: inputs.changeSetName || defaultChangeSetName(inputs.stackName, inputs.buildTag),
+    description: `oci-stack-deploy build ${inputs.buildTag}`.slice(0, 1024),
+    noFailOnEmptyChangeset: inputs.noFailOnEmptyChangeset,
+    ...(inputs.roleArn ? { roleArn: inputs.roleArn } : {}),
+    ...(inputs.notificationArns.length > 0 ? { notificationArns: inputs.notificationArns } : {}),
+    ...(inputs.rollbackAlarms.length > 0
+      ? {
+          rollbackConfiguration: {
+            RollbackTriggers: inputs.rollbackAlarms.map((Arn) => ({
+              Arn,
+              Type: 'AWS::CloudWatch::Alarm'
+            })),
+            MonitoringTimeInMinutes: inputs.rollbackMonitoringMinutes
+          }
+        }
+      : {}),
+    ...(inputs.deploymentMode ? { deploymentMode: inputs.deploymentMode } : {}),
+    ...(inputs.includeNestedStacks ? { includeNestedStacks: true } : {})
+  }
+}
+
+/** Executes the change set; an update in flight is cancelled if the workflow is. */
+async function execute(ctx: FlowContext, changeSet: ChangeSetResult) {
+  const { inputs, aws, session } = ctx
+  if (changeSet.type === 'UPDATE') session.trackUpdate(aws.cloudformation, changeSet.stackId)
+  try {
+    return await executeChangeSet(
+      aws.cloudformation,
+      {
+        changeSetId: changeSet.changeSetId,
+        stackId: changeSet.stackId,
+        stackName: inputs.stackName
+      },
+      ctx.wait,
+      {
+        disableRollback: inputs.disableRollback,
+        terminationProtection: inputs.terminationProtection
+      }
+    )
+  } finally {
+    session.trackUpdate(aws.cloudformation, undefined)
+  }
+}
+
+/** noop: what would have been pushed and deployed. */
+function noopReport(
+  ctx: FlowContext,
+  preflight: Preflight,
+  target: ImageTarget | undefined
+): Report {
+  const { inputs } = ctx
+  const host = ecrRegistryHost({ accountId: preflight.accountId, region: inputs.region })
+  const imageUri = target ? formatImageUri(host, target) : ''
+  const key = templateKey(inputs.stackName, inputs.buildTag, inputs.template.format)
+  const url = templateUrl(inputs.bucket, inputs.region, key)
+  core.info(
+    `noop: would push ${imageUri || 'nothing (zip package)'}, upload the template to ${url} and deploy stack ${inputs.stackName}${preflight.stackStatus ? ` (now ${preflight.stackStatus})` : ' (new)'}; nothing was changed.`
+  )
+  return {
+    mode: 'noop',
+    stackName: inputs.stackName,
+    buildId: inputs.buildTag,
+    imageUri,
+    imageUriPinned: '',
+    imageDigest: '',
+    templateUrl: url,
+    archiveKey: '',
+    archiveVersion: '',
+    stackId: '',
+    stackStatus: preflight.stackStatus ?? '',
+    changeSetId: '',
+    noChanges: true,
+    executed: false,
+    changes: [],
+    parameterChanges: [],
+    outputs: [],
+    phases: ctx.phases.done
+  }
+}
+
+/** Awaits both promises (neither is left running) and throws the first failure. */
+export async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b])
+  if (ra.status === 'rejected') throw ra.reason
+  if (rb.status === 'rejected') throw rb.reason
+  return [ra.value, rb.value]
+}

@@ -1,0 +1,120 @@
+/**
+ * The modes that act on an existing stack only: `delete` (preview clean-up) and
+ * `execute-change-set` (the second step of a two-step approval). Nothing is built.
+ */
+import * as core from '@actions/core'
+import type { AwsClients } from './aws-clients.js'
+import {
+  deleteStack,
+  describeStack,
+  executeExistingChangeSet,
+  type WaitOptions
+} from './cloudformation.js'
+import { deleteImage } from './ecr.js'
+import { parseImageUri } from './image-ref.js'
+import type { StackOnlyInputs } from './inputs.js'
+import type { Phases } from './phases.js'
+import type { Report } from './report.js'
+import type { Session } from './session.js'
+
+export interface StackFlowContext {
+  inputs: StackOnlyInputs
+  aws: AwsClients
+  wait: WaitOptions
+  phases: Phases
+  session: Session
+}
+
+function emptyReport(inputs: StackOnlyInputs, phases: Phases): Report {
+  return {
+    mode: inputs.mode,
+    stackName: inputs.stackName,
+    buildId: '',
+    imageUri: '',
+    imageUriPinned: '',
+    imageDigest: '',
+    templateUrl: '',
+    archiveKey: '',
+    archiveVersion: '',
+    stackId: '',
+    stackStatus: '',
+    changeSetId: '',
+    noChanges: false,
+    executed: false,
+    changes: [],
+    parameterChanges: [],
+    outputs: [],
+    phases: phases.done
+  }
+}
+
+/**
+ * Deletes the stack and waits; a stack that does not exist is success. With `delete-image`, the
+ * image the stack ran is deleted from ECR afterwards (never before: a failed delete keeps it).
+ */
+export async function runDeleteFlow(ctx: StackFlowContext): Promise<Report> {
+  const { inputs, aws, phases } = ctx
+  const image = inputs.deleteImage ? await imageOfStack(ctx) : undefined
+  const deleted = await phases.run('Delete stack', () =>
+    deleteStack(aws.cloudformation, inputs.stackName, ctx.wait)
+  )
+  core.info(
+    deleted.existed
+      ? `Deleted stack ${inputs.stackName}.`
+      : `Stack ${inputs.stackName} does not exist: nothing to delete.`
+  )
+  let deletedImage = ''
+  if (image !== undefined) {
+    const reference =
+      image.tag !== undefined ? { tag: image.tag } : { digest: image.digest as string }
+    if (await deleteImage(aws.ecr, image.repository, reference)) {
+      deletedImage = `${image.repository}:${image.tag ?? image.digest}`
+      core.info(`Deleted image ${deletedImage} from ECR.`)
+    }
+  }
+  return {
+    ...emptyReport(inputs, phases),
+    stackId: deleted.stackId ?? '',
+    stackStatus: deleted.existed ? deleted.status : 'DOES_NOT_EXIST',
+    executed: deleted.existed,
+    imageUri: deletedImage
+  }
+}
+
+/** The image reference the stack's image parameter holds (tag or digest), if any. */
+async function imageOfStack(ctx: StackFlowContext) {
+  const stack = await describeStack(ctx.aws.cloudformation, ctx.inputs.stackName)
+  const value = stack?.Parameters?.find(
+    (p) => p.ParameterKey === ctx.inputs.imageParameter
+  )?.ParameterValue
+  if (value === undefined) {
+    if (stack !== undefined) {
+      core.warning(
+        `delete-image: stack ${ctx.inputs.stackName} has no parameter ${ctx.inputs.imageParameter}; no image is deleted.`
+      )
+    }
+    return undefined
+  }
+  const parsed = parseImageUri(value)
+  if (parsed === undefined) {
+    core.warning(`delete-image: '${value}' is not an image URI; no image is deleted.`)
+  }
+  return parsed
+}
+
+/** Executes a change set made earlier (review mode), by ARN or name. */
+export async function runExecuteFlow(ctx: StackFlowContext): Promise<Report> {
+  const { inputs, aws, phases, session } = ctx
+  session.trackUpdate(aws.cloudformation, inputs.stackName)
+  try {
+    const result = await phases.run('Execute change set', () =>
+      executeExistingChangeSet(aws.cloudformation, inputs.stackName, inputs.changeSet, ctx.wait, {
+        disableRollback: inputs.disableRollback,
+        terminationProtection: inputs.terminationProtection
+      })
+    )
+    return { ...emptyReport(inputs, phases), ...result, executed: true, changeOutputs: true }
+  } finally {
+    session.trackUpdate(aws.cloudformation, undefined)
+  }
+}
