@@ -5,6 +5,8 @@ export interface ActionRun {
   stderr: string
   outputs: Record<string, string>
   summary: string
+  /** Epoch milliseconds: spawned, first stdout byte (null if none was captured), exited. */
+  timing: { spawnedAt: number; firstOutputAt: number | null; exitedAt: number }
 }
 export function parseOutputFile(text: string): Record<string, string>
 export function runAction(

@@ -29,6 +29,8 @@ export function parseOutputFile(text) {
 /**
  * Runs `node dist/index.js` in `root` with the given inputs.
  * options.env: extra environment; options.stdio 'inherit' streams the log (it is then not captured).
+ * The result's `timing` holds epoch milliseconds: spawned, first stdout byte (null when inherited
+ * or silent), exited.
  */
 export async function runAction(root, inputs, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'action-run-'))
@@ -48,6 +50,9 @@ export async function runAction(root, inputs, options = {}) {
   for (const [name, value] of Object.entries(inputs)) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
+  const spawnedAt = Date.now()
+  let firstOutputAt = null
+  let exitedAt = null
   const child = spawn(process.execPath, [join(root, 'dist', 'index.js')], {
     cwd: root,
     env,
@@ -56,7 +61,11 @@ export async function runAction(root, inputs, options = {}) {
   })
   let stdout = ''
   let stderr = ''
-  child.stdout?.on('data', (chunk) => (stdout += chunk))
+  child.stdout?.on('data', (chunk) => {
+    firstOutputAt ??= Date.now()
+    stdout += chunk
+  })
+  child.on('exit', () => (exitedAt = Date.now()))
   child.stderr?.on('data', (chunk) => (stderr += chunk))
   const exitCode = await new Promise((resolve, reject) => {
     child.on('error', reject)
@@ -67,7 +76,8 @@ export async function runAction(root, inputs, options = {}) {
     stdout,
     stderr,
     outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
-    summary: readFileSync(summaryFile, 'utf8')
+    summary: readFileSync(summaryFile, 'utf8'),
+    timing: { spawnedAt, firstOutputAt, exitedAt: exitedAt ?? Date.now() }
   }
   rmSync(dir, { recursive: true, force: true })
   return result

@@ -23,8 +23,12 @@
 //   {"operation":"*","error":"5xx"}                      (every operation)
 //   optional on error rules: "service", "code", "message", "status"
 //   {"holdStatus":{"stackName":"x","status":"UPDATE_IN_PROGRESS","seconds":3,
-//                  "startOn":"added"|"firstRequest"}}     (default "added")
+//                  "startOn":"added"|"firstRequest"|"execute"}}   (default "added")
 //     -> DescribeStacks answers for stack x show StackStatus=status during that window.
+//     "execute": the window opens when an ExecuteChangeSet for stack x (StackName = its name or
+//     its stack ARN; any stack when the request names none) is answered 200, so the hold
+//     stands in for CloudFormation's operation time. GET /__faults/rules shows a hold's
+//     "startedAt" (ISO time, ms; null until it starts) and "remainingSeconds".
 //
 // Errors are written in the wire protocol the client used:
 //   query (Action=... form/query string; CloudFormation, STS): XML <ErrorResponse>, 400 Throttling
@@ -375,8 +379,8 @@ function validateRule(r) {
     const h = r.holdStatus
     if (!h.stackName || !h.status || !(Number(h.seconds) > 0))
       throw new Error('holdStatus needs stackName, status and seconds > 0')
-    if (h.startOn && !['added', 'firstRequest'].includes(h.startOn))
-      throw new Error('holdStatus.startOn must be "added" or "firstRequest"')
+    if (h.startOn && !['added', 'firstRequest', 'execute'].includes(h.startOn))
+      throw new Error('holdStatus.startOn must be "added", "firstRequest" or "execute"')
     return {
       id: nextRuleId++,
       holdStatus: {
@@ -385,7 +389,7 @@ function validateRule(r) {
         seconds: Number(h.seconds),
         startOn: h.startOn || 'added'
       },
-      startedAt: h.startOn === 'firstRequest' ? null : Date.now(),
+      startedAt: h.startOn === 'firstRequest' || h.startOn === 'execute' ? null : Date.now(),
       hits: 0
     }
   }
@@ -429,6 +433,8 @@ function activeHolds() {
   const out = []
   for (const r of rules) {
     if (!r.holdStatus) continue
+    // startOn "execute": nothing is held until the change set is executed
+    if (r.holdStatus.startOn === 'execute' && r.startedAt === null) continue
     // startOn "firstRequest": the clock starts with the first answer that shows the stack
     if (r.startedAt === null || now - r.startedAt < r.holdStatus.seconds * 1000) out.push(r)
   }
@@ -499,6 +505,17 @@ function rewriteStackStatusJson(text, holds) {
   return changed ? { text: JSON.stringify(doc), changed } : { text, changed }
 }
 
+/** Starts the "execute" holds for the stack an answered ExecuteChangeSet names. */
+function startExecuteHolds(body) {
+  const stackName = body ? new URLSearchParams(body.toString('utf8')).get('StackName') || '' : ''
+  const now = Date.now()
+  for (const r of rules) {
+    if (!r.holdStatus || r.holdStatus.startOn !== 'execute' || r.startedAt !== null) continue
+    const name = r.holdStatus.stackName
+    if (!stackName || stackName === name || stackName.includes(`:stack/${name}/`)) r.startedAt = now
+  }
+}
+
 // ---------------------------------------------------------------- control API
 
 function sendJson(res, status, obj) {
@@ -535,7 +552,11 @@ const publicRule = (r) => {
       startedAt === null
         ? r.holdStatus.seconds
         : Math.max(0, r.holdStatus.seconds - (Date.now() - startedAt) / 1000)
-    return { ...rest, remainingSeconds: Math.round(remaining * 1000) / 1000 }
+    return {
+      ...rest,
+      startedAt: startedAt === null ? null : new Date(startedAt).toISOString(),
+      remainingSeconds: Math.round(remaining * 1000) / 1000
+    }
   }
   return { ...rest, remaining: r.times === null ? null : Math.max(0, r.times - r.hits) }
 }
@@ -660,6 +681,7 @@ async function proxy(req, res, url) {
 
   upstream.on('response', async (up) => {
     entry.status = up.statusCode
+    if (info.operation === 'ExecuteChangeSet' && up.statusCode === 200) startExecuteHolds(body)
     const outHeaders = forwardHeaders(up.headers)
     const encoded = up.headers['content-encoding'] && up.headers['content-encoding'] !== 'identity'
     if (holds.length && up.statusCode === 200 && !encoded && req.method !== 'HEAD') {

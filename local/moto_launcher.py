@@ -23,6 +23,8 @@ Patches (each one is small and documented in local/README.md):
    apply no longer surfaces as an HTTP 500 from ExecuteChangeSet: the stack
    goes to ROLLBACK_COMPLETE / UPDATE_ROLLBACK_COMPLETE with a *_FAILED event
    carrying the reason (AWS reports execution failures asynchronously).
+   After a successful execute, the stack's other change sets are deleted, as
+   AWS does (they no longer apply to the updated stack).
 3. CreateChangeSet with an unchanged TemplateBody+Parameters raised a
    ValidationError "No updates are to be performed." in moto; AWS creates the
    change set and puts it into FAILED with "The submitted information didn't
@@ -142,7 +144,7 @@ def apply_patches() -> None:
                     f"current status of [{cs.status}]"
                 )
             try:
-                return orig_execute(self, change_set_name, stack_name)
+                result = orig_execute(self, change_set_name, stack_name)
             except Exception as exc:  # noqa: BLE001 - report as a failed deployment
                 traceback.print_exc()
                 stack = self.stacks.get(cs.stack_id)
@@ -162,6 +164,12 @@ def apply_patches() -> None:
                 cs.execution_status = "EXECUTE_FAILED"
                 cs.status_reason = reason
                 return None
+            # AWS deletes a stack's other change sets once one is executed: they no
+            # longer apply to the updated stack (moto keeps them executable).
+            for other_id, other in list(self.change_sets.items()):
+                if other is not cs and other.stack_id == cs.stack_id:
+                    del self.change_sets[other_id]
+            return result
 
         execute_change_set._local_world_patched = True  # type: ignore[attr-defined]
         Backend.execute_change_set = execute_change_set

@@ -49,7 +49,9 @@ export function awsCli(args: string[]): unknown {
     'aws',
     [...args, '--endpoint-url', worldEnv().LOCAL_MOTO_URL, '--output', 'json'],
     {
-      encoding: 'utf8'
+      encoding: 'utf8',
+      // A missing stack is an expected answer in some tests: keep the CLI's stderr out of the log.
+      stdio: ['ignore', 'pipe', 'pipe']
     }
   )
   return out.trim() === '' ? {} : JSON.parse(out)
