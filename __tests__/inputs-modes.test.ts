@@ -75,6 +75,7 @@ const STACK_ONLY_DEFAULTS: StackOnlyInputs = {
   imageParameter: 'CodeImageURI',
   terminationProtection: false,
   disableRollback: false,
+  roleArn: '',
   httpProxy: '',
   githubToken: '',
   prComment: true

@@ -2,350 +2,63 @@
  * run() end to end: real @actions/core (inputs from INPUT_*, outputs and summary in temp files),
  * the real exec runner driving the fake `docker` on PATH, and aws-sdk-client-mock for AWS.
  */
+import { describe, expect, it, jest } from '@jest/globals'
 import {
-  afterAll,
-  afterEach,
-  beforeAll,
-  beforeEach,
-  describe,
-  expect,
-  it,
-  jest
-} from '@jest/globals'
-import * as core from '@actions/core'
-import {
-  CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DescribeChangeSetCommand,
-  DescribeStackEventsCommand,
   DescribeStacksCommand,
-  ExecuteChangeSetCommand,
-  type Stack
+  ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
 import {
   CreateRepositoryCommand,
   DescribeRepositoriesCommand,
-  ECRClient,
   GetAuthorizationTokenCommand
 } from '@aws-sdk/client-ecr'
-import {
-  GetBucketLocationCommand,
-  GetBucketVersioningCommand,
-  PutObjectCommand,
-  S3Client
-} from '@aws-sdk/client-s3'
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
-import { mockClient } from 'aws-sdk-client-mock'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { awsError, captureStdout } from '../__fixtures__/aws.js'
+import { awsError } from '../__fixtures__/aws.js'
 import {
-  installFakeDocker,
-  type FakeDocker,
-  type FakeDockerOptions
-} from '../__fixtures__/fake-docker.js'
-import type { AwsClients } from '../src/aws-clients.js'
-import type { ManifestReader } from '../src/deploy-flow.js'
+  ACCOUNT,
+  BUCKET,
+  BUILD_ID,
+  CHANGE_SET_ID,
+  CHANGE_SET_NAME,
+  cfn,
+  clients,
+  commands,
+  createdStack,
+  DB_PASSWORD,
+  ecr,
+  failure,
+  FUNCTION_ARN,
+  harness,
+  IMAGE_URI,
+  installRunHarness,
+  LOCAL_TAG,
+  noWait,
+  PASSWORD,
+  PINNED_URI,
+  readOutputs,
+  REGION,
+  REGISTRY,
+  runAction,
+  s3,
+  setInputs,
+  STACK,
+  STACK_ID,
+  sts,
+  summary,
+  TEMPLATE,
+  TEMPLATE_KEY,
+  TEMPLATE_URL,
+  TOKEN,
+  useDocker
+} from '../__fixtures__/run-harness.js'
 import { run } from '../src/main.js'
-import type { ManifestInfo } from '../src/registry.js'
 
-const ACCOUNT = '123456789012'
-const REGION = 'eu-west-2'
-const REGISTRY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`
-const BUCKET = 'artifacts-bucket'
-const STACK = 'Hello-Service'
-const BUILD_ID = 'c0ffee0123456789c0ffee0123456789c0ffee01'
-const LOCAL_TAG = `sparta/hello-service:${BUILD_ID}`
-const IMAGE_URI = `${REGISTRY}/hello-service:${BUILD_ID}`
-/** What the template gets with pin-digest (the default): the pushed digest, not the tag. */
-const PINNED_URI = expect.stringMatching(
-  new RegExp(`^${REGISTRY.replace(/\./g, '\\.')}/hello-service@sha256:[a-f0-9]{64}$`)
-) as unknown as string
-const CHANGE_SET_NAME = `${STACK}-${BUILD_ID}`
-const STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${STACK}/5a6b7c8d-1111-2222-3333-444455556666`
-const CHANGE_SET_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:changeSet/${CHANGE_SET_NAME}/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff`
-const TEMPLATE_KEY = `${STACK}/${BUILD_ID}/${STACK}-cftemplate.yaml`
-const TEMPLATE_URL = `https://${BUCKET}.s3.${REGION}.amazonaws.com/${TEMPLATE_KEY}?versionId=v1`
-const PASSWORD = 'eyJwYXlsb2FkIjoiZmFrZS1lY3ItcGFzc3dvcmQtN2M0MWQwYjIifQ'
-const TOKEN = Buffer.from(`AWS:${PASSWORD}`).toString('base64')
-const DB_PASSWORD = 'db-pass-5e1f'
-const FUNCTION_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:Hello-Service-HelloFunction-x1`
-
-const TEMPLATE = `AWSTemplateFormatVersion: '2010-09-09'
-Parameters:
-  CodeImageURI:
-    Type: String
-  Stage:
-    Type: String
-    Default: dev
-  DbPassword:
-    Type: String
-    NoEcho: true
-Resources:
-  FunctionRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: '2012-10-17'
-        Statement:
-          - Effect: Allow
-            Principal: { Service: lambda.amazonaws.com }
-            Action: sts:AssumeRole
-      ManagedPolicyArns:
-        - !Sub arn:\${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole
-  HelloFunction:
-    Type: AWS::Lambda::Function
-    Properties:
-      PackageType: Image
-      Code:
-        ImageUri: !Ref CodeImageURI
-      Role: !GetAtt FunctionRole.Arn
-      Environment:
-        Variables:
-          STAGE: !Ref Stage
-          DB_PASSWORD: !Ref DbPassword
-Outputs:
-  FunctionArn:
-    Value: !GetAtt HelloFunction.Arn
-  DeployedImage:
-    Value: !Ref CodeImageURI
-  Docs:
-    Description: Where to read about it
-    Value: https://example.com/hello
-`
-
-const clients: AwsClients = {
-  sts: new STSClient({ region: REGION }),
-  ecr: new ECRClient({ region: REGION }),
-  s3: new S3Client({ region: REGION }),
-  cloudformation: new CloudFormationClient({ region: REGION })
-}
-const sts = mockClient(clients.sts)
-const ecr = mockClient(clients.ecr)
-const s3 = mockClient(clients.s3)
-const cfn = mockClient(clients.cloudformation)
-
-const noWait = { initialPollMs: 0, maxPollMs: 0, sleep: async () => {}, now: () => Date.now() }
-
-let workspace: string
-let outputFile: string
-let summaryFile: string
-let savedEnv: NodeJS.ProcessEnv
-let stdout: ReturnType<typeof captureStdout>
-let docker: FakeDocker | undefined
-
-function createdStack(overrides: Partial<Stack> = {}): Stack {
-  return {
-    StackName: STACK,
-    StackId: STACK_ID,
-    StackStatus: 'CREATE_COMPLETE',
-    CreationTime: new Date('2024-05-01T10:00:00Z'),
-    Outputs: [
-      { OutputKey: 'FunctionArn', OutputValue: FUNCTION_ARN },
-      { OutputKey: 'DeployedImage', OutputValue: IMAGE_URI },
-      {
-        OutputKey: 'Docs',
-        OutputValue: 'https://example.com/hello',
-        Description: 'Where to read about it'
-      }
-    ],
-    ...overrides
-  }
-}
-
-/** AWS answers for a first deploy that creates the stack. */
-function mockAws(): void {
-  sts.on(GetCallerIdentityCommand).resolves({
-    Account: ACCOUNT,
-    Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/deploy/gha`,
-    UserId: 'AROAEXAMPLE:gha'
-  })
-  ecr
-    .on(DescribeRepositoriesCommand)
-    .resolves({ repositories: [{ repositoryName: 'hello-service' }] })
-  ecr.on(CreateRepositoryCommand).resolves({ repository: { repositoryName: 'hello-service' } })
-  ecr.on(GetAuthorizationTokenCommand).resolves({
-    authorizationData: [
-      { authorizationToken: TOKEN, proxyEndpoint: `https://${REGISTRY}`, expiresAt: new Date() }
-    ]
-  })
-  s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: REGION })
-  s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' })
-  s3.on(PutObjectCommand).resolves({ VersionId: 'v1' })
-  cfn
-    .on(DescribeStacksCommand, { StackName: STACK })
-    .rejects(awsError('ValidationError', `Stack with id ${STACK} does not exist`))
-  cfn
-    .on(DescribeStacksCommand, { StackName: STACK_ID })
-    .resolvesOnce({ Stacks: [createdStack({ StackStatus: 'CREATE_IN_PROGRESS', Outputs: [] })] })
-    .resolves({ Stacks: [createdStack()] })
-  cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: STACK_ID })
-  cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).resolves({
-    ChangeSetId: CHANGE_SET_ID,
-    StackId: STACK_ID,
-    Status: 'CREATE_COMPLETE',
-    ExecutionStatus: 'AVAILABLE',
-    Changes: [
-      {
-        Type: 'Resource',
-        ResourceChange: {
-          Action: 'Add',
-          LogicalResourceId: 'HelloFunction',
-          ResourceType: 'AWS::Lambda::Function'
-        }
-      }
-    ]
-  })
-  cfn
-    .on(DescribeStackEventsCommand)
-    .resolvesOnce({ StackEvents: [] })
-    .resolves({
-      StackEvents: [
-        {
-          EventId: 'e1',
-          StackId: STACK_ID,
-          StackName: STACK,
-          LogicalResourceId: 'HelloFunction',
-          ResourceType: 'AWS::Lambda::Function',
-          ResourceStatus: 'CREATE_COMPLETE',
-          Timestamp: new Date('2024-05-01T12:01:02Z')
-        }
-      ]
-    })
-  cfn.on(ExecuteChangeSetCommand).resolves({})
-}
-
-const INPUTS: Record<string, string> = {
-  dockerfile: 'service/Dockerfile',
-  binary: 'bootstrap',
-  bucket: BUCKET,
-  'stack-name': STACK,
-  template: 'template.yaml',
-  region: REGION,
-  'parameter-overrides': `DbPassword=${DB_PASSWORD}`,
-  tags: 'team=platform',
-  'create-repository': 'false',
-  'no-fail-on-empty-changeset': 'true',
-  'timeout-minutes': '5'
-}
-
-/** Sets the action's inputs as the runner does (INPUT_<NAME>, hyphens kept). */
-function setInputs(overrides: Record<string, string> = {}): void {
-  for (const [name, value] of Object.entries({ ...INPUTS, ...overrides })) {
-    process.env[`INPUT_${name.toUpperCase()}`] = value
-  }
-}
-
-function useDocker(options: FakeDockerOptions = {}): FakeDocker {
-  docker = installFakeDocker({
-    password: PASSWORD,
-    labels: { '${SPARTA_ECR_LABEL_NAME}': 'hello-service' },
-    ...options
-  })
-  return docker
-}
-
-/**
- * The registry as the action reads it: a tag holds what `registryTags` says (nothing by default,
- * so the image is pushed); a digest reads back as a single-platform Docker v2 manifest.
- */
-const registryTags = new Map<string, ManifestInfo>()
-const manifestReads: string[] = []
-const getManifest: ManifestReader = async (_login, repository, reference) => {
-  manifestReads.push(`${repository}:${reference}`)
-  if (reference.startsWith('sha256:')) {
-    return { digest: reference, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' }
-  }
-  return registryTags.get(`${repository}:${reference}`)
-}
-
-async function runAction(): Promise<void> {
-  await run({ clients: () => clients, wait: noWait, getManifest, signals: [] })
-}
-
-/** The message given to core.setFailed, or undefined. */
-function failure(): string | undefined {
-  const line = stdout.lines().find((l) => l.startsWith('::error::'))
-  return line
-    ?.slice('::error::'.length)
-    .replace(/%0A/g, '\n')
-    .replace(/%0D/g, '\r')
-    .replace(/%25/g, '%')
-}
-
-/** Parses the `name<<ghadelimiter_…` blocks @actions/core appends to GITHUB_OUTPUT. */
-function readOutputs(): Record<string, string> {
-  const outputs: Record<string, string> = {}
-  const lines = readFileSync(outputFile, 'utf8').split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const header = /^(.+?)<<(ghadelimiter_[0-9a-f-]+)$/.exec(lines[i] ?? '')
-    if (header === null) continue
-    const end = lines.indexOf(header[2] ?? '', i + 1)
-    outputs[header[1] ?? ''] = lines.slice(i + 1, end).join('\n')
-    i = end
-  }
-  return outputs
-}
-
-function commands(): string[] {
-  return (docker?.argvs() ?? []).map((argv) => argv[0] ?? '')
-}
-
-beforeAll(() => {
-  // core.summary remembers the first path it sees, so one file serves every test here.
-  summaryFile = join(mkdtempSync(join(tmpdir(), 'main-test-summary-')), 'summary.md')
-})
-
-afterAll(() => {
-  rmSync(join(summaryFile, '..'), { recursive: true, force: true })
-})
-
-beforeEach(() => {
-  savedEnv = { ...process.env }
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('INPUT_')) delete process.env[name]
-  }
-  workspace = mkdtempSync(join(tmpdir(), 'main-test-'))
-  mkdirSync(join(workspace, 'service'))
-  writeFileSync(
-    join(workspace, 'service/Dockerfile'),
-    'FROM scratch\nARG SPARTA_BINARY\nARG SPARTA_ECR_LABEL_NAME\nCOPY ${SPARTA_BINARY} /var/runtime/bootstrap\nLABEL ${SPARTA_ECR_LABEL_NAME}=hello-service\n'
-  )
-  writeFileSync(join(workspace, 'service/bootstrap'), Buffer.from([0x7f, 0x45, 0x4c, 0x46]))
-  writeFileSync(join(workspace, 'template.yaml'), TEMPLATE)
-  outputFile = join(workspace, 'github-output')
-  writeFileSync(outputFile, '')
-  writeFileSync(summaryFile, '')
-  core.summary.emptyBuffer()
-  Object.assign(process.env, {
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_SHA: BUILD_ID,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_DEBUG: '1',
-    ACTIONS_STEP_DEBUG: 'true'
-  })
-  setInputs()
-  registryTags.clear()
-  manifestReads.length = 0
-  for (const mock of [sts, ecr, s3, cfn]) mock.reset()
-  mockAws()
-  stdout = captureStdout()
-})
-
-afterEach(() => {
-  stdout.restore()
-  docker?.restore()
-  docker = undefined
-  for (const name of Object.keys(process.env)) {
-    if (!(name in savedEnv)) delete process.env[name]
-  }
-  Object.assign(process.env, savedEnv)
-  process.exitCode = undefined
-  rmSync(workspace, { recursive: true, force: true })
-})
+installRunHarness()
 
 describe('run', () => {
   it('builds, pushes, uploads the template and creates the stack through a change set', async () => {
@@ -373,7 +86,7 @@ describe('run', () => {
       '--tag',
       LOCAL_TAG,
       '--file',
-      join(workspace, 'service/Dockerfile'),
+      join(harness.workspace, 'service/Dockerfile'),
       '--build-arg',
       `AWS_ACCOUNT_ID=${ACCOUNT}`,
       '--build-arg',
@@ -386,7 +99,7 @@ describe('run', () => {
       `SPARTA_BUILD_ID=${BUILD_ID}`,
       '--iidfile',
       expect.stringMatching(/\/iid$/),
-      join(workspace, 'service')
+      join(harness.workspace, 'service')
     ])
     expect(inspect?.argv).toEqual([
       'image',
@@ -436,7 +149,7 @@ describe('run', () => {
     expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
 
     const pushedDigest = /: digest: (sha256:[a-f0-9]{64}) size: 528/.exec(
-      stdout.lines().join('\n')
+      harness.stdout.lines().join('\n')
     )?.[1]
     expect(pushedDigest).toBeDefined()
     expect(readOutputs()).toEqual({
@@ -464,13 +177,13 @@ describe('run', () => {
       Docs: 'https://example.com/hello'
     })
 
-    const summary = readFileSync(summaryFile, 'utf8')
-    expect(summary).toContain(`<h2>Deployed ${STACK}: CREATE_COMPLETE</h2>`)
-    expect(summary).toContain(`<tr><td>Image</td><td><code>${IMAGE_URI}</code></td></tr>`)
-    expect(summary).toContain(
+    const text = summary()
+    expect(text).toContain(`<h2>Deployed ${STACK}: CREATE_COMPLETE</h2>`)
+    expect(text).toContain(`<tr><td>Image</td><td><code>${IMAGE_URI}</code></td></tr>`)
+    expect(text).toContain(
       '<tr><td>Add</td><td>HelloFunction</td><td>AWS::Lambda::Function</td><td>-</td></tr>'
     )
-    expect(summary).toContain(
+    expect(text).toContain(
       '<tr><td>Docs</td><td><a href="https://example.com/hello">https://example.com/hello</a></td><td>Where to read about it</td></tr>'
     )
     for (const phase of [
@@ -479,10 +192,12 @@ describe('run', () => {
       'Push image and upload template',
       'Deploy stack'
     ]) {
-      expect(summary).toMatch(new RegExp(`<tr><td>${phase}</td><td>\\d+\\.\\d</td></tr>`))
+      expect(text).toMatch(new RegExp(`<tr><td>${phase}</td><td>\\d+\\.\\d</td></tr>`))
     }
-    expect(stdout.lines()).toContain(`Deployed ${STACK}: CREATE_COMPLETE`)
-    expect(stdout.lines()).toContain('12:01:02 HelloFunction AWS::Lambda::Function CREATE_COMPLETE')
+    expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: CREATE_COMPLETE`)
+    expect(harness.stdout.lines()).toContain(
+      '12:01:02 HelloFunction AWS::Lambda::Function CREATE_COMPLETE'
+    )
   })
 
   it('never lets the registry password out: not in argv, not in any env, only masked in the log', async () => {
@@ -499,7 +214,7 @@ describe('run', () => {
       ([name, value]) => !name.startsWith('FAKE_DOCKER_') && value?.includes(PASSWORD)
     )
     expect(leaked).toEqual([])
-    const lines = stdout.lines()
+    const lines = harness.stdout.lines()
     expect(lines).toContain(`::add-mask::${PASSWORD}`)
     expect(lines).toContain(`::add-mask::${TOKEN}`)
     expect(lines).toContain(`::add-mask::${DB_PASSWORD}`)
@@ -507,8 +222,8 @@ describe('run', () => {
     for (const secret of [PASSWORD, TOKEN, DB_PASSWORD]) {
       expect(lines.filter((l) => l.includes(secret) && !l.startsWith('::add-mask::'))).toEqual([])
     }
-    expect(readFileSync(outputFile, 'utf8')).not.toContain(PASSWORD)
-    expect(readFileSync(summaryFile, 'utf8')).not.toContain(PASSWORD)
+    expect(readFileSync(harness.outputFile, 'utf8')).not.toContain(PASSWORD)
+    expect(summary()).not.toContain(PASSWORD)
   })
 
   it("pushes to the repository and tag of Sparta's full-URI label, read under a custom label name", async () => {
@@ -567,7 +282,7 @@ describe('run', () => {
     expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
-    expect(readFileSync(outputFile, 'utf8')).toBe('')
+    expect(readFileSync(harness.outputFile, 'utf8')).toBe('')
   })
 
   it('refuses a label naming another account, without pushing', async () => {
@@ -620,7 +335,7 @@ describe('run', () => {
       )
     let pushesBeforeCreate = -1
     ecr.on(CreateRepositoryCommand).callsFake(() => {
-      pushesBeforeCreate = docker?.callsOf('push').length ?? -1
+      pushesBeforeCreate = harness.docker?.callsOf('push').length ?? -1
       return { repository: { repositoryName: 'hello-service' } }
     })
     useDocker()
@@ -731,11 +446,11 @@ describe('run', () => {
     expect(cfn.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
     ])
-    expect(stdout.lines()).toContain(`Deployed ${STACK}: no changes`)
+    expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: no changes`)
     expect(readOutputs()).toMatchObject({
       'stack-status': 'UPDATE_COMPLETE',
       'change-set-id': CHANGE_SET_ID
     })
-    expect(readFileSync(summaryFile, 'utf8')).toContain('None: the stack already matched.')
+    expect(summary()).toContain('None: the stack already matched.')
   })
 })

@@ -89,6 +89,8 @@ export interface DeployRequest {
   deploymentMode?: 'REVERT_DRIFT'
   /** IncludeNestedStacks: also make change sets for nested stacks, and list their changes. */
   includeNestedStacks?: boolean
+  /** Parameters declared NoEcho: their values are never listed among the parameter changes. */
+  noEchoParameters?: string[]
 }
 
 /** A change set that is ready (or was empty), before anything is executed. */
@@ -127,6 +129,8 @@ export interface ExecuteOptions {
   disableRollback?: boolean
   /** Enable termination protection once the stack is deployed (never turns it off). */
   terminationProtection?: boolean
+  /** Called once CloudFormation accepted ExecuteChangeSet: from then on the operation is ours. */
+  onExecuted?: (stackId: string) => void
 }
 
 /** How a delete ended (success only: failures throw). */
@@ -611,7 +615,11 @@ async function prepareChangeSet(
   const changes = await readChangeRows(cfn, described, changeSetId, stackId)
   const result: ChangeSetResult = { ...base, empty: false, changes }
   if (type === 'UPDATE') {
-    result.parameterChanges = parameterChanges(stack?.Parameters ?? [], described.Parameters ?? [])
+    result.parameterChanges = parameterChanges(
+      stack?.Parameters ?? [],
+      described.Parameters ?? [],
+      request.noEchoParameters
+    )
     for (const p of result.parameterChanges) {
       core.info(`  Parameter ${p.key}: ${p.old ?? '(not set)'} → ${p.new ?? '(removed)'}`)
     }
@@ -683,6 +691,7 @@ async function execute(
       `CloudFormation refused to execute change set ${label}: ${errorMessage(error)}`
     )
   }
+  extra.onExecuted?.(stackId)
 
   const final = await waitForStack(cfn, stackId, events, options, started)
   await events.poll()

@@ -10,10 +10,10 @@ import { basename } from 'node:path'
 import type { AwsClients } from './aws-clients.js'
 import {
   createChangeSet,
+  deployStack,
   describeStack,
-  executeChangeSet,
-  type ChangeSetResult,
   type DeployRequest,
+  type DeployResult,
   type WaitOptions
 } from './cloudformation.js'
 import {
@@ -63,6 +63,7 @@ import {
   architectureMismatches,
   functionsUsingParameter,
   imageArchitecture,
+  noEchoParameters,
   packageTypeWarnings
 } from './template.js'
 
@@ -140,9 +141,6 @@ export async function runDeployFlow(ctx: FlowContext): Promise<Report> {
   }
 
   const request = changeSetRequest(ctx, templateLocation.url, filled)
-  const changeSet = await phases.run('Create change set', () =>
-    createChangeSet(ctx.aws.cloudformation, request, ctx.wait)
-  )
   const base = {
     mode: inputs.mode,
     stackName: inputs.stackName,
@@ -153,14 +151,14 @@ export async function runDeployFlow(ctx: FlowContext): Promise<Report> {
     templateUrl: templateLocation.url,
     archiveKey: archive?.key ?? '',
     archiveVersion: archive?.versionId ?? '',
-    changeSetId: changeSet.changeSetId,
-    changes: changeSet.changes,
-    parameterChanges: changeSet.parameterChanges ?? [],
     changeOutputs: true,
     phases: phases.done
   }
-  if (changeSet.empty || inputs.mode === 'review') {
-    if (inputs.mode === 'review' && !changeSet.empty) {
+  if (inputs.mode === 'review') {
+    const changeSet = await phases.run('Create change set', () =>
+      createChangeSet(ctx.aws.cloudformation, request, ctx.wait)
+    )
+    if (!changeSet.empty) {
       core.info(
         `Review mode: change set ${changeSet.changeSetName} is ready and was not executed. Execute it with 'execute-change-set: ${changeSet.changeSetId}'.`
       )
@@ -170,6 +168,9 @@ export async function runDeployFlow(ctx: FlowContext): Promise<Report> {
       : await describeStack(ctx.aws.cloudformation, changeSet.stackId)
     return {
       ...base,
+      changeSetId: changeSet.changeSetId,
+      changes: changeSet.changes,
+      parameterChanges: changeSet.parameterChanges ?? [],
       stackId: changeSet.stackId,
       stackStatus: changeSet.stackStatus ?? current?.StackStatus ?? 'REVIEW_IN_PROGRESS',
       noChanges: changeSet.empty,
@@ -177,8 +178,31 @@ export async function runDeployFlow(ctx: FlowContext): Promise<Report> {
       outputs: changeSet.outputs ?? current?.Outputs ?? []
     }
   }
-  const deployed = await phases.run('Deploy stack', () => execute(ctx, changeSet))
-  return { ...base, ...deployed, changes: changeSet.changes, executed: true }
+  const deployed = await phases.run('Deploy stack', () => deploy(ctx, request))
+  return {
+    ...base,
+    ...deployed,
+    parameterChanges: deployed.parameterChanges ?? [],
+    executed: !deployed.noChanges
+  }
+}
+
+/**
+ * Creates and executes the change set under one timeout. Once CloudFormation accepted the
+ * execute, a cancelled workflow cancels the update (never before: a busy stack we waited for
+ * is someone else's operation).
+ */
+async function deploy(ctx: FlowContext, request: DeployRequest): Promise<DeployResult> {
+  const { inputs, aws, session } = ctx
+  try {
+    return await deployStack(aws.cloudformation, request, ctx.wait, {
+      disableRollback: inputs.disableRollback,
+      terminationProtection: inputs.terminationProtection,
+      onExecuted: (stackId) => session.trackUpdate(aws.cloudformation, stackId)
+    })
+  } finally {
+    session.trackUpdate(aws.cloudformation, undefined)
+  }
 }
 
 /** Reads only: engine, account, bucket, stack. A noop run without credentials reads nothing. */
@@ -446,30 +470,8 @@ function changeSetRequest(
         }
       : {}),
     ...(inputs.deploymentMode ? { deploymentMode: inputs.deploymentMode } : {}),
-    ...(inputs.includeNestedStacks ? { includeNestedStacks: true } : {})
-  }
-}
-
-/** Executes the change set; an update in flight is cancelled if the workflow is. */
-async function execute(ctx: FlowContext, changeSet: ChangeSetResult) {
-  const { inputs, aws, session } = ctx
-  if (changeSet.type === 'UPDATE') session.trackUpdate(aws.cloudformation, changeSet.stackId)
-  try {
-    return await executeChangeSet(
-      aws.cloudformation,
-      {
-        changeSetId: changeSet.changeSetId,
-        stackId: changeSet.stackId,
-        stackName: inputs.stackName
-      },
-      ctx.wait,
-      {
-        disableRollback: inputs.disableRollback,
-        terminationProtection: inputs.terminationProtection
-      }
-    )
-  } finally {
-    session.trackUpdate(aws.cloudformation, undefined)
+    ...(inputs.includeNestedStacks ? { includeNestedStacks: true } : {}),
+    noEchoParameters: noEchoParameters(inputs.template)
   }
 }
 

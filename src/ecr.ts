@@ -76,13 +76,18 @@ export async function getRegistryLogin(ecr: ECRClient): Promise<RegistryLogin> {
 export async function deleteImage(
   ecr: ECRClient,
   repository: string,
-  reference: { tag?: string; digest?: string }
+  reference: { tag?: string; digest?: string },
+  registryId?: string
 ): Promise<boolean> {
   const imageId =
     reference.tag !== undefined ? { imageTag: reference.tag } : { imageDigest: reference.digest }
   try {
     const result = await ecr.send(
-      new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [imageId] })
+      new BatchDeleteImageCommand({
+        repositoryName: repository,
+        imageIds: [imageId],
+        ...(registryId === undefined ? {} : { registryId })
+      })
     )
     const failure = result.failures?.[0]
     if (failure !== undefined && failure.failureCode !== 'ImageNotFound') {

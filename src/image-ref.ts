@@ -178,3 +178,11 @@ export function parseImageUri(uri: string): ParsedImageUri | undefined {
     ...(digest === undefined ? {} : { digest })
   }
 }
+
+/** The account and region of a private ECR registry host; undefined for any other host. */
+export function ecrRegistryOf(host: string): CallerScope | undefined {
+  const match = PRIVATE_ECR_HOST.exec(host)
+  if (match === null) return undefined
+  const [, accountId, region] = match
+  return accountId === undefined || region === undefined ? undefined : { accountId, region }
+}

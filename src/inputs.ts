@@ -103,6 +103,8 @@ export interface StackOnlyInputs {
   imageParameter: string
   terminationProtection: boolean
   disableRollback: boolean
+  /** delete: the role CloudFormation assumes to delete the stack ('' = the stack's own). */
+  roleArn: string
   httpProxy: string
   githubToken: string
   prComment: boolean
@@ -271,10 +273,21 @@ export function parseStackOnlyInputs(
     imageParameter: raw['image-parameter'].trim() || 'CodeImageURI',
     terminationProtection: parseBoolean(raw, 'termination-protection', false),
     disableRollback: parseBoolean(raw, 'disable-rollback', false),
+    roleArn: roleArnOf(raw),
     httpProxy: proxyOf(raw),
     githubToken: (raw['github-token'] ?? '').trim(),
     prComment: parseBoolean(raw, 'pr-comment', true)
   }
+}
+
+function roleArnOf(raw: RawInputs): string {
+  const roleArn = (raw['role-arn'] ?? '').trim()
+  if (roleArn !== '' && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn)) {
+    throw new InputError(
+      `Input 'role-arn' ('${roleArn}') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy.`
+    )
+  }
+  return roleArn
 }
 
 function required(raw: RawInputs, name: InputName, hint: string): string {
@@ -434,12 +447,7 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
       `Input 'change-set-name' ('${changeSetName}') is not a valid change set name: start with a letter, use only letters, digits and '-', at most 128 characters.`
     )
   }
-  const roleArn = (raw['role-arn'] ?? '').trim()
-  if (roleArn !== '' && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn)) {
-    throw new InputError(
-      `Input 'role-arn' ('${roleArn}') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy.`
-    )
-  }
+  const roleArn = roleArnOf(raw)
   const notificationArns = parseList(raw['notification-arns'] ?? '')
   const rollbackAlarms = parseList(raw['rollback-alarms'] ?? '')
   for (const [name, arns, service] of [

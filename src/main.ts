@@ -14,7 +14,7 @@ import { execRunner, type Runner } from './docker.js'
 import { errorMessage } from './errors.js'
 import { getInputs, isStackOnly, type ActionInputs, type Inputs } from './inputs.js'
 import { Phases } from './phases.js'
-import { postPullRequestComment } from './pr-comment.js'
+import { postPullRequestComment, type CommentContent } from './pr-comment.js'
 import { commentContent, setOutputs, summaryHeading, writeSummary, type Report } from './report.js'
 import { Session } from './session.js'
 import { runDeleteFlow, runExecuteFlow } from './stack-flows.js'
@@ -29,6 +29,8 @@ export interface Dependencies {
   getManifest: ManifestReader
   /** Signals that cancel a running update (none in tests). */
   signals: NodeJS.Signals[]
+  /** Posts the sticky pull-request comment (skips events other than pull requests). */
+  comment: (token: string, stackName: string, content: CommentContent) => Promise<unknown>
 }
 
 export async function run(overrides: Partial<Dependencies> = {}): Promise<void> {
@@ -38,6 +40,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     wait: DEFAULT_WAIT,
     getManifest: (login, repository, reference) => getManifest(login, repository, reference),
     signals: ['SIGINT', 'SIGTERM'],
+    comment: (token, stackName, content) => postPullRequestComment(token, stackName, content),
     ...overrides
   }
   const session = new Session(deps.signals)
@@ -66,11 +69,11 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     core.info(summaryHeading(report))
     setOutputs(report)
     await writeSummary(report)
-    await comment(inputs, commentContent(report))
+    await comment(deps, inputs, commentContent(report))
   } catch (error) {
     core.setFailed(errorMessage(error))
     if (inputs !== undefined) {
-      await comment(inputs, {
+      await comment(deps, inputs, {
         stackName: inputs.stackName,
         state: 'failed',
         error: errorMessage(error)
@@ -83,12 +86,13 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
 
 /** The sticky pull-request comment; never fails the step. */
 async function comment(
+  deps: Dependencies,
   inputs: ActionInputs,
-  content: Parameters<typeof postPullRequestComment>[2]
+  content: CommentContent
 ): Promise<void> {
   if (!inputs.prComment || inputs.mode === 'noop') return
   try {
-    await postPullRequestComment(inputs.githubToken, inputs.stackName, content)
+    await deps.comment(inputs.githubToken, inputs.stackName, content)
   } catch (error) {
     core.warning(`Could not update the pull-request comment: ${errorMessage(error)}`)
   }

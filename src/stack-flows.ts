@@ -11,7 +11,7 @@ import {
   type WaitOptions
 } from './cloudformation.js'
 import { deleteImage } from './ecr.js'
-import { parseImageUri } from './image-ref.js'
+import { ecrRegistryOf, formatDigestUri, formatImageUri, parseImageUri } from './image-ref.js'
 import type { StackOnlyInputs } from './inputs.js'
 import type { Phases } from './phases.js'
 import type { Report } from './report.js'
@@ -55,20 +55,25 @@ function emptyReport(inputs: StackOnlyInputs, phases: Phases): Report {
 export async function runDeleteFlow(ctx: StackFlowContext): Promise<Report> {
   const { inputs, aws, phases } = ctx
   const image = inputs.deleteImage ? await imageOfStack(ctx) : undefined
+  // deleteStack logs whether the stack existed and how the delete ended.
   const deleted = await phases.run('Delete stack', () =>
-    deleteStack(aws.cloudformation, inputs.stackName, ctx.wait)
-  )
-  core.info(
-    deleted.existed
-      ? `Deleted stack ${inputs.stackName}.`
-      : `Stack ${inputs.stackName} does not exist: nothing to delete.`
+    deleteStack(
+      aws.cloudformation,
+      inputs.stackName,
+      ctx.wait,
+      inputs.roleArn ? { roleArn: inputs.roleArn } : {}
+    )
   )
   let deletedImage = ''
   if (image !== undefined) {
     const reference =
       image.tag !== undefined ? { tag: image.tag } : { digest: image.digest as string }
-    if (await deleteImage(aws.ecr, image.repository, reference)) {
-      deletedImage = `${image.repository}:${image.tag ?? image.digest}`
+    if (await deleteImage(aws.ecr, image.repository, reference, image.registryId)) {
+      // The output names the image as the template had it: registry/repository:tag or @digest.
+      deletedImage =
+        image.tag !== undefined
+          ? formatImageUri(image.host, { repository: image.repository, tag: image.tag })
+          : formatDigestUri(image.host, image.repository, reference.digest as string)
       core.info(`Deleted image ${deletedImage} from ECR.`)
     }
   }
@@ -98,19 +103,30 @@ async function imageOfStack(ctx: StackFlowContext) {
   const parsed = parseImageUri(value)
   if (parsed === undefined) {
     core.warning(`delete-image: '${value}' is not an image URI; no image is deleted.`)
+    return undefined
   }
-  return parsed
+  // Only this region's private ECR, in the account the URI names: never a same-named
+  // repository somewhere else.
+  const registry = ecrRegistryOf(parsed.host)
+  if (registry === undefined || registry.region !== ctx.inputs.region) {
+    core.warning(
+      `delete-image: ${value} is not in a private ECR registry of ${ctx.inputs.region}; no image is deleted.`
+    )
+    return undefined
+  }
+  return { ...parsed, registryId: registry.accountId }
 }
 
 /** Executes a change set made earlier (review mode), by ARN or name. */
 export async function runExecuteFlow(ctx: StackFlowContext): Promise<Report> {
   const { inputs, aws, phases, session } = ctx
-  session.trackUpdate(aws.cloudformation, inputs.stackName)
   try {
     const result = await phases.run('Execute change set', () =>
       executeExistingChangeSet(aws.cloudformation, inputs.stackName, inputs.changeSet, ctx.wait, {
         disableRollback: inputs.disableRollback,
-        terminationProtection: inputs.terminationProtection
+        terminationProtection: inputs.terminationProtection,
+        // From the accepted execute on, a cancelled workflow cancels this update.
+        onExecuted: (stackId) => session.trackUpdate(aws.cloudformation, stackId)
       })
     )
     return { ...emptyReport(inputs, phases), ...result, executed: true, changeOutputs: true }

@@ -140,17 +140,25 @@ export interface ParameterChange {
 
 /**
  * The parameters an UPDATE change set changes: the stack's current values against the change
- * set's. NoEcho values read '****' on both sides, so they compare equal and are never shown.
+ * set's. NoEcho values read '****' on both sides, so they compare equal and are never shown;
+ * the `noEcho` parameters read so here too, whatever the service answered (an emulator such as
+ * moto returns them in clear).
  */
-export function parameterChanges(current: Parameter[], proposed: Parameter[]): ParameterChange[] {
-  const before = new Map(current.map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']))
+export function parameterChanges(
+  current: Parameter[],
+  proposed: Parameter[],
+  noEcho: readonly string[] = []
+): ParameterChange[] {
+  const valueOf = (p: Parameter): string =>
+    noEcho.includes(p.ParameterKey ?? '') ? '****' : (p.ParameterValue ?? '')
+  const before = new Map(current.map((p) => [p.ParameterKey ?? '', valueOf(p)]))
   const changes: ParameterChange[] = []
   const seen = new Set<string>()
   for (const p of proposed) {
     const key = p.ParameterKey ?? ''
     seen.add(key)
     if (p.UsePreviousValue && p.ParameterValue === undefined) continue
-    const value = p.ParameterValue ?? ''
+    const value = valueOf(p)
     if (!before.has(key)) changes.push({ key, new: value })
     else if (before.get(key) !== value) changes.push({ key, old: before.get(key), new: value })
   }

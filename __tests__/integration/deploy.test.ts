@@ -3,7 +3,7 @@
  * builds and pushes to a real registry under the ECR host name, and deploys into moto.
  */
 import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { createBucket } from '../../local/action-runner.mjs'
+import { createBucket, runAction } from '../../local/action-runner.mjs'
 import {
   addFault,
   awsCli,
@@ -14,6 +14,7 @@ import {
   logOf,
   registryCatalog,
   registryDigest,
+  root,
   worldEnv
 } from './world.js'
 
@@ -213,6 +214,36 @@ describe('surviving faults', () => {
       expect(hits(operation).filter((entry) => entry.rule).length).toBe(faults)
       expect(hits(operation).length).toBeGreaterThan(faults)
     }
+  })
+
+  it('cancels the update it started when the workflow is cancelled (SIGTERM)', async () => {
+    const stackName = `cancel-${unique}`
+    const first = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'cancel-1' })
+    expect(first.exitCode).toBe(0)
+
+    // CloudFormation's operation time: the update shows UPDATE_IN_PROGRESS for a minute after
+    // ExecuteChangeSet; the runner cancels the job two seconds into the wait.
+    await addFault({
+      holdStatus: { stackName, status: 'UPDATE_IN_PROGRESS', seconds: 60, startOn: 'execute' }
+    })
+    const started = Date.now()
+    const run = await runAction(
+      root,
+      {
+        dockerfile: 'examples/hello/Dockerfile',
+        binary: 'bootstrap',
+        template: 'examples/hello/template.yaml',
+        bucket,
+        'stack-name': stackName,
+        'build-id': 'cancel-2'
+      },
+      { signal: { pattern: /Executing change set/, delayMs: 2000, name: 'SIGTERM' } }
+    )
+    expect(run.exitCode).toBe(1)
+    expect(Date.now() - started).toBeLessThan(30_000)
+    expect(logOf(run)).toContain('::warning::Received SIGTERM: the workflow was cancelled.')
+    const cancels = (await faultLog()).filter((entry) => entry.operation === 'CancelUpdateStack')
+    expect(cancels).toHaveLength(1)
   })
 
   it('waits for a stack busy with another operation, then deploys', async () => {
