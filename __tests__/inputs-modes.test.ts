@@ -729,3 +729,28 @@ describe('action.yml', () => {
     expect(parse(defaults)).toEqual(parse())
   })
 })
+
+describe('build-args values', () => {
+  it('keeps commas, further =, spaces and quotes exactly', () => {
+    const inputs = parseInputs(
+      createRawInputs({ 'build-args': `LIST=a,b,c\nEQ=x=y==\nQUOTED="hello world" 'x'` }),
+      ws.env
+    )
+    expect(inputs.buildArgs.map((a) => [a.key, a.value])).toEqual([
+      ['LIST', 'a,b,c'],
+      ['EQ', 'x=y=='],
+      ['QUOTED', `"hello world" 'x'`]
+    ])
+  })
+
+  it('refuses a value continued on the next line, even when that line holds an =', () => {
+    expect(() =>
+      parseInputs(
+        createRawInputs({ 'build-args': 'CERT=line one\nstill the cert=base64==' }),
+        ws.env
+      )
+    ).toThrow(
+      "Input 'build-args' line 2: 'still the cert' is not a build arg name (letters, digits, '_'); a value cannot continue on the next line: put each KEY=VALUE on one line."
+    )
+  })
+})

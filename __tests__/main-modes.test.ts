@@ -822,6 +822,33 @@ describe('push skip', () => {
     ])
     expect(readOutputs()['image-digest']).not.toBe(HELD_DIGEST)
   })
+
+  it('pushes and deploys with a warning when the registry cannot be read (e.g. behind a proxy)', async () => {
+    useDocker()
+    const unreadable: ManifestReader = async () => {
+      throw new Error('fetch failed (connect ETIMEDOUT)')
+    }
+    await runAction({ getManifest: unreadable })
+
+    expect(failure()).toBeUndefined()
+    expect(commands()).toEqual([
+      'version',
+      'build',
+      'build',
+      'image',
+      'login',
+      'tag',
+      'push',
+      'image'
+    ])
+    expect(warnings()).toEqual([
+      `Could not read hello-service:${BUILD_ID} from the registry to see if it is already there: fetch failed (connect ETIMEDOUT)`,
+      expect.stringMatching(
+        /^Could not read hello-service:sha256:[a-f0-9]{64} from the registry to check Lambda accepts its media type: fetch failed \(connect ETIMEDOUT\)$/
+      )
+    ])
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(1)
+  })
 })
 
 describe('Lambda-ready image checks', () => {

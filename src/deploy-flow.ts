@@ -28,7 +28,7 @@ import {
   type Runner
 } from './docker.js'
 import { createRepository, getRegistryLogin, repositoryExists } from './ecr.js'
-import { DeployError, InputError } from './errors.js'
+import { DeployError, errorMessage, InputError } from './errors.js'
 import {
   ecrRegistryHost,
   formatDigestUri,
@@ -343,37 +343,78 @@ async function publishImage(
   session.onDispose(() => config.dispose())
   const creds = await getRegistryLogin(aws.ecr)
   const imageUri = formatImageUri(creds.registry, target)
-  const existing = await ctx.getManifest(creds, target.repository, target.tag)
+  let loggedIn = false
+  const ensureLogin = async (): Promise<void> => {
+    if (!loggedIn) await login(runner, config, creds)
+    loggedIn = true
+  }
+  const push = async (reference: string): Promise<string> => {
+    await ensureLogin()
+    await tagImage(runner, built.localTag, reference)
+    return pushImage(runner, config, reference, async () =>
+      login(runner, config, await getRegistryLogin(aws.ecr))
+    )
+  }
+
+  const existing = await readManifest(
+    ctx,
+    creds,
+    target.repository,
+    target.tag,
+    'see if it is already there'
+  )
   let digest: string
-  if (existing !== undefined && existing.configDigest === built.imageId) {
+  if (existing && existing.configDigest === built.imageId) {
     core.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
     digest = existing.digest
   } else {
-    await login(runner, config, creds)
-    await tagImage(runner, built.localTag, imageUri)
     core.info(`Pushing ${imageUri}`)
-    digest = await pushImage(runner, config, imageUri, async () =>
-      login(runner, config, await getRegistryLogin(aws.ecr))
-    )
+    digest = await push(imageUri)
     core.info(`Pushed ${imageUri} (${digest})`)
   }
   const manifest =
-    existing?.digest === digest ? existing : await ctx.getManifest(creds, target.repository, digest)
+    existing && existing.digest === digest
+      ? existing
+      : await readManifest(
+          ctx,
+          creds,
+          target.repository,
+          digest,
+          'check Lambda accepts its media type'
+        )
   if (manifest === undefined) {
     throw new DeployError(`The registry does not show ${imageUri}@${digest} after the push.`)
   }
-  checkLambdaManifest(manifest, imageUri)
+  if (manifest !== null) checkLambdaManifest(manifest, imageUri)
   for (const tag of inputs.imageTags.filter((t) => t !== target.tag)) {
     const extra = formatImageUri(creds.registry, { repository: target.repository, tag })
-    await login(runner, config, creds)
-    await tagImage(runner, built.localTag, extra)
-    await pushImage(runner, config, extra, async () =>
-      login(runner, config, await getRegistryLogin(aws.ecr))
-    )
+    await push(extra)
     core.info(`Tagged ${extra}`)
   }
   const pinnedUri = formatDigestUri(creds.registry, target.repository, digest)
   return { imageUri, pinnedUri, digest, templateValue: inputs.pinDigest ? pinnedUri : imageUri }
+}
+
+/**
+ * A manifest from the registry; undefined when it is not there, null when the registry could not
+ * be read (a proxy the registry call cannot use, a missing ecr:BatchGetImage): then the check is
+ * skipped with a warning rather than failing a push that worked.
+ */
+async function readManifest(
+  ctx: FlowContext,
+  creds: RegistryLogin,
+  repository: string,
+  reference: string,
+  purpose: string
+): Promise<ManifestInfo | undefined | null> {
+  try {
+    return await ctx.getManifest(creds, repository, reference)
+  } catch (error) {
+    core.warning(
+      `Could not read ${repository}:${reference} from the registry to ${purpose}: ${errorMessage(error)}`
+    )
+    return null
+  }
 }
 
 function requireBucket(preflight: Preflight): BucketState {

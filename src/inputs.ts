@@ -574,6 +574,11 @@ function parseBuildInputs(
 
   const buildArgs = parseKeyValueLines(raw['build-args'], 'build-args')
   for (const arg of buildArgs) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg.key)) {
+      throw new InputError(
+        `Input 'build-args' line ${arg.line}: '${arg.key}' is not a build arg name (letters, digits, '_'); a value cannot continue on the next line: put each KEY=VALUE on one line.`
+      )
+    }
     if ((SPARTA_BUILD_ARGS as readonly string[]).includes(arg.key)) {
       throw new InputError(
         `Input 'build-args' sets ${arg.key}, which the action sets itself (${SPARTA_BUILD_ARGS.join(', ')}): remove that line.`
