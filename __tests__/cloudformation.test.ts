@@ -647,7 +647,7 @@ describe('deployStack: failed updates', () => {
     const error = await failure(deployStack(client, request(), fakeClock()))
 
     expect(error.message).toBe(
-      `Stack ${STACK_NAME} is in UPDATE_ROLLBACK_FAILED and cannot be updated. The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources named above, then run \`aws cloudformation continue-update-rollback --stack-name <stack>\` (optionally with --resources-to-skip) before deploying again.`
+      `Stack ${STACK_NAME} is in UPDATE_ROLLBACK_FAILED and cannot be updated. The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources that could not be rolled back (its stack events name them), then run \`aws cloudformation continue-update-rollback --stack-name <stack>\` (optionally with --resources-to-skip) before deploying again.`
     )
     expect(cfn).not.toHaveReceivedCommand(CreateChangeSetCommand)
   })

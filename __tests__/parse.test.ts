@@ -17,6 +17,16 @@ describe('parseKeyValueLines', () => {
   })
 })
 
+describe('parseKeyValueLines and secrets', () => {
+  it('does not quote a parameter-overrides line, which may be the rest of a secret value', () => {
+    expect(() =>
+      parseKeyValueLines('DbPassword=first part\nsecond part', 'parameter-overrides')
+    ).toThrow(
+      new Error("Input 'parameter-overrides' line 2 has no '=': write one KEY=VALUE per line.")
+    )
+  })
+})
+
 describe('parseList and parsePositiveInt', () => {
   it('splits on commas and newlines', () => {
     expect(parseList('a, b\nc,,')).toEqual(['a', 'b', 'c'])

@@ -110,7 +110,7 @@ describe('isEmptyChangeSet', () => {
 describe('recoveryHint', () => {
   it('tells how to leave UPDATE_ROLLBACK_FAILED with continue-update-rollback', () => {
     expect(recoveryHint('UPDATE_ROLLBACK_FAILED')).toBe(
-      'The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources named above, then run `aws cloudformation continue-update-rollback --stack-name <stack>` (optionally with --resources-to-skip) before deploying again.'
+      'The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources that could not be rolled back (its stack events name them), then run `aws cloudformation continue-update-rollback --stack-name <stack>` (optionally with --resources-to-skip) before deploying again.'
     )
   })
 

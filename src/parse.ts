@@ -23,8 +23,10 @@ export function parseKeyValueLines(text: string, inputName: string): KeyValue[] 
     if (raw.trim() === '' || raw.trimStart().startsWith('#')) return
     const eq = raw.indexOf('=')
     if (eq < 0) {
+      // Parameter values may be secrets (NoEcho), and such a line may be the rest of one.
+      const shown = inputName === 'parameter-overrides' ? '' : ` ("${raw.trim()}")`
       throw new InputError(
-        `Input '${inputName}' line ${line} ("${raw.trim()}") has no '=': write one KEY=VALUE per line.`
+        `Input '${inputName}' line ${line}${shown} has no '=': write one KEY=VALUE per line.`
       )
     }
     const key = raw.slice(0, eq).trim()

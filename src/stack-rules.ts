@@ -64,7 +64,7 @@ export function isEmptyChangeSet(status: string | undefined, reason: string | un
 export function recoveryHint(status: string): string {
   switch (status) {
     case 'UPDATE_ROLLBACK_FAILED':
-      return 'The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources named above, then run `aws cloudformation continue-update-rollback --stack-name <stack>` (optionally with --resources-to-skip) before deploying again.'
+      return 'The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources that could not be rolled back (its stack events name them), then run `aws cloudformation continue-update-rollback --stack-name <stack>` (optionally with --resources-to-skip) before deploying again.'
     case 'ROLLBACK_COMPLETE':
       return 'The first create failed and was rolled back; the next run deletes and recreates the stack.'
     case 'CREATE_FAILED':
