@@ -12,7 +12,11 @@ export function parseOutputFile(text: string): Record<string, string>
 export function runAction(
   root: string,
   inputs: Record<string, string>,
-  options?: { env?: Record<string, string>; stdio?: 'inherit' | 'pipe' }
+  options?: {
+    env?: Record<string, string>
+    stdio?: 'inherit' | 'pipe'
+    signal?: { pattern: RegExp; delayMs?: number; name?: NodeJS.Signals }
+  }
 ): Promise<ActionRun>
 export function createBucket(
   bucket: string,

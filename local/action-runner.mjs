@@ -28,7 +28,8 @@ export function parseOutputFile(text) {
 
 /**
  * Runs `node dist/index.js` in `root` with the given inputs.
- * options.env: extra environment; options.stdio 'inherit' streams the log (it is then not captured).
+ * options.env: extra environment; options.stdio 'inherit' streams the log (it is then not captured);
+ * options.signal: { pattern, delayMs, name } kills the run with a signal once its log matches.
  * The result's `timing` holds epoch milliseconds: spawned, first stdout byte (null when inherited
  * or silent), exited.
  */
