@@ -326,7 +326,15 @@ describe('noop mode', () => {
       "noop: no usable AWS credentials (No AWS credentials: add aws-actions/configure-aws-credentials before this step (Could not load credentials from any providers).); using Sparta's stand-in account 123412341234 and skipping the AWS checks."
     ])
     expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1)
-    for (const mock of [ecr, s3, cfn]) expect(mock.calls()).toHaveLength(0)
+    // The preflight reads start together with the identity read; nothing else is sent.
+    expect(ecr.calls()).toHaveLength(0)
+    for (const call of [...s3.calls(), ...cfn.calls()]) {
+      expect([
+        'GetBucketLocationCommand',
+        'GetBucketVersioningCommand',
+        'DescribeStacksCommand'
+      ]).toContain((call.args[0] as object).constructor.name)
+    }
 
     const wouldBe = `123412341234.dkr.ecr.${REGION}.amazonaws.com/hello-service:${BUILD_ID}`
     const url = `https://${BUCKET}.s3.${REGION}.amazonaws.com/${TEMPLATE_KEY}`
@@ -932,6 +940,28 @@ describe('Lambda-ready image checks', () => {
     const iid = build.indexOf('--iidfile')
     expect(build.slice(iid - flags.length, iid)).toEqual(flags)
     expect(build.some((arg) => /^--(provenance|sbom)/.test(arg))).toBe(flags.length > 0)
+  })
+})
+
+describe('cache-from', () => {
+  it('logs in and pulls the cache images before the build, which gets --cache-from', async () => {
+    const cache = `${REGISTRY}/hello-service:previous`
+    setInputs({ 'cache-from': cache })
+    const fake = useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    // The fake refuses pulls: the build goes on without the cache image, with a warning.
+    expect(warnings()).toContain(`cache-from: could not pull ${cache}; building without it.`)
+    const login = fake.callsOf('login')
+    const pull = fake.callsOf('pull')
+    expect(pull.map((c) => c.argv)).toEqual([['pull', cache]])
+    expect(pull[0]?.env['DOCKER_CONFIG']).toBe(login[0]?.env['DOCKER_CONFIG'])
+    const build = fake.callsOf('build')[1]?.argv ?? []
+    expect(build[build.indexOf('--cache-from') + 1]).toBe(cache)
+    // One login serves the pull and the push.
+    expect(login).toHaveLength(1)
+    expect(commands().indexOf('pull')).toBeLessThan(commands().lastIndexOf('build'))
   })
 })
 

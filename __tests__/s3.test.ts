@@ -2,13 +2,15 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import {
   GetBucketLocationCommand,
   GetBucketVersioningCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   type BucketLocationConstraint
 } from '@aws-sdk/client-s3'
 import { mockClient } from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-jest'
-import { checkBucket, uploadTemplate } from '../src/s3.js'
+import { createHash } from 'node:crypto'
+import { checkBucket, uploadObject, uploadTemplate } from '../src/s3.js'
 import { awsError, captureStdout } from '../__fixtures__/aws.js'
 
 const s3 = mockClient(S3Client)
@@ -153,5 +155,43 @@ describe('uploadTemplate', () => {
     await expect(
       uploadTemplate(client, 'artifacts', 'eu-west-1', key, body, false)
     ).rejects.toThrow(`Could not upload s3://artifacts/${key} (s3:PutObject): Access Denied`)
+  })
+})
+
+describe('uploadObject on a re-run', () => {
+  const body = Buffer.from('Resources: {}\n')
+  const md5 = `"${createHash('md5').update(body).digest('hex')}"`
+
+  it('writes nothing when the key already holds the same bytes, and names that version', async () => {
+    s3.on(HeadObjectCommand).resolves({ ETag: md5, ContentLength: body.length, VersionId: 'v7' })
+
+    await expect(uploadObject(client, 'artifacts', 'svc/b1/t.yaml', body, true)).resolves.toEqual({
+      versionId: 'v7'
+    })
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand)
+    expect(stdout.lines()).toContain(
+      's3://artifacts/svc/b1/t.yaml already holds these bytes; not uploaded again.'
+    )
+  })
+
+  it.each([
+    ['other bytes', { ETag: '"0123456789abcdef0123456789abcdef"', ContentLength: 14 }],
+    ['a multipart or KMS ETag', { ETag: `"abc-2"`, ContentLength: 14 }]
+  ])('uploads when the key holds %s', async (_what, head) => {
+    s3.on(HeadObjectCommand).resolves(head)
+    s3.on(PutObjectCommand).resolves({ VersionId: 'v8' })
+
+    await expect(uploadObject(client, 'artifacts', 'k', body, true)).resolves.toEqual({
+      versionId: 'v8'
+    })
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1)
+  })
+
+  it('uploads when the key does not exist yet', async () => {
+    s3.on(HeadObjectCommand).rejects(awsError('NotFound', 'Not Found'))
+    s3.on(PutObjectCommand).resolves({})
+
+    await expect(uploadObject(client, 'artifacts', 'k', body, false)).resolves.toEqual({})
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1)
   })
 })

@@ -232,6 +232,17 @@ export async function login(
   if (result.exitCode !== 0) throw failure(`docker login ${creds.registry}`, result)
 }
 
+/** `docker pull` with the private login; false (not an error) when the image cannot be pulled. */
+export async function pullImage(
+  run: Runner,
+  config: DockerConfig,
+  reference: string
+): Promise<boolean> {
+  const result = await run('docker', ['pull', reference], { env: config.env, silent: true })
+  if (result.exitCode !== 0) core.debug(`docker pull ${reference}: ${lastLine(result)}`)
+  return result.exitCode === 0
+}
+
 /** `docker tag source target` */
 export async function tagImage(run: Runner, source: string, target: string): Promise<void> {
   const result = await run('docker', ['tag', source, target], { silent: true })

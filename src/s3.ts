@@ -3,9 +3,11 @@ import * as core from '@actions/core'
 import {
   GetBucketLocationCommand,
   GetBucketVersioningCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client
 } from '@aws-sdk/client-s3'
+import { createHash } from 'node:crypto'
 import { awsErrorName, DeployError, errorMessage } from './errors.js'
 
 /** What the bucket checks found. */
@@ -101,6 +103,13 @@ export async function uploadObject(
   body: Buffer,
   versioningEnabled: boolean
 ): Promise<{ versionId?: string }> {
+  const unchanged = await sameObject(s3, bucket, key, body)
+  if (unchanged !== undefined) {
+    core.info(`s3://${bucket}/${key} already holds these bytes; not uploaded again.`)
+    return versioningEnabled && unchanged.versionId !== undefined
+      ? { versionId: unchanged.versionId }
+      : {}
+  }
   try {
     const result = await s3.send(
       new PutObjectCommand({
@@ -117,6 +126,26 @@ export async function uploadObject(
     throw new DeployError(
       `Could not upload s3://${bucket}/${key} (s3:PutObject): ${errorMessage(error)}`
     )
+  }
+}
+
+/**
+ * The object at `key` when it holds exactly `body` (its ETag is the body's MD5, as for a single
+ * PutObject without KMS), so a re-run of the same build writes nothing. Any doubt: undefined.
+ */
+async function sameObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer
+): Promise<{ versionId?: string } | undefined> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+    const md5 = `"${createHash('md5').update(body).digest('hex')}"`
+    if (head?.ETag !== md5 || head.ContentLength !== body.length) return undefined
+    return head.VersionId === undefined ? {} : { versionId: head.VersionId }
+  } catch {
+    return undefined
   }
 }
 
