@@ -62,9 +62,17 @@ export async function runAction(root, inputs, options = {}) {
   })
   let stdout = ''
   let stderr = ''
+  // options.signal: sent once stdout matches, as a cancelled workflow does (the runner sends
+  // SIGINT, then SIGTERM).
+  const signal = options.signal
+  let signalled = false
   child.stdout?.on('data', (chunk) => {
     firstOutputAt ??= Date.now()
     stdout += chunk
+    if (signal && !signalled && signal.pattern.test(stdout)) {
+      signalled = true
+      setTimeout(() => child.kill(signal.name ?? 'SIGTERM'), signal.delayMs ?? 0)
+    }
   })
   child.on('exit', () => (exitedAt = Date.now()))
   child.stderr?.on('data', (chunk) => (stderr += chunk))

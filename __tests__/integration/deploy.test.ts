@@ -242,8 +242,13 @@ describe('surviving faults', () => {
     expect(run.exitCode).toBe(1)
     expect(Date.now() - started).toBeLessThan(30_000)
     expect(logOf(run)).toContain('::warning::Received SIGTERM: the workflow was cancelled.')
+    // moto 5.2.1 has no CancelUpdateStack (it answers 500, which the SDK retries): what counts
+    // here is that the action asked for it before exiting.
     const cancels = (await faultLog()).filter((entry) => entry.operation === 'CancelUpdateStack')
-    expect(cancels).toHaveLength(1)
+    expect(cancels.length).toBeGreaterThanOrEqual(1)
+    expect(logOf(run)).toMatch(
+      /::warning::Could not cancel the update of arn:aws:cloudformation:[^ ]+:stack\/cancel-/
+    )
   })
 
   it('waits for a stack busy with another operation, then deploys', async () => {
