@@ -52,7 +52,7 @@ export interface WaitOptions {
 
 export const DEFAULT_WAIT: Omit<WaitOptions, 'timeoutMs'> = {
   // Bounded at 1 s so a finished stack is noticed within about a second; with the two reads of
-  // a poll running together that is at most 2 read calls a second while waiting.
+  // a poll running together that is 4 read calls a second at first, 2 once polls reach 1 s.
   initialPollMs: 500,
   maxPollMs: 1000,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
