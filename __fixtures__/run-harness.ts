@@ -38,6 +38,7 @@ import { run, type Dependencies } from '../src/main.js'
 import type { ManifestInfo } from '../src/registry.js'
 import { awsError, captureStdout } from './aws.js'
 import { installFakeDocker, type FakeDocker, type FakeDockerOptions } from './fake-docker.js'
+import { readOutputEntries } from './github-output.js'
 
 export const ACCOUNT = '123456789012'
 export const REGION = 'eu-west-2'
@@ -254,6 +255,7 @@ export function setOnlyInputs(inputs: Record<string, string>): void {
 
 /** Installs the fake docker; the image's label names the `hello-service` repository. */
 export function useDocker(options: FakeDockerOptions = {}): FakeDocker {
+  harness.docker?.restore()
   harness.docker = installFakeDocker({
     password: PASSWORD,
     labels: { '${SPARTA_ECR_LABEL_NAME}': 'hello-service' },
@@ -281,36 +283,30 @@ export async function runAction(overrides: Partial<Dependencies> = {}): Promise<
   await run({ clients: () => clients, wait: noWait, getManifest, signals: [], ...overrides })
 }
 
+/** The messages of the `::<command>::` lines (`error`, `warning`…), unescaped, in order. */
+export function commandMessages(command: string): string[] {
+  const prefix = `::${command}::`
+  return harness.stdout
+    .lines()
+    .filter((l) => l.startsWith(prefix))
+    .map((l) =>
+      l.slice(prefix.length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
+    )
+}
+
 /** The message given to core.setFailed, or undefined. */
 export function failure(): string | undefined {
-  const line = harness.stdout.lines().find((l) => l.startsWith('::error::'))
-  return line
-    ?.slice('::error::'.length)
-    .replace(/%0A/g, '\n')
-    .replace(/%0D/g, '\r')
-    .replace(/%25/g, '%')
+  return commandMessages('error')[0]
 }
 
 /** The `::warning::` lines' messages, in order. */
 export function warnings(): string[] {
-  return harness.stdout
-    .lines()
-    .filter((l) => l.startsWith('::warning::'))
-    .map((l) => l.slice('::warning::'.length).replace(/%0A/g, '\n').replace(/%25/g, '%'))
+  return commandMessages('warning')
 }
 
-/** Parses the `name<<ghadelimiter_…` blocks @actions/core appends to GITHUB_OUTPUT. */
+/** The outputs @actions/core wrote to GITHUB_OUTPUT (a name set twice keeps its last value). */
 export function readOutputs(): Record<string, string> {
-  const outputs: Record<string, string> = {}
-  const lines = readFileSync(harness.outputFile, 'utf8').split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const header = /^(.+?)<<(ghadelimiter_[0-9a-f-]+)$/.exec(lines[i] ?? '')
-    if (header === null) continue
-    const end = lines.indexOf(header[2] ?? '', i + 1)
-    outputs[header[1] ?? ''] = lines.slice(i + 1, end).join('\n')
-    i = end
-  }
-  return outputs
+  return Object.fromEntries(readOutputEntries(harness.outputFile))
 }
 
 /** The job summary written so far. */

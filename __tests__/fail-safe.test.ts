@@ -293,7 +293,7 @@ const BAD_INPUTS: BadInput[] = [
     setup: (_ws, harness) =>
       harness.write('template.yaml', TEMPLATE.replace('!GetAtt', '!GetAttr')),
     message: (ws) =>
-      `Input 'template': ${ws}/template.yaml is not valid YAML at line 27, column 13 (Unresolved tag: !GetAttr): fix the syntax.`
+      `Input 'template': ${ws}/template.yaml is not valid YAML at line 29, column 13 (Unresolved tag: !GetAttr): fix the syntax.`
   },
   {
     name: 'template over 1 MB',

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureStdout } from '../__fixtures__/aws.js'
+import { readOutputEntries } from '../__fixtures__/github-output.js'
 import type { ResourceChangeRow } from '../src/cloudformation.js'
 import {
   changesMarkdown,
@@ -57,21 +58,6 @@ function report(overrides: Partial<Report> = {}): Report {
   }
 }
 
-/** Parses the `name<<ghadelimiter_…` blocks @actions/core appends to GITHUB_OUTPUT. */
-function readOutputs(file: string): Array<[string, string]> {
-  const entries: Array<[string, string]> = []
-  const lines = readFileSync(file, 'utf8').split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const header = /^(.+?)<<(ghadelimiter_[0-9a-f-]+)$/.exec(lines[i] ?? '')
-    if (header === null) continue
-    const [, name, delimiter] = header
-    const end = lines.indexOf(delimiter ?? '', i + 1)
-    entries.push([name ?? '', lines.slice(i + 1, end).join('\n')])
-    i = end
-  }
-  return entries
-}
-
 let dir: string
 let outputFile: string
 let summaryFile: string
@@ -112,7 +98,7 @@ afterEach(() => {
 describe('setOutputs', () => {
   it('writes every fixed output, the outputs JSON and one output per stack output', () => {
     setOutputs(report())
-    expect(readOutputs(outputFile)).toEqual([
+    expect(readOutputEntries(outputFile)).toEqual([
       ['image-uri', '123456789012.dkr.ecr.eu-west-2.amazonaws.com/hello:b1'],
       ['image-digest', DIGEST],
       ['build-id', 'b1'],
@@ -135,7 +121,7 @@ describe('setOutputs', () => {
 
   it('keeps a multi-line stack output value whole', () => {
     setOutputs(report({ outputs: [{ OutputKey: 'Pem', OutputValue: 'line 1\nline 2' }] }))
-    expect(readOutputs(outputFile)).toContainEqual(['Pem', 'line 1\nline 2'])
+    expect(readOutputEntries(outputFile)).toContainEqual(['Pem', 'line 1\nline 2'])
   })
 
   it("warns about a stack output named like one of the action's outputs and does not override it", () => {
@@ -147,7 +133,7 @@ describe('setOutputs', () => {
         ]
       })
     )
-    const outputs = readOutputs(outputFile)
+    const outputs = readOutputEntries(outputFile)
     expect(outputs.filter(([name]) => name === 'stack-id')).toEqual([['stack-id', STACK_ID]])
     expect(outputs).toContainEqual(['outputs', '{"stack-id":"from-the-stack","Other":"x"}'])
     expect(outputs).toContainEqual(['Other', 'x'])
@@ -338,7 +324,7 @@ describe('setOutputs: changes', () => {
         parameterChanges: [{ key: 'MemorySize', old: '512', new: '1024' }]
       })
     )
-    const outputs = readOutputs(outputFile)
+    const outputs = readOutputEntries(outputFile)
     const names = outputs.map(([name]) => name)
     expect(names.slice(0, 11)).toEqual([
       'image-uri',
@@ -367,7 +353,7 @@ describe('setOutputs: changes', () => {
 
   it('says has-changes false for an empty change set', () => {
     setOutputs(report({ changeOutputs: true, noChanges: true, changes: [] }))
-    const outputs = readOutputs(outputFile)
+    const outputs = readOutputEntries(outputFile)
     expect(outputs).toContainEqual(['has-changes', 'false'])
     expect(outputs).toContainEqual(['changes-count', '0'])
     expect(outputs).toContainEqual(['changes-summary', '[]'])
@@ -376,14 +362,14 @@ describe('setOutputs: changes', () => {
 
   it('writes no change outputs unless asked', () => {
     setOutputs(report())
-    expect(readOutputs(outputFile).map(([name]) => name)).not.toContain('has-changes')
+    expect(readOutputEntries(outputFile).map(([name]) => name)).not.toContain('has-changes')
   })
 
   it('does not let a stack output named changes-count override the action output', () => {
     setOutputs(
       report({ changeOutputs: true, outputs: [{ OutputKey: 'changes-count', OutputValue: '99' }] })
     )
-    expect(readOutputs(outputFile).filter(([name]) => name === 'changes-count')).toEqual([
+    expect(readOutputEntries(outputFile).filter(([name]) => name === 'changes-count')).toEqual([
       ['changes-count', '1']
     ])
   })
