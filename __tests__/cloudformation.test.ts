@@ -89,9 +89,10 @@ function request(overrides: Partial<DeployRequest> = {}): DeployRequest {
       previousSeen.push(previous)
       return buildParameters(
         ['CodeImageURI', 'MemorySize', 'LogLevel'],
-        'CodeImageURI',
-        IMAGE_URI,
-        new Map([['LogLevel', 'debug']]),
+        new Map([
+          ['CodeImageURI', IMAGE_URI],
+          ['LogLevel', 'debug']
+        ]),
         previous
       )
     },

@@ -132,9 +132,10 @@ describe('buildParameters', () => {
     expect(
       buildParameters(
         declared,
-        'CodeImageURI',
-        image,
-        new Map([['Stage', 'prod']]),
+        new Map([
+          ['CodeImageURI', image],
+          ['Stage', 'prod']
+        ]),
         new Set(['CodeImageURI', 'Stage', 'DbPassword'])
       )
     ).toEqual([
@@ -145,13 +146,13 @@ describe('buildParameters', () => {
   })
 
   it('omits parameters with neither override nor previous value (their Default applies)', () => {
-    expect(buildParameters(declared, 'CodeImageURI', image, new Map(), new Set())).toEqual([
+    expect(buildParameters(declared, new Map([['CodeImageURI', image]]), new Set())).toEqual([
       { ParameterKey: 'CodeImageURI', ParameterValue: image }
     ])
   })
 
   it('always sends the new image even when the stack had one', () => {
-    expect(buildParameters(['Image'], 'Image', image, new Map(), new Set(['Image']))).toEqual([
+    expect(buildParameters(['Image'], new Map([['Image', image]]), new Set(['Image']))).toEqual([
       { ParameterKey: 'Image', ParameterValue: image }
     ])
   })
@@ -160,9 +161,10 @@ describe('buildParameters', () => {
     expect(
       buildParameters(
         declared,
-        'CodeImageURI',
-        image,
-        new Map([['Memory', '']]),
+        new Map([
+          ['CodeImageURI', image],
+          ['Memory', '']
+        ]),
         new Set(['Memory'])
       )
     ).toContainEqual({ ParameterKey: 'Memory', ParameterValue: '' })
@@ -171,9 +173,7 @@ describe('buildParameters', () => {
   it('does not send a previous parameter the new template no longer declares', () => {
     const keys = buildParameters(
       ['CodeImageURI'],
-      'CodeImageURI',
-      image,
-      new Map(),
+      new Map([['CodeImageURI', image]]),
       new Set(['Gone'])
     ).map((p) => p.ParameterKey)
     expect(keys).toEqual(['CodeImageURI'])
@@ -189,8 +189,8 @@ describe('missingParameters', () => {
     ApiKey: {}
   }
 
-  it('lists declared parameters without Default, override or previous value, except the image', () => {
-    expect(missingParameters(declared, 'CodeImageURI', new Map(), new Set())).toEqual([
+  it('lists declared parameters without Default, value or previous value (the image counts once the action fills it)', () => {
+    expect(missingParameters(declared, new Map([['CodeImageURI', '']]), new Set())).toEqual([
       'DbPassword',
       'ApiKey'
     ])
@@ -200,8 +200,10 @@ describe('missingParameters', () => {
     expect(
       missingParameters(
         declared,
-        'CodeImageURI',
-        new Map([['DbPassword', 'x']]),
+        new Map([
+          ['CodeImageURI', ''],
+          ['DbPassword', 'x']
+        ]),
         new Set(['ApiKey'])
       )
     ).toEqual([])

@@ -43,7 +43,7 @@ import type { Inputs } from './inputs.js'
 import type { Phases } from './phases.js'
 import { checkLambdaManifest, type ManifestInfo } from './registry.js'
 import type { RegistryLogin } from './docker.js'
-import type { Report } from './report.js'
+import { blankReport, type Report } from './report.js'
 import {
   checkBucket,
   templateKey,
@@ -245,12 +245,12 @@ async function runPreflight(ctx: FlowContext, zip: boolean): Promise<Preflight> 
       ? (stack?.Parameters ?? []).map((p) => p.ParameterKey ?? '')
       : []
   )
+  // The parameters the action fills in later count as given, like the overrides.
   const filledByAction = zip
     ? [inputs.archiveKeyParameter, inputs.archiveVersionParameter]
     : [inputs.imageParameter]
   const missing = missingParameters(
     inputs.template.parameters,
-    filledByAction[0] as string,
     new Map([...inputs.parameterOverrides, ...filledByAction.map((k) => [k, ''] as const)]),
     previous
   )
@@ -331,6 +331,8 @@ interface RegistryAccess {
   credentials(): Promise<RegistryLogin>
   /** `docker login` once; later calls reuse it. */
   login(): Promise<RegistryLogin>
+  /** A fresh token and a new `docker login` (after a push was refused). */
+  relogin(): Promise<void>
 }
 
 /** Nothing happens until it is used: no directory, no token, no login. */
@@ -353,6 +355,11 @@ function createRegistryAccess(ctx: FlowContext): RegistryAccess {
       const current = await access.credentials()
       await (loggedIn ??= login(ctx.runner, config(), current))
       return current
+    },
+    relogin: async () => {
+      creds = getRegistryLogin(ctx.aws.ecr)
+      loggedIn = login(ctx.runner, config(), await creds)
+      await loggedIn
     }
   }
   return access
@@ -409,15 +416,13 @@ async function publishImage(
   built: BuiltImage,
   target: ImageTarget
 ): Promise<PublishedImage> {
-  const { inputs, aws, runner } = ctx
+  const { inputs, runner } = ctx
   const creds = await registry.credentials()
   const imageUri = formatImageUri(creds.registry, target)
   const push = async (reference: string): Promise<string> => {
     await registry.login()
     await tagImage(runner, built.localTag, reference)
-    return pushImage(runner, registry.config(), reference, async () =>
-      login(runner, registry.config(), await getRegistryLogin(aws.ecr))
-    )
+    return pushImage(runner, registry.config(), reference, () => registry.relogin())
   }
 
   const existing = await readManifest(
@@ -540,19 +545,12 @@ function changeSetRequest(
   filled: Map<string, string>
 ): DeployRequest {
   const { inputs } = ctx
-  const [first] = filled.keys()
-  const overrides = new Map([...inputs.parameterOverrides, ...filled])
+  const values = new Map([...inputs.parameterOverrides, ...filled])
   return {
     stackName: inputs.stackName,
     templateUrl: url,
     parameters: (previous): Parameter[] =>
-      buildParameters(
-        Object.keys(inputs.template.parameters),
-        first ?? inputs.imageParameter,
-        filled.get(first ?? '') ?? '',
-        overrides,
-        previous
-      ),
+      buildParameters(Object.keys(inputs.template.parameters), values, previous),
     capabilities: inputs.capabilities,
     tags: [
       ...inputs.tags.map((t) => ({ Key: t.key, Value: t.value })),
@@ -595,24 +593,12 @@ function noopReport(
     `noop: would push ${imageUri || 'nothing (zip package)'}, upload the template to ${url} and deploy stack ${inputs.stackName}${preflight.stackStatus ? ` (now ${preflight.stackStatus})` : ' (new)'}; nothing was changed.`
   )
   return {
-    mode: 'noop',
-    stackName: inputs.stackName,
+    ...blankReport('noop', inputs.stackName, ctx.phases.done),
     buildId: inputs.buildTag,
     imageUri,
-    imageUriPinned: '',
-    imageDigest: '',
     templateUrl: url,
-    archiveKey: '',
-    archiveVersion: '',
-    stackId: '',
     stackStatus: preflight.stackStatus ?? '',
-    changeSetId: '',
-    noChanges: true,
-    executed: false,
-    changes: [],
-    parameterChanges: [],
-    outputs: [],
-    phases: ctx.phases.done
+    noChanges: true
   }
 }
 

@@ -52,6 +52,34 @@ const FIXED_OUTPUTS = new Set([
   'archive-version'
 ])
 
+/** A report with nothing in it yet: each mode fills in what it did. */
+export function blankReport(
+  mode: NonNullable<Report['mode']>,
+  stackName: string,
+  phases: Report['phases']
+): Report {
+  return {
+    mode,
+    stackName,
+    buildId: '',
+    imageUri: '',
+    imageUriPinned: '',
+    imageDigest: '',
+    templateUrl: '',
+    archiveKey: '',
+    archiveVersion: '',
+    stackId: '',
+    stackStatus: '',
+    changeSetId: '',
+    noChanges: false,
+    executed: false,
+    changes: [],
+    parameterChanges: [],
+    outputs: [],
+    phases
+  }
+}
+
 /** Stack outputs as one JSON object, key → value. */
 export function outputsObject(outputs: Output[]): Record<string, string> {
   const result: Record<string, string> = {}

@@ -14,7 +14,7 @@ import { deleteImage } from './ecr.js'
 import { ecrRegistryOf, formatDigestUri, formatImageUri, parseImageUri } from './image-ref.js'
 import type { StackOnlyInputs } from './inputs.js'
 import type { Phases } from './phases.js'
-import type { Report } from './report.js'
+import { blankReport, type Report } from './report.js'
 import type { Session } from './session.js'
 
 export interface StackFlowContext {
@@ -23,29 +23,6 @@ export interface StackFlowContext {
   wait: WaitOptions
   phases: Phases
   session: Session
-}
-
-function emptyReport(inputs: StackOnlyInputs, phases: Phases): Report {
-  return {
-    mode: inputs.mode,
-    stackName: inputs.stackName,
-    buildId: '',
-    imageUri: '',
-    imageUriPinned: '',
-    imageDigest: '',
-    templateUrl: '',
-    archiveKey: '',
-    archiveVersion: '',
-    stackId: '',
-    stackStatus: '',
-    changeSetId: '',
-    noChanges: false,
-    executed: false,
-    changes: [],
-    parameterChanges: [],
-    outputs: [],
-    phases: phases.done
-  }
 }
 
 /**
@@ -78,7 +55,7 @@ export async function runDeleteFlow(ctx: StackFlowContext): Promise<Report> {
     }
   }
   return {
-    ...emptyReport(inputs, phases),
+    ...blankReport(inputs.mode, inputs.stackName, phases.done),
     stackId: deleted.stackId ?? '',
     stackStatus: deleted.existed ? deleted.status : 'DOES_NOT_EXIST',
     executed: deleted.existed,
@@ -129,7 +106,12 @@ export async function runExecuteFlow(ctx: StackFlowContext): Promise<Report> {
         onExecuted: (stackId) => session.trackUpdate(aws.cloudformation, stackId)
       })
     )
-    return { ...emptyReport(inputs, phases), ...result, executed: true, changeOutputs: true }
+    return {
+      ...blankReport(inputs.mode, inputs.stackName, phases.done),
+      ...result,
+      executed: true,
+      changeOutputs: true
+    }
   } finally {
     session.trackUpdate(aws.cloudformation, undefined)
   }

@@ -78,22 +78,19 @@ export function recoveryHint(status: string): string {
 }
 
 /**
- * Parameters for the change set: the image URI, the overrides, `UsePreviousValue` for declared
- * parameters the stack already has, and nothing for the rest (their Default applies).
+ * Parameters for the change set: the given values (the overrides and what the action fills in:
+ * the image URI, or a zip package's key and version), `UsePreviousValue` for declared parameters
+ * the stack already has, and nothing for the rest (their Default applies).
  */
 export function buildParameters(
   declared: string[],
-  imageParameter: string,
-  imageUri: string,
-  overrides: Map<string, string>,
+  values: Map<string, string>,
   previous: Set<string>
 ): Parameter[] {
   const parameters: Parameter[] = []
   for (const key of declared) {
-    if (key === imageParameter) {
-      parameters.push({ ParameterKey: key, ParameterValue: imageUri })
-    } else if (overrides.has(key)) {
-      parameters.push({ ParameterKey: key, ParameterValue: overrides.get(key) })
+    if (values.has(key)) {
+      parameters.push({ ParameterKey: key, ParameterValue: values.get(key) })
     } else if (previous.has(key)) {
       parameters.push({ ParameterKey: key, UsePreviousValue: true })
     }
@@ -104,18 +101,11 @@ export function buildParameters(
 /** Declared parameters with no Default that will get no value: CloudFormation would refuse them. */
 export function missingParameters(
   declared: Record<string, { Default?: unknown }>,
-  imageParameter: string,
-  overrides: Map<string, string>,
+  values: Map<string, string>,
   previous: Set<string>
 ): string[] {
   return Object.entries(declared)
-    .filter(
-      ([key, p]) =>
-        key !== imageParameter &&
-        p.Default === undefined &&
-        !overrides.has(key) &&
-        !previous.has(key)
-    )
+    .filter(([key, p]) => p.Default === undefined && !values.has(key) && !previous.has(key))
     .map(([key]) => key)
 }
 
