@@ -6,7 +6,10 @@ const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
-    '^(\\.{1,2}/.*)\\.js$': '$1'
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Its "import" build is ES syntax in a package without "type": "module", which
+    // Jest 29 would load as CommonJS; the CommonJS build imports cleanly.
+    '^aws-sdk-client-mock-jest$': '<rootDir>/node_modules/aws-sdk-client-mock-jest/dist/cjs/jest.js'
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }]
@@ -27,8 +30,7 @@ export default {
     {
       ...shared,
       displayName: 'integration',
-      testMatch: ['<rootDir>/__tests__/integration/*.test.ts'],
-      testTimeout: 180000
+      testMatch: ['<rootDir>/__tests__/integration/*.test.ts']
     }
   ]
 }
