@@ -256,7 +256,9 @@ describe('surviving faults', () => {
     const first = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'busy-1' })
     expect(first.exitCode).toBe(0)
 
-    await addFault({ holdStatus: { stackName, status: 'UPDATE_IN_PROGRESS', seconds: 3 } })
+    // Long enough to outlast the build on a loaded 2-core machine: the hold must still be on when the
+    // action reaches the change set.
+    await addFault({ holdStatus: { stackName, status: 'UPDATE_IN_PROGRESS', seconds: 8 } })
     const started = Date.now()
     const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'busy-2' })
     expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
