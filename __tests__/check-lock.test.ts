@@ -19,7 +19,10 @@ afterEach(() => {
   for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true })
 })
 
-function checkLock(pkg: unknown, lockFile: unknown): { status: number | null; stdout: string; stderr: string } {
+function checkLock(
+  pkg: unknown,
+  lockFile: unknown
+): { status: number | null; stdout: string; stderr: string } {
   const folder = mkdtempSync(join(tmpdir(), 'check-lock-'))
   folders.push(folder)
   writeFileSync(join(folder, 'package.json'), JSON.stringify(pkg))
@@ -41,7 +44,9 @@ describe('check-lock', () => {
 
   it('refuses a placeholder entry with no version or integrity, naming it', () => {
     const broken = cloneLock()
-    broken.packages['node_modules/unrs-resolver/node_modules/@unrs/resolver-binding-android-arm-eabi'] = {
+    broken.packages[
+      'node_modules/unrs-resolver/node_modules/@unrs/resolver-binding-android-arm-eabi'
+    ] = {
       dev: true,
       optional: true
     }
@@ -64,13 +69,19 @@ describe('check-lock', () => {
   })
 
   it('refuses a lock that disagrees with package.json', () => {
-    const changed = JSON.parse(JSON.stringify(manifest)) as { devDependencies: Record<string, string> }
+    const changed = JSON.parse(JSON.stringify(manifest)) as {
+      devDependencies: Record<string, string>
+    }
     changed.devDependencies['jest'] = '30.5.2'
     changed.devDependencies['left-pad'] = '1.3.0'
     const result = checkLock(changed, lock)
     expect(result.status).toBe(1)
-    expect(result.stderr).toContain('package.json devDependencies wants jest@30.5.2, the lock records jest@29.7.0')
-    expect(result.stderr).toContain('package.json devDependencies has left-pad@1.3.0, the lock does not')
+    expect(result.stderr).toContain(
+      'package.json devDependencies wants jest@30.5.2, the lock records jest@29.7.0'
+    )
+    expect(result.stderr).toContain(
+      'package.json devDependencies has left-pad@1.3.0, the lock does not'
+    )
   })
 
   it('refuses a lock whose installed version differs from an exact pin', () => {

@@ -7,7 +7,12 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
-const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']
+const DEPENDENCY_FIELDS = [
+  'dependencies',
+  'devDependencies',
+  'optionalDependencies',
+  'peerDependencies'
+]
 
 /**
  * Lists what is wrong with a lock file against its package.json; an empty list means the lock is usable.
@@ -35,11 +40,15 @@ export function findLockProblems(manifest, lock) {
       if (locked[name] === undefined) {
         problems.push(`package.json ${field} has ${name}@${spec}, the lock does not`)
       } else if (locked[name] !== spec) {
-        problems.push(`package.json ${field} wants ${name}@${spec}, the lock records ${name}@${locked[name]}`)
+        problems.push(
+          `package.json ${field} wants ${name}@${spec}, the lock records ${name}@${locked[name]}`
+        )
       } else if (field !== 'peerDependencies' && /^\d+\.\d+\.\d+$/.test(spec)) {
         const installed = packages[`node_modules/${name}`]?.version
         if (installed !== spec) {
-          problems.push(`package.json pins ${name}@${spec}, the lock installs ${installed ?? 'nothing'}`)
+          problems.push(
+            `package.json pins ${name}@${spec}, the lock installs ${installed ?? 'nothing'}`
+          )
         }
       }
     }
@@ -51,7 +60,9 @@ export function findLockProblems(manifest, lock) {
   }
   for (const [path, entry] of Object.entries(packages)) {
     if (path === '' || entry.link === true) continue
-    const missing = ['version', 'integrity'].filter((key) => typeof entry[key] !== 'string' || entry[key] === '')
+    const missing = ['version', 'integrity'].filter(
+      (key) => typeof entry[key] !== 'string' || entry[key] === ''
+    )
     if (missing.length > 0) {
       problems.push(`"${path}" has no ${missing.join(' and no ')}`)
     }
@@ -63,15 +74,22 @@ function readJson(path) {
   try {
     return JSON.parse(readFileSync(path, 'utf8'))
   } catch (error) {
-    throw new Error(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(
+      `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`
+    )
   }
 }
 
 function main() {
   const folder = resolve(process.argv[2] ?? '.')
-  const problems = findLockProblems(readJson(join(folder, 'package.json')), readJson(join(folder, 'package-lock.json')))
+  const problems = findLockProblems(
+    readJson(join(folder, 'package.json')),
+    readJson(join(folder, 'package-lock.json'))
+  )
   if (problems.length === 0) {
-    console.log('package-lock.json: every entry has a version and an integrity hash, and it matches package.json')
+    console.log(
+      'package-lock.json: every entry has a version and an integrity hash, and it matches package.json'
+    )
     return 0
   }
   console.error(`package-lock.json cannot be trusted by npm ci (${problems.length} problem(s)):`)
