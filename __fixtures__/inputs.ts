@@ -5,7 +5,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { INPUT_NAMES, type RawInputs } from '../src/inputs.js'
+import { InputError } from '../src/errors.js'
+import { INPUT_NAMES, parseInputs, type Inputs, type RawInputs } from '../src/inputs.js'
 
 /** A template fixture's bytes, from `__fixtures__/templates/`. */
 export function readTemplateFixture(name: string): Buffer {
@@ -24,6 +25,30 @@ export function createRawInputs(overrides: Partial<RawInputs> = {}): RawInputs {
     region: 'eu-west-1',
     ...overrides
   }
+}
+
+/** The message of the InputError `action` throws; any other outcome fails the test. */
+export function inputError(action: () => unknown): string {
+  try {
+    action()
+  } catch (error) {
+    if (error instanceof InputError) return error.message
+    throw error
+  }
+  throw new Error('the inputs were accepted')
+}
+
+/** Parsing in a workspace: `parse` checks valid raw inputs with `overrides`, `failure` its error. */
+export interface InputsParser {
+  parse(overrides?: Partial<RawInputs>, env?: NodeJS.ProcessEnv): Inputs
+  failure(overrides: Partial<RawInputs>, env?: NodeJS.ProcessEnv): string
+}
+
+/** `parseInputs` against the workspace `workspace()` returns when called (one per test). */
+export function inputsParser(workspace: () => Workspace): InputsParser {
+  const parse = (overrides: Partial<RawInputs> = {}, env = workspace().env): Inputs =>
+    parseInputs(createRawInputs(overrides), env)
+  return { parse, failure: (overrides, env) => inputError(() => parse(overrides, env)) }
 }
 
 /** A temporary checkout; `env` points GITHUB_WORKSPACE at it. */

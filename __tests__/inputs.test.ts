@@ -1,21 +1,32 @@
+/**
+ * inputs.ts: getInputs, the mode, the stack-only inputs, and parseInputs as the composition of the
+ * readers (defaults, which check runs first, the inputs it wires straight through); the contract
+ * with action.yml. Each reader's own rules are tested in its module's file.
+ */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { mkdirSync, realpathSync, symlinkSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import {
   createRawInputs,
   createWorkspace,
+  createZipArchive,
+  inputError,
+  inputsParser,
   WORKSPACE_SHA,
+  ZIP_SERVICE_TEMPLATE,
   type Workspace
 } from '../__fixtures__/inputs.js'
-import { InputError } from '../src/errors.js'
 import {
-  checkBucketName,
   getInputs,
   INPUT_NAMES,
-  parseInputs,
-  SPARTA_BUILD_ARGS,
+  isStackOnly,
+  modeOf,
+  parseStackOnlyInputs,
+  type ActionInputs,
   type Inputs,
-  type RawInputs
+  type RawInputs,
+  type StackOnlyInputs
 } from '../src/inputs.js'
 
 let ws: Workspace
@@ -27,28 +38,38 @@ afterEach(() => {
   ws.remove()
 })
 
-function parse(overrides: Partial<RawInputs> = {}, env: NodeJS.ProcessEnv = ws.env) {
-  return parseInputs(createRawInputs(overrides), env)
-}
+const { parse, failure } = inputsParser(() => ws)
 
-/** The message of the InputError `parse` throws. */
-function failure(overrides: Partial<RawInputs>, env: NodeJS.ProcessEnv = ws.env): string {
+/** Inputs that only the deploy-like modes need, cleared. */
+const NO_DEPLOY_INPUTS: Partial<RawInputs> = { dockerfile: '', bucket: '', template: '' }
+
+/** Runs `getInputs` with `raw` as the INPUT_* variables, as the runner sets them. */
+function readInputs(raw: RawInputs, env: NodeJS.ProcessEnv = ws.env): ActionInputs {
+  for (const name of INPUT_NAMES) process.env[`INPUT_${name.toUpperCase()}`] = raw[name]
   try {
-    parse(overrides, env)
-  } catch (error) {
-    if (error instanceof InputError) return error.message
-    throw error
+    return getInputs(env)
+  } finally {
+    for (const name of INPUT_NAMES) delete process.env[`INPUT_${name.toUpperCase()}`]
   }
-  throw new Error(`inputs ${JSON.stringify(overrides)} were accepted`)
 }
 
-const TEMPLATE_WITHOUT_IMAGE_PARAMETER = `Parameters:
-  Image:
-    Type: String
-Resources:
-  Queue:
-    Type: AWS::SQS::Queue
-`
+const STACK_ONLY_DEFAULTS: StackOnlyInputs = {
+  mode: 'delete',
+  stackName: 'hello-service',
+  region: 'eu-west-1',
+  timeoutMinutes: 60,
+  changeSet: '',
+  deleteImage: false,
+  imageParameter: 'CodeImageURI',
+  terminationProtection: false,
+  disableRollback: false,
+  roleArn: '',
+  httpProxy: '',
+  githubToken: '',
+  prComment: true
+}
+
+const MODES_MESSAGE = "Input 'mode' must be one of deploy, review, noop, delete"
 
 describe('parseInputs defaults', () => {
   it('fills every optional input with its documented default', () => {
@@ -98,35 +119,6 @@ describe('parseInputs defaults', () => {
       prComment: true
     })
   })
-
-  it('detects capabilities from the template when none are given', () => {
-    ws.write(
-      'service/named.yaml',
-      'Transform: AWS::Serverless-2016-10-31\nParameters:\n  CodeImageURI: {Type: String}\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: app}\n'
-    )
-    expect(parse({ template: 'service/named.yaml' }).capabilities).toEqual([
-      'CAPABILITY_IAM',
-      'CAPABILITY_NAMED_IAM',
-      'CAPABILITY_AUTO_EXPAND'
-    ])
-  })
-
-  it('takes the region from AWS_REGION, then AWS_DEFAULT_REGION', () => {
-    expect(parse({ region: '' }, { ...ws.env, AWS_REGION: 'ap-south-1' }).region).toBe('ap-south-1')
-    expect(parse({ region: '' }, { ...ws.env, AWS_DEFAULT_REGION: 'sa-east-1' }).region).toBe(
-      'sa-east-1'
-    )
-    expect(
-      parse({ region: '' }, { ...ws.env, AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'sa-east-1' })
-        .region
-    ).toBe('us-west-2')
-  })
-
-  it("prefers the 'region' input over AWS_REGION", () => {
-    expect(parse({ region: 'eu-central-1' }, { ...ws.env, AWS_REGION: 'us-west-2' }).region).toBe(
-      'eu-central-1'
-    )
-  })
 })
 
 describe('required inputs', () => {
@@ -143,239 +135,56 @@ describe('required inputs', () => {
   })
 })
 
-describe('files', () => {
-  it('refuses a Dockerfile that does not exist', () => {
-    expect(failure({ dockerfile: 'nope/Dockerfile' })).toBe(
-      `Input 'dockerfile': nope/Dockerfile does not exist (resolved to ${join(ws.root, 'nope/Dockerfile')}); give a path relative to the repository root.`
-    )
+describe('zip package', () => {
+  const ZIP: Partial<RawInputs> = {
+    dockerfile: '',
+    'code-archive': 'build/function.zip',
+    template: 'service/zip.yaml'
+  }
+
+  const BOTH_SET =
+    "Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile)."
+
+  beforeEach(() => {
+    ws.write('service/zip.yaml', ZIP_SERVICE_TEMPLATE)
+    ws.write('build/function.zip', createZipArchive({ bootstrap: '#!/bin/sh\necho hello\n' }))
   })
 
-  it('refuses a Dockerfile that is a directory', () => {
-    expect(failure({ dockerfile: 'service' })).toBe(
-      "Input 'dockerfile': service is a directory; give the path of a file."
-    )
+  it('is read through getInputs as well', () => {
+    const inputs = readInputs(createRawInputs({ ...ZIP, mode: 'review' }))
+    expect(inputs).toMatchObject({
+      mode: 'review',
+      codeArchive: join(ws.root, 'build/function.zip'),
+      dockerfile: ''
+    })
   })
 
-  it('refuses a template that does not exist', () => {
-    expect(failure({ template: 'missing.yaml' })).toBe(
-      `Input 'template': missing.yaml does not exist (resolved to ${join(ws.root, 'missing.yaml')}); give a path relative to the repository root.`
-    )
-  })
-
-  it('passes on the template parser error', () => {
-    ws.write('service/bad.yaml', 'Resources: {}\n')
-    expect(failure({ template: 'service/bad.yaml' })).toBe(
-      `Input 'template': ${join(ws.root, 'service/bad.yaml')} has no 'Resources' section; a CloudFormation template needs at least one resource.`
-    )
-  })
-})
-
-describe('context', () => {
-  it('accepts a context directory inside the workspace', () => {
-    expect(parse({ context: '.', dockerfile: 'service/Dockerfile' }).context).toBe(ws.root)
-  })
-
-  it.each(['service/Dockerfile', 'no-such-dir'])('refuses %j: not a directory', (context) => {
-    expect(failure({ context })).toBe(
-      `Input 'context': ${context} is not a directory; give the build context directory (default: the Dockerfile's directory).`
-    )
-  })
-
-  it('refuses a context that leaves the workspace through a symlink to ..', () => {
-    symlinkSync('..', join(ws.root, 'escape'))
-    const outside = realpathSync(dirname(ws.root))
-    expect(failure({ context: 'escape' })).toBe(
-      `Input 'context' (escape) resolves to ${outside}, outside the repository ${realpathSync(ws.root)}: keep the build context inside the checkout.`
-    )
-  })
-
-  it('refuses a context given as ../', () => {
-    expect(failure({ context: '../' })).toContain(
-      `outside the repository ${realpathSync(ws.root)}: keep the build context inside the checkout.`
-    )
-  })
-})
-
-describe('binary', () => {
-  it('gives SPARTA_BINARY relative to the context', () => {
-    ws.write('service/bin/app', 'x')
-    expect(parse({ binary: 'bootstrap' }).binary).toBe('bootstrap')
-    expect(parse({ binary: './bin/../bin/app' }).binary).toBe('bin/app')
-    expect(parse({ binary: 'service/bin/app', context: '.' }).binary).toBe('service/bin/app')
-  })
-
-  it.each(['missing-bin', 'bin'])('refuses %j: not a file in the context', (binary) => {
-    mkdirSync(join(ws.root, 'service/bin'))
-    expect(failure({ binary })).toBe(
-      `Input 'binary': ${binary} is not a file in the build context ${join(ws.root, 'service')}; the path is relative to the context (it becomes SPARTA_BINARY).`
-    )
-  })
-
-  it('refuses a binary outside the context', () => {
-    ws.write('outside.bin', 'x')
-    expect(failure({ binary: '../outside.bin' })).toBe(
-      `Input 'binary': ../outside.bin is outside the build context ${join(ws.root, 'service')}; docker can only COPY files inside it.`
-    )
-  })
-})
-
-describe('label-name and build-id', () => {
-  it('accepts a custom label name', () => {
-    expect(parse({ 'label-name': 'com.example/ecr-repo' }).labelName).toBe('com.example/ecr-repo')
-  })
-
-  it.each(['bad label', '.hidden', 'a=b'])('refuses the label name %j', (label) => {
-    expect(failure({ 'label-name': label })).toBe(
-      `Input 'label-name' ('${label}') is not a valid label key: use letters, digits, '.', '-', '_' and '/', e.g. io.sparta.ecr-name.`
-    )
-  })
-
-  it('keeps the build id and derives a docker tag from it', () => {
-    const inputs = parse({ 'build-id': 'feature/login#2' })
-    expect(inputs.buildId).toBe('feature/login#2')
-    expect(inputs.buildTag).toBe('feature-login-2')
-  })
-
-  it('refuses an empty build id when GITHUB_SHA is not set', () => {
-    expect(failure({ 'build-id': '' }, { GITHUB_WORKSPACE: ws.root })).toBe(
-      "Input 'build-id' is empty and GITHUB_SHA is not set: give a build id such as the commit SHA."
-    )
-  })
-
-  it('refuses a build id with nothing to make a tag from', () => {
-    expect(failure({ 'build-id': '...' })).toBe(
-      "Input 'build-id' ('...') has no letters or digits to make a docker tag from: use e.g. the commit SHA."
-    )
-  })
-})
-
-describe('build-args', () => {
-  it('keeps the pairs in order with their values exact', () => {
-    expect(parse({ 'build-args': 'GOFLAGS=-mod=vendor -trimpath\n\nEMPTY=\n' }).buildArgs).toEqual([
-      { key: 'GOFLAGS', value: '-mod=vendor -trimpath', line: 1 },
-      { key: 'EMPTY', value: '', line: 3 }
-    ])
-  })
-
-  it.each(SPARTA_BUILD_ARGS)('refuses %s, which the action sets itself', (arg) => {
-    expect(failure({ 'build-args': `OK=1\n${arg}=x` })).toBe(
-      `Input 'build-args' sets ${arg}, which the action sets itself (AWS_ACCOUNT_ID, AWS_REGION, SPARTA_BINARY, SPARTA_ECR_LABEL_NAME, SPARTA_BUILD_ID): remove that line.`
-    )
-  })
-
-  it('refuses a line without =', () => {
-    expect(failure({ 'build-args': 'JUSTAKEY' })).toBe(
-      "Input 'build-args' line 1 (\"JUSTAKEY\") has no '=': write one KEY=VALUE per line."
-    )
-  })
-})
-
-describe('stack-name, bucket, region', () => {
-  it.each(['1hello', 'hello_world', 'hello.world', `a${'b'.repeat(128)}`])(
-    'refuses the stack name %j',
-    (name) => {
-      expect(failure({ 'stack-name': name })).toBe(
-        `Input 'stack-name' ('${name}') is not a valid CloudFormation stack name: start with a letter, use only letters, digits and '-', at most 128 characters.`
-      )
-    }
-  )
-
-  it('accepts a 128-character stack name', () => {
-    const name = `A-${'b'.repeat(126)}`
-    expect(parse({ 'stack-name': name }).stackName).toBe(name)
-  })
-
-  it.each([
-    'My-Bucket',
-    'my..bucket',
-    '192.168.1.1',
-    'ab',
-    'a'.repeat(64),
-    '-bucket',
-    'bucket-',
-    'my_bucket',
-    'xn--bucket',
-    'bucket-s3alias'
-  ])('refuses the bucket name %j', (bucket) => {
-    expect(failure({ bucket })).toBe(
-      `Input 'bucket' ('${bucket}') is not a valid S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.`
-    )
-  })
-
-  it.each(['abc', 'my.artifacts-2024', 'a'.repeat(63), '1bucket'])(
-    'accepts the bucket name %j',
-    (bucket) => {
-      expect(() => checkBucketName(bucket)).not.toThrow()
-    }
-  )
-
-  it('refuses a missing region, naming the input and AWS_REGION', () => {
-    expect(failure({ region: '' })).toBe(
-      "No AWS region: set input 'region', or set aws-region in aws-actions/configure-aws-credentials (AWS_REGION)."
-    )
-  })
-
-  it.each(['us-east', 'US-EAST-1', 'useast1', 'eu west 1', 'us-east-1a'])(
-    'refuses the region %j',
-    (region) => {
-      expect(failure({ region })).toBe(
-        `Input 'region' ('${region}') is not an AWS region name such as us-east-1 or eu-west-2.`
-      )
-    }
-  )
-
-  it.each(['us-east-1', 'us-gov-west-1', 'cn-northwest-1', 'ap-southeast-5', 'us-isob-east-1'])(
-    'accepts the region %s',
-    (region) => {
-      expect(parse({ region }).region).toBe(region)
-    }
-  )
-})
-
-describe('capabilities, tags, timeout, flags', () => {
-  it('takes the capabilities given, comma- or newline-separated, instead of detecting them', () => {
+  it('reports both set before any other bad input', () => {
     expect(
-      parse({ capabilities: 'CAPABILITY_NAMED_IAM,\nCAPABILITY_AUTO_EXPAND' }).capabilities
-    ).toEqual(['CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'])
+      failure({
+        ...ZIP,
+        dockerfile: 'missing/Dockerfile',
+        'code-archive': 'missing.zip',
+        bucket: 'Not_A_Bucket',
+        template: '',
+        'stack-name': '',
+        region: 'nowhere',
+        'image-tags': '-bad'
+      })
+    ).toBe(BOTH_SET)
   })
 
-  it.each(['CAPABILITY_FOO', 'capability_iam'])('refuses the unknown capability %j', (bad) => {
-    expect(failure({ capabilities: `CAPABILITY_IAM, ${bad}` })).toBe(
-      `Input 'capabilities' has unknown capability '${bad}': use CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND.`
+  it('still requires the bucket and the template', () => {
+    expect(failure({ ...ZIP, bucket: '' })).toBe(
+      "Input 'bucket' is required: name the S3 bucket the template is uploaded to."
+    )
+    expect(failure({ ...ZIP, template: '' })).toBe(
+      "Input 'template' is required: give the path of the CloudFormation template (JSON or YAML)."
     )
   })
+})
 
-  it('reads stack tags', () => {
-    expect(parse({ tags: 'team=core\ncost-center=42' }).tags).toEqual([
-      { key: 'team', value: 'core', line: 1 },
-      { key: 'cost-center', value: '42', line: 2 }
-    ])
-  })
-
-  it.each([
-    ['team=core\naws:owner=me', 2, 'aws:owner'],
-    [`${'k'.repeat(129)}=v`, 1, 'k'.repeat(129)],
-    [`k=${'v'.repeat(257)}`, 1, 'k']
-  ])('refuses the tags %#', (tags, line, key) => {
-    expect(failure({ tags })).toBe(
-      `Input 'tags' line ${line}: tag '${key}' is not allowed: keys are 1-128 characters not starting with 'aws:', values at most 256.`
-    )
-  })
-
-  it.each(['0', 'abc', '356', '1.5', '-5'])('refuses timeout-minutes %j', (timeout) => {
-    expect(failure({ 'timeout-minutes': timeout })).toBe(
-      `Input 'timeout-minutes' must be a whole number between 1 and 355, got '${timeout}'.`
-    )
-  })
-
-  it.each([
-    ['1', 1],
-    ['355', 355],
-    [' 90 ', 90]
-  ])('accepts timeout-minutes %j', (timeout, minutes) => {
-    expect(parse({ 'timeout-minutes': timeout }).timeoutMinutes).toBe(minutes)
-  })
-
+describe('flags, lists and inputs passed through', () => {
   it.each<[keyof RawInputs, string]>([
     ['create-repository', 'yes'],
     ['create-repository', '1'],
@@ -402,117 +211,51 @@ describe('capabilities, tags, timeout, flags', () => {
     expect(inputs.platform).toBe('linux/arm64')
     expect(inputs.target).toBe('runtime')
   })
-})
 
-describe('image-parameter', () => {
-  it('refuses a template that does not declare the image parameter', () => {
-    ws.write('service/plain.yaml', TEMPLATE_WITHOUT_IMAGE_PARAMETER)
-    expect(failure({ template: 'service/plain.yaml' })).toBe(
-      "Input 'image-parameter': the template service/plain.yaml declares no parameter 'CodeImageURI' to receive the image URI: add it under Parameters (Type: String), or set 'image-parameter' to the parameter your function's ImageUri refers to."
+  it('pins the digest by default and can be turned off', () => {
+    expect(parse().pinDigest).toBe(true)
+    expect(parse({ 'pin-digest': 'false' }).pinDigest).toBe(false)
+    expect(failure({ 'pin-digest': 'no' })).toBe(
+      "Input 'pin-digest' must be true or false, got 'no'."
     )
   })
 
-  it('accepts another image parameter the template declares', () => {
-    ws.write('service/plain.yaml', TEMPLATE_WITHOUT_IMAGE_PARAMETER)
-    expect(
-      parse({ template: 'service/plain.yaml', 'image-parameter': 'Image' }).imageParameter
-    ).toBe('Image')
+  it('reads the cache-from list', () => {
+    const previous = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest'
+    const main = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:main'
+    expect(parse({ 'cache-from': `${previous}\n${main}` }).cacheFrom).toEqual([previous, main])
+    expect(parse({ 'cache-from': `${previous},${main}` }).cacheFrom).toEqual([previous, main])
+    expect(parse().cacheFrom).toEqual([])
   })
-})
 
-describe('parameter-overrides', () => {
-  it('reads KEY=VALUE lines, keeping the value after the first = exactly', () => {
-    expect(
-      parse({ 'parameter-overrides': 'Stage=prod\nDbPassword=a=b, c ' }).parameterOverrides
-    ).toEqual(
-      new Map([
-        ['Stage', 'prod'],
-        ['DbPassword', 'a=b, c ']
-      ])
+  it.each<[keyof RawInputs, keyof Inputs]>([
+    ['include-nested-stacks', 'includeNestedStacks'],
+    ['termination-protection', 'terminationProtection'],
+    ['disable-rollback', 'disableRollback']
+  ])('reads the flag %s, off by default', (name, field) => {
+    expect(parse()[field]).toBe(false)
+    expect(parse({ [name]: 'true' })[field]).toBe(true)
+    expect(parse({ [name]: 'False' })[field]).toBe(false)
+    expect(failure({ [name]: 'on' })).toBe(`Input '${name}' must be true or false, got 'on'.`)
+  })
+
+  it('keeps the github token, trimmed', () => {
+    expect(parse({ 'github-token': ' ghs_abc123\n' }).githubToken).toBe('ghs_abc123')
+    expect(parse().githubToken).toBe('')
+  })
+
+  it('comments on pull requests by default', () => {
+    expect(parse().prComment).toBe(true)
+    expect(parse({ 'pr-comment': 'false' }).prComment).toBe(false)
+    expect(failure({ 'pr-comment': 'sometimes' })).toBe(
+      "Input 'pr-comment' must be true or false, got 'sometimes'."
     )
-  })
-
-  it.each([
-    ['a JSON object file', 'params/object.json', { Stage: 'prod', DbPassword: 's3cret' }],
-    [
-      'a ParameterKey/ParameterValue array file',
-      'params/array.json',
-      { Stage: 'test', DbPassword: 'hunter2' }
-    ],
-    ['a file:// path', 'file://params/array.json', { Stage: 'test', DbPassword: 'hunter2' }]
-  ])('reads %s', (_, text, expected) => {
-    expect(Object.fromEntries(parse({ 'parameter-overrides': text }).parameterOverrides)).toEqual(
-      expected
-    )
-  })
-
-  it('reads an absolute file:// path', () => {
-    const path = join(ws.root, 'params/object.json')
-    expect(parse({ 'parameter-overrides': `file://${path}` }).parameterOverrides.get('Stage')).toBe(
-      'prod'
-    )
-  })
-
-  it('turns JSON numbers and booleans into strings', () => {
-    ws.write('params/scalars.json', '{"Stage": 7, "DbPassword": false}')
-    expect(
-      Object.fromEntries(parse({ 'parameter-overrides': 'params/scalars.json' }).parameterOverrides)
-    ).toEqual({ Stage: '7', DbPassword: 'false' })
-  })
-
-  it('refuses an override naming an undeclared parameter, listing the declared ones', () => {
-    expect(failure({ 'parameter-overrides': 'Stage=prod\nStgae=dev' })).toBe(
-      "Input 'parameter-overrides' sets 'Stgae', which the template does not declare (declared: CodeImageURI, Stage, DbPassword, ApiKey): fix the name or declare it."
-    )
-  })
-
-  it('refuses an override of the image parameter', () => {
-    expect(failure({ 'parameter-overrides': 'CodeImageURI=nginx' })).toBe(
-      "Input 'parameter-overrides' sets 'CodeImageURI', the image parameter the action fills with the pushed image URI: remove it."
-    )
-  })
-
-  it('refuses a parameter file that does not exist', () => {
-    expect(failure({ 'parameter-overrides': 'params/none.json' })).toBe(
-      `Input 'parameter-overrides': params/none.json does not exist (resolved to ${join(ws.root, 'params/none.json')}); give a path relative to the repository root.`
-    )
-  })
-
-  it('refuses a parameter file that is not JSON', () => {
-    ws.write('params/bad.json', 'Stage: prod\n')
-    expect(failure({ 'parameter-overrides': 'params/bad.json' })).toMatch(
-      /^Input 'parameter-overrides': params\/bad\.json is not valid JSON \(.+\)\.$/s
-    )
-  })
-
-  const shape = `give {"Key": "Value"} or [{"ParameterKey": "Key", "ParameterValue": "Value"}]`
-  it.each([
-    [
-      '[{"ParameterKey": "Stage"}]',
-      `Input 'parameter-overrides': params/p.json has an entry without string ParameterKey and ParameterValue: ${shape}.`
-    ],
-    [
-      '[null]',
-      `Input 'parameter-overrides': params/p.json has an entry without string ParameterKey and ParameterValue: ${shape}.`
-    ],
-    [
-      '{"Stage": {"nested": true}}',
-      `Input 'parameter-overrides': params/p.json gives 'Stage' a value that is not a string: ${shape}.`
-    ],
-    [
-      '{"Stage": null}',
-      `Input 'parameter-overrides': params/p.json gives 'Stage' a value that is not a string: ${shape}.`
-    ],
-    ['"Stage=prod"', `Input 'parameter-overrides': params/p.json holds neither shape: ${shape}.`],
-    ['null', `Input 'parameter-overrides': params/p.json holds neither shape: ${shape}.`]
-  ])('refuses the parameter file %s', (content, message) => {
-    ws.write('params/p.json', content)
-    expect(failure({ 'parameter-overrides': 'params/p.json' })).toBe(message)
   })
 })
 
 describe('getInputs', () => {
   const envNames = INPUT_NAMES.map((name) => `INPUT_${name.toUpperCase()}`)
+
   afterEach(() => {
     for (const name of envNames) delete process.env[name]
   })
@@ -557,5 +300,251 @@ describe('getInputs', () => {
     expect(() => getInputs(ws.env)).toThrow(
       "Input 'stack-name' is required: name the CloudFormation stack to deploy."
     )
+  })
+
+  it('reads each new input from its INPUT_* variable', () => {
+    const inputs = readInputs(
+      createRawInputs({
+        mode: 'noop',
+        'stack-name-suffix': 'pr-9',
+        'image-tags': 'v2,latest',
+        'pin-digest': 'false',
+        'cache-from': 'app:latest',
+        'change-set-name': 'review-9',
+        'role-arn': 'arn:aws:iam::123456789012:role/cfn-deploy',
+        'notification-arns': 'arn:aws:sns:eu-west-1:123456789012:deploys',
+        'termination-protection': 'true',
+        'disable-rollback': 'true',
+        'rollback-alarms': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors',
+        'rollback-monitoring-minutes': '15',
+        'deployment-mode': 'REVERT_DRIFT',
+        'include-nested-stacks': 'true',
+        'http-proxy': 'http://proxy:3128',
+        'github-token': 'ghs_x',
+        'pr-comment': 'false'
+      })
+    )
+    expect(inputs).toMatchObject({
+      mode: 'noop',
+      stackName: 'hello-service-pr-9',
+      imageTags: ['v2', 'latest'],
+      pinDigest: false,
+      cacheFrom: ['app:latest'],
+      changeSetName: 'review-9',
+      roleArn: 'arn:aws:iam::123456789012:role/cfn-deploy',
+      notificationArns: ['arn:aws:sns:eu-west-1:123456789012:deploys'],
+      terminationProtection: true,
+      disableRollback: true,
+      rollbackAlarms: ['arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors'],
+      rollbackMonitoringMinutes: 15,
+      deploymentMode: 'REVERT_DRIFT',
+      includeNestedStacks: true,
+      httpProxy: 'http://proxy:3128',
+      githubToken: 'ghs_x',
+      prComment: false
+    })
+  })
+})
+
+describe('mode', () => {
+  it('defaults to deploy, which getInputs returns as full Inputs', () => {
+    const inputs = readInputs(createRawInputs())
+    expect(inputs.mode).toBe('deploy')
+    expect(isStackOnly(inputs)).toBe(false)
+    expect((inputs as Inputs).dockerfile).toBe(join(ws.root, 'service/Dockerfile'))
+  })
+
+  it.each(['deploy', 'review', 'noop'] as const)(
+    'reads mode %s as a mode that builds and needs every deploy input',
+    (mode) => {
+      const inputs = readInputs(createRawInputs({ mode: ` ${mode} ` }))
+      expect(inputs.mode).toBe(mode)
+      expect(isStackOnly(inputs)).toBe(false)
+      expect(inputError(() => readInputs(createRawInputs({ mode, bucket: '' })))).toBe(
+        "Input 'bucket' is required: name the S3 bucket the template is uploaded to."
+      )
+    }
+  )
+
+  it('delete needs only stack-name and region: no Dockerfile, bucket or template', () => {
+    const inputs = readInputs(createRawInputs({ ...NO_DEPLOY_INPUTS, mode: 'delete' }))
+    expect(isStackOnly(inputs)).toBe(true)
+    expect(inputs).toEqual(STACK_ONLY_DEFAULTS)
+  })
+
+  it('delete does not look at the deploy inputs, even invalid ones', () => {
+    const inputs = readInputs(
+      createRawInputs({
+        mode: 'delete',
+        dockerfile: 'missing/Dockerfile',
+        bucket: 'Not_A_Bucket',
+        template: 'missing.yaml',
+        'code-archive': 'missing.zip',
+        'image-tags': '-bad',
+        'rollback-monitoring-minutes': 'x'
+      })
+    )
+    expect(inputs).toEqual(STACK_ONLY_DEFAULTS)
+  })
+
+  it('delete takes the region from AWS_REGION and still requires one', () => {
+    const raw = createRawInputs({ ...NO_DEPLOY_INPUTS, mode: 'delete', region: '' })
+    expect(readInputs(raw, { ...ws.env, AWS_REGION: 'us-east-2' }).region).toBe('us-east-2')
+    expect(inputError(() => readInputs(raw))).toBe(
+      "No AWS region: set input 'region', or set aws-region in aws-actions/configure-aws-credentials (AWS_REGION)."
+    )
+  })
+
+  it('delete requires stack-name', () => {
+    expect(
+      inputError(() =>
+        readInputs(createRawInputs({ ...NO_DEPLOY_INPUTS, mode: 'delete', 'stack-name': '' }))
+      )
+    ).toBe("Input 'stack-name' is required: name the CloudFormation stack to deploy.")
+  })
+
+  it('reads the stack-only options of delete', () => {
+    const inputs = readInputs(
+      createRawInputs({
+        ...NO_DEPLOY_INPUTS,
+        mode: 'delete',
+        'delete-image': 'true',
+        'image-parameter': 'ImageUri',
+        'timeout-minutes': '20',
+        'termination-protection': 'True',
+        'disable-rollback': 'TRUE',
+        'http-proxy': 'http://proxy.example.com:3128',
+        'github-token': ' ghs_token ',
+        'pr-comment': 'false'
+      })
+    )
+    expect(inputs).toEqual({
+      ...STACK_ONLY_DEFAULTS,
+      deleteImage: true,
+      imageParameter: 'ImageUri',
+      timeoutMinutes: 20,
+      terminationProtection: true,
+      disableRollback: true,
+      httpProxy: 'http://proxy.example.com:3128',
+      githubToken: 'ghs_token',
+      prComment: false
+    })
+  })
+
+  it.each<[Partial<RawInputs>, string]>([
+    [{ 'delete-image': 'yes' }, "Input 'delete-image' must be true or false, got 'yes'."],
+    [
+      { 'timeout-minutes': '400' },
+      "Input 'timeout-minutes' must be a whole number between 1 and 355, got '400'."
+    ],
+    [
+      { 'http-proxy': 'proxy:3128' },
+      "Input 'http-proxy' ('proxy:3128') must be a URL such as http://proxy.example.com:3128."
+    ],
+    [
+      { region: 'Europe' },
+      "Input 'region' ('Europe') is not an AWS region name such as us-east-1 or eu-west-2."
+    ]
+  ])('delete refuses %j', (overrides, message) => {
+    const raw = createRawInputs({ ...NO_DEPLOY_INPUTS, mode: 'delete', ...overrides })
+    expect(inputError(() => parseStackOnlyInputs(raw, ws.env, 'delete'))).toBe(message)
+  })
+
+  it.each(['destroy', 'Deploy', 'execute', 'preview'])(
+    'refuses the unknown mode %s, listing the modes',
+    (mode) => {
+      const message = `${MODES_MESSAGE}, got '${mode}'.`
+      expect(inputError(() => modeOf(createRawInputs({ mode })))).toBe(message)
+      expect(inputError(() => readInputs(createRawInputs({ mode })))).toBe(message)
+    }
+  )
+
+  it('an unknown mode fails before any other input is checked', () => {
+    expect(inputError(() => readInputs(createRawInputs({ mode: 'nope', 'stack-name': '' })))).toBe(
+      `${MODES_MESSAGE}, got 'nope'.`
+    )
+  })
+
+  it('parseInputs refuses the stack-only modes', () => {
+    expect(failure({ mode: 'delete' })).toBe(
+      "Mode 'delete' takes only the stack inputs; this is a bug in the action."
+    )
+    expect(failure({ 'execute-change-set': 'cs-1' })).toBe(
+      "Mode 'execute' takes only the stack inputs; this is a bug in the action."
+    )
+  })
+})
+
+describe('execute-change-set', () => {
+  const changeSet =
+    'arn:aws:cloudformation:eu-west-1:123456789012:changeSet/hello-service-abc/4b3f2c1e-0000-4000-8000-000000000000'
+
+  it.each(['', 'deploy'])("gives mode 'execute' with the change set (mode '%s')", (mode) => {
+    const raw = createRawInputs({ ...NO_DEPLOY_INPUTS, mode, 'execute-change-set': changeSet })
+    expect(modeOf(raw)).toBe('execute')
+    const inputs = readInputs(raw)
+    expect(isStackOnly(inputs)).toBe(true)
+    expect(inputs).toEqual({ ...STACK_ONLY_DEFAULTS, mode: 'execute', changeSet })
+  })
+
+  it('trims the change set name', () => {
+    const raw = createRawInputs({ ...NO_DEPLOY_INPUTS, 'execute-change-set': ' review-7 \n' })
+    expect(readInputs(raw)).toMatchObject({ mode: 'execute', changeSet: 'review-7' })
+  })
+
+  it.each(['review', 'noop', 'delete'])('cannot be combined with mode %s', (mode) => {
+    const raw = createRawInputs({ mode, 'execute-change-set': 'review-7' })
+    const message = `Input 'execute-change-set' runs a change set made earlier and cannot be combined with mode '${mode}': remove one of them.`
+    expect(inputError(() => modeOf(raw))).toBe(message)
+    expect(inputError(() => readInputs(raw))).toBe(message)
+  })
+})
+
+describe('stack-name-suffix in the stack-only modes', () => {
+  const suffixMessage = (name: string): string =>
+    `Input 'stack-name' with 'stack-name-suffix' ('${name}') is not a valid CloudFormation stack name: start with a letter, use only letters, digits and '-', at most 128 characters.`
+
+  it('works in delete mode too', () => {
+    const raw = createRawInputs({
+      ...NO_DEPLOY_INPUTS,
+      mode: 'delete',
+      'stack-name': 'my-svc',
+      'stack-name-suffix': 'pr-42'
+    })
+    expect(readInputs(raw).stackName).toBe('my-svc-pr-42')
+    expect(inputError(() => readInputs({ ...raw, 'stack-name-suffix': 'pr.42' }))).toBe(
+      suffixMessage('my-svc-pr.42')
+    )
+  })
+
+  it('works with execute-change-set', () => {
+    const raw = createRawInputs({
+      ...NO_DEPLOY_INPUTS,
+      'execute-change-set': 'review-7',
+      'stack-name': 'my-svc',
+      'stack-name-suffix': 'pr-42'
+    })
+    expect(readInputs(raw)).toMatchObject({ mode: 'execute', stackName: 'my-svc-pr-42' })
+  })
+})
+
+describe('action.yml', () => {
+  const action = parseYaml(readFileSync(new URL('../action.yml', import.meta.url), 'utf8')) as {
+    inputs: Record<string, { default?: string; required?: boolean }>
+  }
+
+  it('declares exactly the inputs the action reads', () => {
+    expect(Object.keys(action.inputs).sort()).toEqual([...INPUT_NAMES].sort())
+  })
+
+  it('documents defaults that mean the same as leaving the input empty', () => {
+    const defaults: Partial<RawInputs> = {}
+    for (const name of INPUT_NAMES) {
+      const value = action.inputs[name]?.default
+      // github-token's default is an expression the runner fills in.
+      if (value !== undefined && value !== '' && !value.startsWith('${{')) defaults[name] = value
+    }
+    expect(Object.keys(defaults).length).toBeGreaterThan(10)
+    expect(parse(defaults)).toEqual(parse())
   })
 })
