@@ -85,8 +85,13 @@ export function parseDockerLog(text) {
           : a1 === 'image'
             ? `image ${a2}`
             : a1
-      return { start: Number(start) / 1e6, end: Number(end) / 1e6, rc: Number(rc), command }
+      return { start: nsToMs(start), end: nsToMs(end), rc: Number(rc), command }
     })
+}
+
+/** Epoch nanoseconds (past 2⁵³, so through BigInt) as epoch milliseconds to the microsecond. */
+function nsToMs(text) {
+  return /^\d+$/.test(text) ? Number(BigInt(text) / 1000n) / 1000 : NaN
 }
 
 /** The `key=value` / `key="quoted value"` fields of one logrus text line. */
