@@ -39,8 +39,8 @@ function updateRun(): RunInput {
     holdSeconds: 3,
     rules: JSON.parse(fixture('update-rules.json')) as ProxyRule[],
     proxyLog: JSON.parse(fixture('update-proxy-log.json')) as ProxyLogEntry[],
-    dockerLog: fixture('update-docker.log'),
-    registryLog: fixture('update-registry.log')
+    dockerLog: fixture('update-docker-log.txt'),
+    registryLog: fixture('update-registry-log.txt')
   }
 }
 
@@ -79,7 +79,7 @@ describe('numbers', () => {
 
 describe('the logs', () => {
   it('reads the docker shim log, keeping what tells the calls apart', () => {
-    const calls = parseDockerLog(fixture('update-docker.log'))
+    const calls = parseDockerLog(fixture('update-docker-log.txt'))
     expect(calls.map((c) => c.command)).toEqual([
       'version',
       'build --help',
@@ -94,7 +94,7 @@ describe('the logs', () => {
   })
 
   it('reads completed registry requests, with nanosecond times and any Go duration', () => {
-    const requests = parseRegistryLog(fixture('update-registry.log'))
+    const requests = parseRegistryLog(fixture('update-registry-log.txt'))
     expect(requests).toHaveLength(5)
     expect(requests[1]).toEqual({
       start: T0 + 1560,
@@ -112,7 +112,7 @@ describe('the logs', () => {
   })
 
   it('tells blob uploads (202) from cross-repository mounts (201)', () => {
-    expect(registryCounts(parseRegistryLog(fixture('update-registry.log')))).toEqual({
+    expect(registryCounts(parseRegistryLog(fixture('update-registry-log.txt')))).toEqual({
       blobUploads: 1,
       blobMounts: 1,
       manifestPuts: 2
