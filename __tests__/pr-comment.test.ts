@@ -366,11 +366,11 @@ describe('upsertComment', () => {
     expect(ours[0]?.body).toContain('Build `b3`')
   })
 
-  it.each([
+  it.each<[string, 'listComments' | 'createComment', number]>([
     ['listing', 'listComments', 403],
     ['creating', 'createComment', 403],
     ['listing', 'listComments', 404]
-  ] as const)(
+  ])(
     'turns HTTP %s while %s into a warning about permissions, never a failure',
     async (_what, method, status) => {
       const octokit = fakeOctokit()

@@ -285,7 +285,7 @@ describe('changesMarkdown', () => {
     const rows: ResourceChangeRow[] = [
       { action: 'Add', logicalId: 'A|B', type: 'Custom::X\nY', replacement: '', physicalId: '' }
     ]
-    expect(changesMarkdown(rows).split('\n')[2]).toBe('| Add | A\\|B | Custom::X Y | - |')
+    expect(changesMarkdown(rows).split('\n')[2]).toBe('| Add | A\\|B | Custom::X<br>Y | - |')
   })
 
   it('says there are no changes, and still lists parameter changes', () => {

@@ -2,6 +2,7 @@
 import * as core from '@actions/core'
 import type { Output } from '@aws-sdk/client-cloudformation'
 import type { ParameterChange, ResourceChangeRow } from './cloudformation.js'
+import { escapeHtml, htmlLinkOrCode, textCell } from './markdown.js'
 import type { CommentContent } from './pr-comment.js'
 
 /** What a finished run hands to `report`. */
@@ -117,12 +118,6 @@ export function qualifiedLogicalId(row: { logicalId: string; parent?: string }):
     : [...row.parent.split('/'), row.logicalId].join(' / ')
 }
 
-/** A Markdown table cell: one line, `|` escaped, never empty. */
-function cell(text: string | undefined, empty = '-'): string {
-  if (text === undefined || text === '') return empty
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
-}
-
 /**
  * The changes as GitHub-flavoured Markdown: a table of resource changes (changes inside nested
  * stacks as `Parent / Child`), then a table of parameter changes when there are any.
@@ -138,7 +133,7 @@ export function changesMarkdown(
     lines.push('| Action | Logical id | Type | Replacement |', '| --- | --- | --- | --- |')
     for (const row of rows) {
       lines.push(
-        `| ${cell(row.action)} | ${cell(qualifiedLogicalId(row))} | ${cell(row.type)} | ${cell(row.replacement)} |`
+        `| ${textCell(row.action)} | ${textCell(qualifiedLogicalId(row))} | ${textCell(row.type)} | ${textCell(row.replacement)} |`
       )
     }
   }
@@ -146,7 +141,7 @@ export function changesMarkdown(
     lines.push('', '| Parameter | Old value | New value |', '| --- | --- | --- |')
     for (const p of parameterChanges) {
       lines.push(
-        `| ${cell(p.key)} | ${p.old === undefined ? '(not set)' : cell(p.old, '(empty)')} | ${p.new === undefined ? '(removed)' : cell(p.new, '(empty)')} |`
+        `| ${textCell(p.key)} | ${p.old === undefined ? '(not set)' : textCell(p.old, '(empty)')} | ${p.new === undefined ? '(removed)' : textCell(p.new, '(empty)')} |`
       )
     }
   }
@@ -186,20 +181,6 @@ export function setOutputs(report: Report): void {
   }
 }
 
-function link(value: string): string {
-  // Escaped in the href too: a stack output is any string, and `"` would end the attribute.
-  const text = escapeHtml(value)
-  return /^https?:\/\/\S+$/.test(value) ? `<a href="${text}">${text}</a>` : `<code>${text}</code>`
-}
-
-function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-}
-
 /** Writes the job summary: image, stack, changes, outputs, time per phase. */
 export async function writeSummary(report: Report): Promise<void> {
   const summary = core.summary
@@ -221,7 +202,7 @@ export async function writeSummary(report: Report): Promise<void> {
     ['Build id', `<code>${escapeHtml(report.buildId)}</code>`],
     ['Stack', `<code>${escapeHtml(report.stackId)}</code>`],
     ['Status', escapeHtml(report.stackStatus)],
-    ['Template', link(report.templateUrl)]
+    ['Template', htmlLinkOrCode(report.templateUrl)]
   ])
   summary.addHeading('Changes', 3)
   if (report.changes.length === 0) {
@@ -253,7 +234,7 @@ export async function writeSummary(report: Report): Promise<void> {
       ['Key', 'Value', 'Description'].map((data) => ({ data, header: true })),
       ...report.outputs.map((o) => [
         escapeHtml(o.OutputKey ?? ''),
-        link(o.OutputValue ?? ''),
+        htmlLinkOrCode(o.OutputValue ?? ''),
         escapeHtml(o.Description ?? '')
       ])
     ])
