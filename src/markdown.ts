@@ -41,6 +41,11 @@ export function htmlLinkOrCode(value: string): string {
   return /^https?:\/\/\S+$/.test(value) ? `<a href="${text}">${text}</a>` : `<code>${text}</code>`
 }
 
+/** Text as HTML, its `backticked` parts as code: how hints written for the log read in HTML. */
+export function htmlWithCode(text: string): string {
+  return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>')
+}
+
 /** Text with the Markdown characters that change rendering backslash-escaped (`|` is the cell's job). */
 export function escapeMarkdownText(text: string): string {
   return text.replace(/[\\`*_[\]<>&~#]/g, '\\$&')
