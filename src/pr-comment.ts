@@ -216,49 +216,82 @@ function render(content: CommentContent, withChanges: boolean): string {
 /** Kept for importers of the old home; the rule lives in markdown.ts. */
 export { escapeCell }
 
+/** Waits between attempts after a GitHub server error (5xx) or a lost connection. */
+export interface CommentRetry {
+  /** One delay per retry; `[]` tries once. */
+  delaysMs: number[]
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** Two retries, 1 s and 3 s apart: a 5xx from GitHub is usually gone within seconds. */
+export const DEFAULT_COMMENT_RETRY: CommentRetry = { delaysMs: [1000, 3000] }
+
 /**
  * Creates the stack's comment on the pull request, or updates the one found by its marker.
- * Never throws: a permission problem or any other GitHub error is a warning and 'skipped'.
+ * Never throws: a permission problem or any other GitHub error is a warning and 'skipped'. A server
+ * error (5xx) or a lost connection is retried from the lookup on, so a create whose answer was
+ * lost is found by its marker and updated, never posted twice.
  */
 export async function upsertComment(
   octokit: CommentsClient,
   target: PullRequestTarget,
   stackName: string,
-  body: string
+  body: string,
+  retry: CommentRetry = DEFAULT_COMMENT_RETRY
 ): Promise<'created' | 'updated' | 'skipped'> {
   const where = `pull request #${target.issueNumber} (${target.owner}/${target.repo})`
-  try {
-    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-      owner: target.owner,
-      repo: target.repo,
-      issue_number: target.issueNumber,
-      per_page: 100
-    })
-    const existing = findComment(comments, stackName)
-    if (existing) {
-      const { data } = await octokit.rest.issues.updateComment({
-        owner: target.owner,
-        repo: target.repo,
-        comment_id: existing.id,
-        body
-      })
+  const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await upsertOnce(octokit, target, stackName, body, where)
+    } catch (error) {
+      const delay = retry.delaysMs[attempt]
+      const status = httpStatus(error)
+      const transient = status === undefined || status >= 500
+      if (!transient || delay === undefined) {
+        core.warning(commentWarning(error, stackName, where))
+        return 'skipped'
+      }
       core.info(
-        `Updated the comment for stack ${stackName} on ${where}: ${data.html_url ?? data.id}`
+        `GitHub answered ${status ? `HTTP ${status}` : errorMessage(error)} for the comment; trying again in ${delay / 1000} s.`
       )
-      return 'updated'
+      await sleep(delay)
     }
-    const { data } = await octokit.rest.issues.createComment({
+  }
+}
+
+async function upsertOnce(
+  octokit: CommentsClient,
+  target: PullRequestTarget,
+  stackName: string,
+  body: string,
+  where: string
+): Promise<'created' | 'updated'> {
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    owner: target.owner,
+    repo: target.repo,
+    issue_number: target.issueNumber,
+    per_page: 100
+  })
+  const existing = findComment(comments, stackName)
+  if (existing) {
+    const { data } = await octokit.rest.issues.updateComment({
       owner: target.owner,
       repo: target.repo,
-      issue_number: target.issueNumber,
+      comment_id: existing.id,
       body
     })
-    core.info(`Commented on ${where} for stack ${stackName}: ${data.html_url ?? data.id}`)
-    return 'created'
-  } catch (error) {
-    core.warning(commentWarning(error, stackName, where))
-    return 'skipped'
+    core.info(`Updated the comment for stack ${stackName} on ${where}: ${data.html_url ?? data.id}`)
+    return 'updated'
   }
+  const { data } = await octokit.rest.issues.createComment({
+    owner: target.owner,
+    repo: target.repo,
+    issue_number: target.issueNumber,
+    body
+  })
+  core.info(`Commented on ${where} for stack ${stackName}: ${data.html_url ?? data.id}`)
+  return 'created'
 }
 
 /**
@@ -312,7 +345,8 @@ export async function postPullRequestComment(
   stackName: string,
   content: CommentContent,
   context: CommentContext = github.context,
-  octokitFactory: (token: string) => CommentsClient = github.getOctokit
+  octokitFactory: (token: string) => CommentsClient = github.getOctokit,
+  retry: CommentRetry = DEFAULT_COMMENT_RETRY
 ): Promise<'created' | 'updated' | 'skipped'> {
   const target = pullRequestTarget(context)
   if (!target) return 'skipped'
@@ -328,7 +362,7 @@ export async function postPullRequestComment(
       stackName,
       runUrl: content.runUrl ?? runUrl(context)
     })
-    return await upsertComment(octokitFactory(token), target, stackName, body)
+    return await upsertComment(octokitFactory(token), target, stackName, body, retry)
   } catch (error) {
     // upsertComment never throws; this catches a client that could not be built.
     core.warning(
