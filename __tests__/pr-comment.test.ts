@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { captureStdout } from '../__fixtures__/aws.js'
+import { startGitHubServer } from '../__fixtures__/github-server.js'
 import {
   botComment,
   fakeContext,
@@ -12,7 +13,14 @@ import {
   RUN_URL,
   userComment
 } from '../__fixtures__/github.js'
-import {
+import type { CommentContent, CommentsClient, IssueComment } from '../src/pr-comment.js'
+
+// @actions/github reads GITHUB_API_URL once, when it is first imported (lib/utils.js builds its
+// defaults at load), not at getOctokit time: the server must be up and named before the import.
+const server = await startGitHubServer()
+const savedApiUrl = process.env['GITHUB_API_URL']
+process.env['GITHUB_API_URL'] = server.url
+const {
   commentMarker,
   escapeCell,
   findComment,
@@ -22,11 +30,14 @@ import {
   pullRequestTarget,
   renderComment,
   runUrl,
-  upsertComment,
-  type CommentContent,
-  type CommentsClient,
-  type IssueComment
-} from '../src/pr-comment.js'
+  upsertComment
+} = await import('../src/pr-comment.js')
+
+afterAll(async () => {
+  await server.close()
+  if (savedApiUrl === undefined) delete process.env['GITHUB_API_URL']
+  else process.env['GITHUB_API_URL'] = savedApiUrl
+})
 
 const STACK = 'hello-svc-pr-17'
 const MARKER = `<!-- oci-stack-deploy stack=${STACK} -->`
@@ -366,11 +377,11 @@ describe('upsertComment', () => {
     expect(ours[0]?.body).toContain('Build `b3`')
   })
 
-  it.each([
+  it.each<[string, 'listComments' | 'createComment', number]>([
     ['listing', 'listComments', 403],
     ['creating', 'createComment', 403],
     ['listing', 'listComments', 404]
-  ] as const)(
+  ])(
     'turns HTTP %s while %s into a warning about permissions, never a failure',
     async (_what, method, status) => {
       const octokit = fakeOctokit()
@@ -400,8 +411,11 @@ describe('upsertComment', () => {
     const octokit = fakeOctokit()
     octokit.rest.issues.createComment.mockRejectedValue(httpError(502, 'Bad Gateway'))
 
-    await expect(upsertComment(octokit, TARGET, STACK, 'body')).resolves.toBe('skipped')
+    await expect(upsertComment(octokit, TARGET, STACK, 'body', { delaysMs: [0, 0] })).resolves.toBe(
+      'skipped'
+    )
 
+    expect(octokit.rest.issues.createComment).toHaveBeenCalledTimes(3)
     expect(warnings()).toEqual([
       `::warning::Could not write the comment for stack ${STACK} on pull request #${PR_NUMBER} (${OWNER}/${REPO}) (HTTP 502: Bad Gateway). The deploy itself is not affected.`
     ])
@@ -512,6 +526,86 @@ describe('postPullRequestComment', () => {
 
     expect(warnings()).toEqual([
       `::warning::Could not comment on pull request #${PR_NUMBER} for stack ${STACK}: bad proxy URL. The deploy itself is not affected.`
+    ])
+  })
+})
+
+describe('postPullRequestComment through the real @actions/github client', () => {
+  const content: CommentContent = {
+    stackName: STACK,
+    state: 'deployed',
+    stackStatus: 'UPDATE_COMPLETE',
+    imageUri: IMAGE
+  }
+  const post = (body: CommentContent = content) =>
+    postPullRequestComment('ghs_test', STACK, body, fakeContext('pull_request'), undefined, {
+      delaysMs: [0, 0]
+    })
+  const stored = () => server.comments.get(`${OWNER}/${REPO}#${PR_NUMBER}`) ?? []
+
+  beforeEach(() => server.reset())
+
+  it('creates the comment on the first run and updates the same one on the next', async () => {
+    await expect(post()).resolves.toBe('created')
+    await expect(post({ ...content, stackStatus: 'UPDATE_ROLLBACK_COMPLETE' })).resolves.toBe(
+      'updated'
+    )
+    expect(stored()).toHaveLength(1)
+    expect(stored()[0]?.body).toContain(MARKER)
+    expect(stored()[0]?.body).toContain('`UPDATE_ROLLBACK_COMPLETE`')
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /repos/${OWNER}/${REPO}/issues/${PR_NUMBER}/comments?per_page=100`,
+      `POST /repos/${OWNER}/${REPO}/issues/${PR_NUMBER}/comments`,
+      `GET /repos/${OWNER}/${REPO}/issues/${PR_NUMBER}/comments?per_page=100`,
+      `PATCH /repos/${OWNER}/${REPO}/issues/comments/${stored()[0]?.id}`
+    ])
+    expect(server.requests[0]?.authorization).toBe('token ghs_test')
+  })
+
+  it('finds its comment on a later page, as Octokit follows the Link header', async () => {
+    const others = Array.from({ length: 150 }, (_, i) => ({
+      id: i + 1,
+      body: `chatter ${i}`,
+      user: { login: 'someone', type: 'User' },
+      html_url: ''
+    }))
+    server.comments.set(`${OWNER}/${REPO}#${PR_NUMBER}`, [
+      ...others,
+      {
+        id: 999,
+        body: `${MARKER}\nold`,
+        user: { login: 'github-actions[bot]', type: 'Bot' },
+        html_url: ''
+      }
+    ])
+    await expect(post()).resolves.toBe('updated')
+    expect(server.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'PATCH'])
+    expect(stored().find((c) => c.id === 999)?.body).toContain('Stack hello-svc-pr-17 deployed')
+  })
+
+  it('warns when the token may not comment (a pull request from a fork)', async () => {
+    server.failNext('GET', 403)
+    await expect(post()).resolves.toBe('skipped')
+    expect(warnings()).toEqual([
+      `::warning::Could not write the comment for stack ${STACK} on pull request #${PR_NUMBER} (${OWNER}/${REPO}) (HTTP 403: Resource not accessible by integration - https://docs.github.com/rest). The token may not write comments here: pull requests from forks get a read-only GITHUB_TOKEN, otherwise add 'permissions: { pull-requests: write, issues: write }' to the job. The deploy itself is not affected.`
+    ])
+    expect(stored()).toEqual([])
+  })
+
+  it('retries a 5xx and comments once', async () => {
+    server.failNext('POST', 502)
+    await expect(post()).resolves.toBe('created')
+    expect(stored()).toHaveLength(1)
+    expect(server.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET', 'POST'])
+    expect(warnings()).toEqual([])
+  })
+
+  it('warns when the 5xx lasts, and the step goes on', async () => {
+    server.failNext('GET', 503, 3)
+    await expect(post()).resolves.toBe('skipped')
+    expect(server.requests).toHaveLength(3)
+    expect(warnings()).toEqual([
+      `::warning::Could not write the comment for stack ${STACK} on pull request #${PR_NUMBER} (${OWNER}/${REPO}) (HTTP 503: Server Error - https://docs.github.com/rest). The deploy itself is not affected.`
     ])
   })
 })

@@ -6,11 +6,17 @@ import { join } from 'node:path'
 import { captureStdout } from '../__fixtures__/aws.js'
 import { readOutputEntries } from '../__fixtures__/github-output.js'
 import type { ResourceChangeRow } from '../src/cloudformation.js'
+import { htmlProblems } from '../__fixtures__/html-check.js'
 import {
+  blankReport,
+  capSummary,
   changesMarkdown,
   changesSummary,
+  MAX_SUMMARY_BYTES,
+  OutputSink,
   outputsObject,
   setOutputs,
+  writeFailureSummary,
   writeSummary,
   type Report
 } from '../src/report.js'
@@ -285,7 +291,7 @@ describe('changesMarkdown', () => {
     const rows: ResourceChangeRow[] = [
       { action: 'Add', logicalId: 'A|B', type: 'Custom::X\nY', replacement: '', physicalId: '' }
     ]
-    expect(changesMarkdown(rows).split('\n')[2]).toBe('| Add | A\\|B | Custom::X Y | - |')
+    expect(changesMarkdown(rows).split('\n')[2]).toBe('| Add | A\\|B | Custom::X<br>Y | - |')
   })
 
   it('says there are no changes, and still lists parameter changes', () => {
@@ -404,5 +410,316 @@ describe('writeSummary: changes', () => {
     const summary = readFileSync(summaryFile, 'utf8')
     expect(summary).toContain('<h2>Change set for Hello-Service: ready, not executed</h2>')
     expect(summary).not.toContain('<h3>Parameter changes</h3>')
+  })
+})
+
+describe('summary HTML is well-formed', () => {
+  const describedOutputs: Report['outputs'] = [
+    { OutputKey: 'Stage', OutputValue: 'dev' },
+    { OutputKey: 'Url', OutputValue: 'https://x.test/a?b=1&c=2', Description: 'a & b' }
+  ]
+  const kinds: Array<[string, () => Promise<boolean>]> = [
+    ['deploy', () => writeSummary(report({ outputs: describedOutputs, changes: NESTED_ROWS }))],
+    ['deploy without changes', () => writeSummary(report({ noChanges: true, changes: [] }))],
+    [
+      'review',
+      () =>
+        writeSummary(
+          report({
+            mode: 'review',
+            executed: false,
+            stackStatus: 'REVIEW_IN_PROGRESS',
+            parameterChanges: [
+              { key: 'Stage', new: '' },
+              { key: 'Old', old: 'x' }
+            ]
+          })
+        )
+    ],
+    [
+      'delete',
+      () =>
+        writeSummary({
+          ...blankReport('delete', 'Hello-Service', []),
+          stackId: STACK_ID,
+          stackStatus: 'DELETE_COMPLETE'
+        })
+    ],
+    [
+      'noop',
+      () =>
+        writeSummary({
+          ...blankReport('noop', 'Hello-Service', [{ name: 'Build image', seconds: 1 }]),
+          imageUri: 'x/hello:b1',
+          noChanges: true
+        })
+    ],
+    [
+      'failure',
+      () =>
+        writeFailureSummary({
+          stackName: 'Hello-Service',
+          phase: 'Deploy stack',
+          error: 'Stack Hello-Service ended in UPDATE_ROLLBACK_COMPLETE\n<b>&',
+          stackStatus: 'UPDATE_ROLLBACK_COMPLETE',
+          failedResources: [{ logicalId: 'Fn', type: 'AWS::Lambda::Function', reason: '' }],
+          known: { imageUri: 'x/hello:b1', templateUrl: 'https://b.test/t.yaml' },
+          phases: [{ name: 'Deploy stack', seconds: 3 }]
+        })
+    ]
+  ]
+
+  it.each(kinds)('%s', async (_kind, write) => {
+    await expect(write()).resolves.toBe(true)
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary.length).toBeGreaterThan(0)
+    expect(htmlProblems(summary)).toEqual([])
+  })
+
+  it('closes the cell of an output without a Description', async () => {
+    await writeSummary(report({ outputs: [{ OutputKey: 'Stage', OutputValue: 'dev' }] }))
+    expect(readFileSync(summaryFile, 'utf8')).toContain(
+      '<tr><td>Stage</td><td><code>dev</code></td><td></td></tr>'
+    )
+  })
+
+  it('the checker finds what it is for', () => {
+    expect(htmlProblems('<table><tr><td><code>dev</code></td><td></tr></table>')).toEqual([
+      '</tr> at 40 while <td> (at 36) is open',
+      '</table> at 45 while <td> (at 36) is open',
+      '<td> at 36 is never closed',
+      '<tr> at 7 is never closed',
+      '<table> at 0 is never closed'
+    ])
+    expect(htmlProblems('<td>a</td><p>x & y</p>')).toEqual([
+      '<td> at 0 inside <document>',
+      "unescaped '&' at 15"
+    ])
+  })
+})
+
+describe('writeSummary: delete', () => {
+  const deleted = (overrides: Partial<Report> = {}): Report => ({
+    ...blankReport('delete', 'Hello-Service', [{ name: 'Delete stack', seconds: 9 }]),
+    stackId: STACK_ID,
+    stackStatus: 'DELETE_COMPLETE',
+    executed: true,
+    ...overrides
+  })
+
+  it('shows the stack, its final status and the image, never empty build rows', async () => {
+    await writeSummary(deleted())
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary).toContain('<h2>Deleted Hello-Service: DELETE_COMPLETE</h2>')
+    expect(summary).toContain('<tr><td>Stack</td><td><code>Hello-Service</code></td></tr>')
+    expect(summary).toContain(`<tr><td>Stack id</td><td><code>${STACK_ID}</code></td></tr>`)
+    expect(summary).toContain('<tr><td>Final status</td><td>DELETE_COMPLETE</td></tr>')
+    expect(summary).toContain(
+      '<tr><td>Image</td><td>kept (delete-image is off, or the stack named no image of this region)</td></tr>'
+    )
+    for (const empty of ['Digest', 'Build id', 'Template', 'Changes', 'Stack outputs']) {
+      expect(summary).not.toContain(`>${empty}<`)
+    }
+  })
+
+  it.each<[Report['imageCleanup'], string]>([
+    ['deleted', 'deleted from ECR: <code>1.dkr.ecr.eu-west-2.amazonaws.com/hello:b1</code>'],
+    [
+      'not-found',
+      'not found in ECR (already deleted?): <code>1.dkr.ecr.eu-west-2.amazonaws.com/hello:b1</code>'
+    ],
+    ['kept', 'kept <code>1.dkr.ecr.eu-west-2.amazonaws.com/hello:b1</code>'],
+    [undefined, 'deleted from ECR: <code>1.dkr.ecr.eu-west-2.amazonaws.com/hello:b1</code>']
+  ])('says the image was %s', async (imageCleanup, text) => {
+    await writeSummary(
+      deleted({
+        imageUri: '1.dkr.ecr.eu-west-2.amazonaws.com/hello:b1',
+        ...(imageCleanup ? { imageCleanup } : {})
+      })
+    )
+    expect(readFileSync(summaryFile, 'utf8')).toContain(`<tr><td>Image</td><td>${text}</td></tr>`)
+  })
+
+  it('says when there was no stack to delete', async () => {
+    await writeSummary(deleted({ stackId: '', stackStatus: 'DOES_NOT_EXIST', executed: false }))
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary).toContain('<h2>Stack Hello-Service did not exist: nothing to delete</h2>')
+    expect(summary).not.toContain('Stack id')
+  })
+})
+
+describe('writeSummary never fails a finished deploy', () => {
+  it('warns when GITHUB_STEP_SUMMARY is not set', async () => {
+    await expect(writeSummary(report(), { env: {} })).resolves.toBe(false)
+    expect(stdout.lines()).toContain(
+      '::warning::No job summary written: GITHUB_STEP_SUMMARY is not set (the Actions runner sets it). The deploy itself is not affected.'
+    )
+  })
+
+  it('warns when the summary file cannot be written', async () => {
+    await expect(writeSummary(report(), { env: { GITHUB_STEP_SUMMARY: dir } })).resolves.toBe(false)
+    expect(stdout.lines().join('\n')).toContain(
+      `::warning::Could not write the job summary to ${dir}: EISDIR`
+    )
+  })
+
+  it('keeps a huge change table under GitHub limit by leaving the longest table out', async () => {
+    const changes: ResourceChangeRow[] = Array.from({ length: 12_000 }, (_, i) => ({
+      action: 'Add',
+      logicalId: `Queue${i}`.padEnd(60, 'x'),
+      type: 'AWS::SQS::Queue',
+      replacement: '',
+      physicalId: ''
+    }))
+    const parameterChanges = Array.from({ length: 300 }, (_, i) => ({ key: `P${i}`, new: 'v' }))
+    await writeSummary(report({ changes, parameterChanges }))
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(Buffer.byteLength(summary)).toBeLessThanOrEqual(MAX_SUMMARY_BYTES)
+    expect(summary).toContain(
+      "<p><strong>Shortened:</strong> the summary would exceed GitHub's 1 MiB limit, so these tables were left out: changes (12000 rows). The step outputs and the log hold them in full.</p>"
+    )
+    expect(summary).toContain(
+      "<p>The changes table (12000 rows) was left out to keep the summary under GitHub's limit.</p>"
+    )
+    // The smaller tables stay.
+    expect(summary).toContain('<tr><td>P299</td><td><em>not set</em><td>'.slice(0, 20))
+    expect(summary).toContain('<tr><td>Build image</td><td>12.3</td></tr>')
+    expect(htmlProblems(summary)).toEqual([])
+  })
+
+  it('drops tables largest first until the rest fits', () => {
+    const html = capSummary(
+      [
+        { html: '<h2>H</h2>' },
+        { html: `<table>${'a'.repeat(500)}</table>`, drop: { what: 'big', rows: 50 } },
+        { html: `<table>${'b'.repeat(300)}</table>`, drop: { what: 'middle', rows: 30 } },
+        { html: `<table>${'c'.repeat(10)}</table>`, drop: { what: 'small', rows: 1 } }
+      ],
+      500
+    )
+    expect(html).toContain('left out: big (50 rows), middle (30 rows).')
+    expect(html).toContain('c'.repeat(10))
+    expect(Buffer.byteLength(html)).toBeLessThanOrEqual(500)
+  })
+})
+
+describe('writeFailureSummary', () => {
+  it('shows the failed phase, the error, the failing resources, the stack now, what was done and what next', async () => {
+    await writeFailureSummary({
+      stackName: 'Hello-Service',
+      phase: 'Deploy stack',
+      error: 'Stack Hello-Service ended in UPDATE_ROLLBACK_FAILED',
+      stackStatus: 'UPDATE_ROLLBACK_FAILED',
+      failedResources: [
+        {
+          logicalId: 'HelloFunction',
+          type: 'AWS::Lambda::Function',
+          status: 'UPDATE_FAILED',
+          reason: 'Resource handler returned message: "<denied>"'
+        }
+      ],
+      known: { imageUri: 'x/hello:b1', imageDigest: DIGEST, stackId: STACK_ID },
+      phases: [{ name: 'Deploy stack', seconds: 2 }]
+    })
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary).toContain('<h2>Deploy of Hello-Service failed: Deploy stack</h2>')
+    expect(summary).toContain('<tr><td>Failed phase</td><td>Deploy stack</td></tr>')
+    expect(summary).toContain('<tr><td>Stack status now</td><td>UPDATE_ROLLBACK_FAILED</td></tr>')
+    expect(summary).toContain(
+      '<pre><code>Stack Hello-Service ended in UPDATE_ROLLBACK_FAILED</code></pre>'
+    )
+    expect(summary).toContain(
+      '<tr><td>HelloFunction</td><td>AWS::Lambda::Function</td><td>UPDATE_FAILED</td><td>Resource handler returned message: &quot;&lt;denied&gt;&quot;</td></tr>'
+    )
+    expect(summary).toContain('<h3>Done before the failure</h3>')
+    expect(summary).toContain('<tr><td>Image</td><td><code>x/hello:b1</code></td></tr>')
+    expect(summary).toContain(`<tr><td>Stack id</td><td><code>${STACK_ID}</code></td></tr>`)
+    expect(summary).not.toContain('<td>Template</td>')
+    expect(summary).toContain(
+      '<li>The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources that could not be rolled back (its stack events name them), then run <code>aws cloudformation continue-update-rollback --stack-name Hello-Service</code>'
+    )
+    expect(summary).toContain('<li>Fix the cause named above and run the workflow again.</li>')
+    expect(htmlProblems(summary)).toEqual([])
+  })
+
+  it('says the status is unknown and leaves out what was not done', async () => {
+    await writeFailureSummary({
+      stackName: 'Hello-Service',
+      phase: 'Build image',
+      error: 'docker build failed',
+      nextSteps: ['Fix the `Dockerfile`.']
+    })
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary).toContain(
+      '<tr><td>Stack status now</td><td>unknown (could not be read)</td></tr>'
+    )
+    expect(summary).not.toContain('Done before the failure')
+    expect(summary).not.toContain('Failed resources')
+    expect(summary).toContain('<ul><li>Fix the <code>Dockerfile</code>.</li></ul>')
+  })
+
+  it('never throws', async () => {
+    await expect(
+      writeFailureSummary({ stackName: 'S', phase: 'P', error: 'e' }, { env: {} })
+    ).resolves.toBe(false)
+  })
+})
+
+describe('OutputSink', () => {
+  it('sets each output once it is known, and setOutputs does not write it again', () => {
+    const sink = new OutputSink()
+    sink.image({ imageUri: 'x/hello:b1', imageDigest: DIGEST, imageUriPinned: `x/hello@${DIGEST}` })
+    sink.template('https://b.test/t.yaml')
+    sink.stack('')
+    expect(readOutputEntries(outputFile)).toEqual([
+      ['image-uri', 'x/hello:b1'],
+      ['image-digest', DIGEST],
+      ['image-uri-pinned', `x/hello@${DIGEST}`],
+      ['template-url', 'https://b.test/t.yaml']
+    ])
+    sink.stack(STACK_ID)
+    sink.changeSet(CHANGE_SET_ID)
+    expect(sink.known()).toEqual({
+      imageUri: 'x/hello:b1',
+      imageDigest: DIGEST,
+      imageUriPinned: `x/hello@${DIGEST}`,
+      templateUrl: 'https://b.test/t.yaml',
+      stackId: STACK_ID,
+      changeSetId: CHANGE_SET_ID
+    })
+    setOutputs(
+      report({
+        imageUri: 'x/hello:b1',
+        imageUriPinned: `x/hello@${DIGEST}`,
+        templateUrl: 'https://b.test/t.yaml',
+        outputs: []
+      }),
+      sink
+    )
+    const names = readOutputEntries(outputFile).map(([name]) => name)
+    expect(names).toEqual([
+      'image-uri',
+      'image-digest',
+      'image-uri-pinned',
+      'template-url',
+      'stack-id',
+      'change-set-id',
+      'build-id',
+      'stack-status',
+      'outputs'
+    ])
+  })
+
+  it('writes an output again when its value changed', () => {
+    const written: Array<[string, string]> = []
+    const sink = new OutputSink((name, value) => written.push([name, value]))
+    sink.archive('pkg/b1.zip', undefined)
+    sink.archive('pkg/b1.zip', 'v2')
+    expect(written).toEqual([
+      ['archive-key', 'pkg/b1.zip'],
+      ['archive-version', ''],
+      ['archive-version', 'v2']
+    ])
+    expect(sink.get('archive-version')).toBe('v2')
   })
 })

@@ -6,6 +6,15 @@
 import * as core from '@actions/core'
 import * as github from '@actions/github'
 import { errorMessage } from './errors.js'
+import {
+  escapeCell,
+  escapeMarkdownText,
+  fence,
+  linkDestination,
+  markdownCode,
+  markdownLinkOrCode,
+  markdownTable
+} from './markdown.js'
 
 /** The GitHub Actions context, as `@actions/github` builds it from the environment. */
 export type GitHubContext = typeof github.context
@@ -149,20 +158,20 @@ export function renderComment(content: CommentContent): string {
 function render(content: CommentContent, withChanges: boolean): string {
   const sections: string[] = [
     commentMarker(content.stackName),
-    `### ${escapeText(HEADINGS[content.state](content.stackName))}`
+    `### ${escapeMarkdownText(HEADINGS[content.state](content.stackName))}`
   ]
 
   if (content.state === 'deleted') {
     sections.push(
-      `The preview stack ${code(content.stackName)} was deleted; its resources and URLs are gone.`
+      `The preview stack ${markdownCode(content.stackName)} was deleted; its resources and URLs are gone.`
     )
   }
 
   const details: Array<[string, string]> = []
-  if (content.stackStatus) details.push(['Stack status', code(content.stackStatus)])
-  if (content.imageUri) details.push(['Image', code(content.imageUri)])
-  if (content.imageDigest) details.push(['Digest', code(content.imageDigest)])
-  if (details.length > 0) sections.push(table(['Item', 'Value'], details))
+  if (content.stackStatus) details.push(['Stack status', markdownCode(content.stackStatus)])
+  if (content.imageUri) details.push(['Image', markdownCode(content.imageUri)])
+  if (content.imageDigest) details.push(['Digest', markdownCode(content.imageDigest)])
+  if (details.length > 0) sections.push(markdownTable(['Item', 'Value'], details))
 
   if (content.state === 'failed') {
     sections.push(fence(content.error?.trim() || 'No error message was given.'))
@@ -173,9 +182,9 @@ function render(content: CommentContent, withChanges: boolean): string {
   if (content.state !== 'deleted' && outputs.length > 0) {
     sections.push(
       '#### Stack outputs',
-      table(
+      markdownTable(
         ['Key', 'Value'],
-        outputs.map(([key, value]) => [code(key), outputValue(value)])
+        outputs.map(([key, value]) => [markdownCode(key), markdownLinkOrCode(value)])
       )
     )
   }
@@ -196,7 +205,7 @@ function render(content: CommentContent, withChanges: boolean): string {
   }
 
   const footer: string[] = []
-  if (content.buildId) footer.push(`Build ${code(content.buildId)}`)
+  if (content.buildId) footer.push(`Build ${markdownCode(content.buildId)}`)
   if (content.runUrl) footer.push(`[Workflow run](${linkDestination(content.runUrl)})`)
   footer.push('oci-stack-deploy')
   sections.push(`<sub>${footer.join(' · ')}</sub>`)
@@ -204,98 +213,85 @@ function render(content: CommentContent, withChanges: boolean): string {
   return sections.join('\n\n') + '\n'
 }
 
-/** A Markdown table; every cell is escaped for `|` and line breaks. */
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.map(escapeCell).join(' | ')} |`
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+/** Kept for importers of the old home; the rule lives in markdown.ts. */
+export { escapeCell }
+
+/** Waits between attempts after a GitHub server error (5xx) or a lost connection. */
+export interface CommentRetry {
+  /** One delay per retry; `[]` tries once. */
+  delaysMs: number[]
+  sleep?: (ms: number) => Promise<void>
 }
 
-/** Keeps a cell on one row: `|` would end it, a line break would end the table. */
-export function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n|\r/g, '<br>')
-}
-
-/** An http(s) value as a link, anything else as code. */
-function outputValue(value: string): string {
-  if (/^https?:\/\/\S+$/i.test(value)) {
-    return `[${escapeText(value)}](${linkDestination(value)})`
-  }
-  return code(value)
-}
-
-/** Characters that would stop a URL being one link destination. */
-function linkDestination(url: string): string {
-  return url.replace(
-    /[()<>\s]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`
-  )
-}
-
-/** Text with the Markdown characters that change rendering backslash-escaped (`|` is the table's job). */
-function escapeText(text: string): string {
-  return text.replace(/[\\`*_[\]<>&~#]/g, '\\$&')
-}
-
-/** An inline code span that survives backticks in the value; multi-line values become escaped text. */
-function code(text: string): string {
-  if (text === '') return '(empty)'
-  if (/[\r\n]/.test(text)) return escapeText(text)
-  const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length))
-  const ticks = '`'.repeat(longestRun + 1)
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : ''
-  return `${ticks}${pad}${text}${pad}${ticks}`
-}
-
-/** A fenced code block longer than any backtick run inside the text. */
-function fence(text: string): string {
-  const longestRun = Math.max(0, ...(text.match(/`{3,}/g) ?? []).map((run) => run.length))
-  const ticks = '`'.repeat(Math.max(3, longestRun + 1))
-  return `${ticks}text\n${text}\n${ticks}`
-}
+/** Two retries, 1 s and 3 s apart: a 5xx from GitHub is usually gone within seconds. */
+export const DEFAULT_COMMENT_RETRY: CommentRetry = { delaysMs: [1000, 3000] }
 
 /**
  * Creates the stack's comment on the pull request, or updates the one found by its marker.
- * Never throws: a permission problem or any other GitHub error is a warning and 'skipped'.
+ * Never throws: a permission problem or any other GitHub error is a warning and 'skipped'. A server
+ * error (5xx) or a lost connection is retried from the lookup on, so a create whose answer was
+ * lost is found by its marker and updated, never posted twice.
  */
 export async function upsertComment(
   octokit: CommentsClient,
   target: PullRequestTarget,
   stackName: string,
-  body: string
+  body: string,
+  retry: CommentRetry = DEFAULT_COMMENT_RETRY
 ): Promise<'created' | 'updated' | 'skipped'> {
   const where = `pull request #${target.issueNumber} (${target.owner}/${target.repo})`
-  try {
-    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-      owner: target.owner,
-      repo: target.repo,
-      issue_number: target.issueNumber,
-      per_page: 100
-    })
-    const existing = findComment(comments, stackName)
-    if (existing) {
-      const { data } = await octokit.rest.issues.updateComment({
-        owner: target.owner,
-        repo: target.repo,
-        comment_id: existing.id,
-        body
-      })
+  const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await upsertOnce(octokit, target, stackName, body, where)
+    } catch (error) {
+      const delay = retry.delaysMs[attempt]
+      const status = httpStatus(error)
+      const transient = status === undefined || status >= 500
+      if (!transient || delay === undefined) {
+        core.warning(commentWarning(error, stackName, where))
+        return 'skipped'
+      }
       core.info(
-        `Updated the comment for stack ${stackName} on ${where}: ${data.html_url ?? data.id}`
+        `GitHub answered ${status ? `HTTP ${status}` : errorMessage(error)} for the comment; trying again in ${delay / 1000} s.`
       )
-      return 'updated'
+      await sleep(delay)
     }
-    const { data } = await octokit.rest.issues.createComment({
+  }
+}
+
+async function upsertOnce(
+  octokit: CommentsClient,
+  target: PullRequestTarget,
+  stackName: string,
+  body: string,
+  where: string
+): Promise<'created' | 'updated'> {
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    owner: target.owner,
+    repo: target.repo,
+    issue_number: target.issueNumber,
+    per_page: 100
+  })
+  const existing = findComment(comments, stackName)
+  if (existing) {
+    const { data } = await octokit.rest.issues.updateComment({
       owner: target.owner,
       repo: target.repo,
-      issue_number: target.issueNumber,
+      comment_id: existing.id,
       body
     })
-    core.info(`Commented on ${where} for stack ${stackName}: ${data.html_url ?? data.id}`)
-    return 'created'
-  } catch (error) {
-    core.warning(commentWarning(error, stackName, where))
-    return 'skipped'
+    core.info(`Updated the comment for stack ${stackName} on ${where}: ${data.html_url ?? data.id}`)
+    return 'updated'
   }
+  const { data } = await octokit.rest.issues.createComment({
+    owner: target.owner,
+    repo: target.repo,
+    issue_number: target.issueNumber,
+    body
+  })
+  core.info(`Commented on ${where} for stack ${stackName}: ${data.html_url ?? data.id}`)
+  return 'created'
 }
 
 /**
@@ -349,7 +345,8 @@ export async function postPullRequestComment(
   stackName: string,
   content: CommentContent,
   context: CommentContext = github.context,
-  octokitFactory: (token: string) => CommentsClient = github.getOctokit
+  octokitFactory: (token: string) => CommentsClient = github.getOctokit,
+  retry: CommentRetry = DEFAULT_COMMENT_RETRY
 ): Promise<'created' | 'updated' | 'skipped'> {
   const target = pullRequestTarget(context)
   if (!target) return 'skipped'
@@ -365,7 +362,7 @@ export async function postPullRequestComment(
       stackName,
       runUrl: content.runUrl ?? runUrl(context)
     })
-    return await upsertComment(octokitFactory(token), target, stackName, body)
+    return await upsertComment(octokitFactory(token), target, stackName, body, retry)
   } catch (error) {
     // upsertComment never throws; this catches a client that could not be built.
     core.warning(

@@ -1,8 +1,33 @@
 /** Every step output and the job summary: what the action tells the workflow and the person. */
 import * as core from '@actions/core'
+import { errorMessage } from './errors.js'
 import type { Output } from '@aws-sdk/client-cloudformation'
 import type { ParameterChange, ResourceChangeRow } from './cloudformation.js'
+import { textCell } from './markdown.js'
 import type { CommentContent } from './pr-comment.js'
+import {
+  appendSummary,
+  capSummary,
+  failureBlocks,
+  MAX_SUMMARY_BYTES,
+  qualifiedLogicalId,
+  summaryBlocks,
+  type FailureReport,
+  type KnownValues
+} from './summary.js'
+
+export {
+  capSummary,
+  failureBlocks,
+  MAX_SUMMARY_BYTES,
+  qualifiedLogicalId,
+  summaryBlocks,
+  summaryHeading,
+  type FailedResource,
+  type FailureReport,
+  type KnownValues,
+  type SummaryBlock
+} from './summary.js'
 
 /** What a finished run hands to `report`. */
 export interface Report {
@@ -32,6 +57,11 @@ export interface Report {
   outputs: Output[]
   /** Seconds per phase, in order. */
   phases: Array<{ name: string; seconds: number }>
+  /**
+   * Delete with `delete-image`: what happened to the stack's image (`imageUri` names it). Absent:
+   * an `imageUri` means deleted, none means kept.
+   */
+  imageCleanup?: 'deleted' | 'not-found' | 'kept'
 }
 
 const FIXED_OUTPUTS = new Set([
@@ -110,19 +140,6 @@ export function changesSummary(rows: ResourceChangeRow[]): ChangeSummary[] {
   }))
 }
 
-/** A row's logical id with its nested stack path: `Network / Subnet`. */
-export function qualifiedLogicalId(row: { logicalId: string; parent?: string }): string {
-  return row.parent === undefined
-    ? row.logicalId
-    : [...row.parent.split('/'), row.logicalId].join(' / ')
-}
-
-/** A Markdown table cell: one line, `|` escaped, never empty. */
-function cell(text: string | undefined, empty = '-'): string {
-  if (text === undefined || text === '') return empty
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
-}
-
 /**
  * The changes as GitHub-flavoured Markdown: a table of resource changes (changes inside nested
  * stacks as `Parent / Child`), then a table of parameter changes when there are any.
@@ -138,7 +155,7 @@ export function changesMarkdown(
     lines.push('| Action | Logical id | Type | Replacement |', '| --- | --- | --- | --- |')
     for (const row of rows) {
       lines.push(
-        `| ${cell(row.action)} | ${cell(qualifiedLogicalId(row))} | ${cell(row.type)} | ${cell(row.replacement)} |`
+        `| ${textCell(row.action)} | ${textCell(qualifiedLogicalId(row))} | ${textCell(row.type)} | ${textCell(row.replacement)} |`
       )
     }
   }
@@ -146,35 +163,39 @@ export function changesMarkdown(
     lines.push('', '| Parameter | Old value | New value |', '| --- | --- | --- |')
     for (const p of parameterChanges) {
       lines.push(
-        `| ${cell(p.key)} | ${p.old === undefined ? '(not set)' : cell(p.old, '(empty)')} | ${p.new === undefined ? '(removed)' : cell(p.new, '(empty)')} |`
+        `| ${textCell(p.key)} | ${p.old === undefined ? '(not set)' : textCell(p.old, '(empty)')} | ${p.new === undefined ? '(removed)' : textCell(p.new, '(empty)')} |`
       )
     }
   }
   return lines.join('\n')
 }
 
-/** Sets every step output: the fixed ones and one per stack output key. */
-export function setOutputs(report: Report): void {
-  core.setOutput('image-uri', report.imageUri)
-  core.setOutput('image-digest', report.imageDigest)
-  core.setOutput('build-id', report.buildId)
-  core.setOutput('template-url', report.templateUrl)
-  core.setOutput('stack-id', report.stackId)
-  core.setOutput('stack-status', report.stackStatus)
-  core.setOutput('change-set-id', report.changeSetId)
-  if (report.imageUriPinned) core.setOutput('image-uri-pinned', report.imageUriPinned)
+/**
+ * Sets every step output: the fixed ones and one per stack output key. Through `sink`, outputs
+ * already set while the run went on are not written twice.
+ */
+export function setOutputs(report: Report, sink: OutputSink = new OutputSink()): void {
+  const setOutput = (name: string, value: string): void => sink.set(name, value)
+  setOutput('image-uri', report.imageUri)
+  setOutput('image-digest', report.imageDigest)
+  setOutput('build-id', report.buildId)
+  setOutput('template-url', report.templateUrl)
+  setOutput('stack-id', report.stackId)
+  setOutput('stack-status', report.stackStatus)
+  setOutput('change-set-id', report.changeSetId)
+  if (report.imageUriPinned) setOutput('image-uri-pinned', report.imageUriPinned)
   if (report.archiveKey) {
-    core.setOutput('archive-key', report.archiveKey)
-    core.setOutput('archive-version', report.archiveVersion ?? '')
+    setOutput('archive-key', report.archiveKey)
+    setOutput('archive-version', report.archiveVersion ?? '')
   }
   if (report.changeOutputs) {
-    core.setOutput('has-changes', String(report.changes.length > 0))
-    core.setOutput('changes-count', String(report.changes.length))
-    core.setOutput('changes-summary', JSON.stringify(changesSummary(report.changes)))
-    core.setOutput('changes-markdown', changesMarkdown(report.changes, report.parameterChanges))
+    setOutput('has-changes', String(report.changes.length > 0))
+    setOutput('changes-count', String(report.changes.length))
+    setOutput('changes-summary', JSON.stringify(changesSummary(report.changes)))
+    setOutput('changes-markdown', changesMarkdown(report.changes, report.parameterChanges))
   }
   const outputs = outputsObject(report.outputs)
-  core.setOutput('outputs', JSON.stringify(outputs))
+  setOutput('outputs', JSON.stringify(outputs))
   for (const [key, value] of Object.entries(outputs)) {
     if (FIXED_OUTPUTS.has(key)) {
       core.warning(
@@ -182,109 +203,136 @@ export function setOutputs(report: Report): void {
       )
       continue
     }
-    core.setOutput(key, value)
+    setOutput(key, value)
   }
 }
 
-function link(value: string): string {
-  // Escaped in the href too: a stack output is any string, and `"` would end the attribute.
-  const text = escapeHtml(value)
-  return /^https?:\/\/\S+$/.test(value) ? `<a href="${text}">${text}</a>` : `<code>${text}</code>`
+/** Where and how large a summary is written; tests pass their own. */
+export interface SummaryOptions {
+  /** The environment that names GITHUB_STEP_SUMMARY (process.env). */
+  env?: NodeJS.ProcessEnv
+  /** Bytes the summary may take (MAX_SUMMARY_BYTES). */
+  limitBytes?: number
 }
 
-function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
+/**
+ * Writes the job summary: image, stack, changes, outputs, time per phase. Never throws: a summary
+ * that cannot be written is a warning, and one over the limit loses its largest tables first.
+ * Resolves true when the summary was written.
+ */
+export async function writeSummary(report: Report, options: SummaryOptions = {}): Promise<boolean> {
+  return writeBlocks(() => summaryBlocks(report), options)
 }
 
-/** Writes the job summary: image, stack, changes, outputs, time per phase. */
-export async function writeSummary(report: Report): Promise<void> {
-  const summary = core.summary
-  summary.addHeading(summaryHeading(report), 2)
-  summary.addTable([
-    [
-      { data: 'Item', header: true },
-      { data: 'Value', header: true }
-    ],
-    ...(report.archiveKey
-      ? [
-          ['Package', `<code>${escapeHtml(report.archiveKey)}</code>`],
-          ['Package version', `<code>${escapeHtml(report.archiveVersion || '-')}</code>`]
-        ]
-      : [
-          ['Image', `<code>${escapeHtml(report.imageUri)}</code>`],
-          ['Digest', `<code>${escapeHtml(report.imageDigest)}</code>`]
-        ]),
-    ['Build id', `<code>${escapeHtml(report.buildId)}</code>`],
-    ['Stack', `<code>${escapeHtml(report.stackId)}</code>`],
-    ['Status', escapeHtml(report.stackStatus)],
-    ['Template', link(report.templateUrl)]
-  ])
-  summary.addHeading('Changes', 3)
-  if (report.changes.length === 0) {
-    summary.addRaw(report.noChanges ? 'None: the stack already matched.' : 'None reported.', true)
-  } else {
-    summary.addTable([
-      ['Action', 'Logical id', 'Type', 'Replacement'].map((data) => ({ data, header: true })),
-      ...report.changes.map((c) =>
-        [c.action, qualifiedLogicalId(c), c.type, c.replacement || '-'].map(escapeHtml)
-      )
-    ])
-  }
-  if (report.parameterChanges && report.parameterChanges.length > 0) {
-    summary.addHeading('Parameter changes', 3)
-    summary.addTable([
-      ['Parameter', 'Old value', 'New value'].map((data) => ({ data, header: true })),
-      ...report.parameterChanges.map((p) => [
-        escapeHtml(p.key),
-        p.old === undefined ? '<em>not set</em>' : `<code>${escapeHtml(p.old)}</code>`,
-        p.new === undefined ? '<em>removed</em>' : `<code>${escapeHtml(p.new)}</code>`
-      ])
-    ])
-  }
-  summary.addHeading('Stack outputs', 3)
-  if (report.outputs.length === 0) {
-    summary.addRaw('The stack has no outputs.', true)
-  } else {
-    summary.addTable([
-      ['Key', 'Value', 'Description'].map((data) => ({ data, header: true })),
-      ...report.outputs.map((o) => [
-        escapeHtml(o.OutputKey ?? ''),
-        link(o.OutputValue ?? ''),
-        escapeHtml(o.Description ?? '')
-      ])
-    ])
-  }
-  const total = report.phases.reduce((sum, p) => sum + p.seconds, 0)
-  summary.addHeading('Time', 3)
-  summary.addTable([
-    [
-      { data: 'Phase', header: true },
-      { data: 'Seconds', header: true }
-    ],
-    ...report.phases.map((p) => [p.name, p.seconds.toFixed(1)]),
-    ['Total', total.toFixed(1)]
-  ])
-  await summary.write()
+/**
+ * Writes the summary of a failed run: the phase that failed, the error, the failing resources,
+ * the stack's status now, what was already done and what to do next. Never throws.
+ */
+export async function writeFailureSummary(
+  failure: FailureReport,
+  options: SummaryOptions = {}
+): Promise<boolean> {
+  return writeBlocks(() => failureBlocks(failure), options)
 }
 
-/** The summary's first line: what happened, in the mode's words. */
-export function summaryHeading(report: Report): string {
-  switch (report.mode) {
-    case 'noop':
-      return `Noop for ${report.stackName}: built and checked, nothing pushed or deployed`
-    case 'delete':
-      return report.stackStatus === 'DOES_NOT_EXIST'
-        ? `Stack ${report.stackName} did not exist: nothing to delete`
-        : `Deleted ${report.stackName}: ${report.stackStatus}`
-    default:
-      if (report.executed === false && !report.noChanges) {
-        return `Change set for ${report.stackName}: ready, not executed`
-      }
-      return `Deployed ${report.stackName}: ${report.noChanges ? 'no changes' : report.stackStatus}`
+async function writeBlocks(
+  render: () => ReturnType<typeof summaryBlocks>,
+  options: SummaryOptions
+): Promise<boolean> {
+  let html: string
+  try {
+    html = capSummary(render(), options.limitBytes ?? MAX_SUMMARY_BYTES)
+  } catch (error) {
+    core.warning(
+      `Could not render the job summary: ${errorMessage(error)}. The deploy itself is not affected.`
+    )
+    return false
+  }
+  return appendSummary(html, options.env)
+}
+
+/** The output names the action itself sets (a stack output of the same name is not copied). */
+export type OutputName =
+  | 'image-uri'
+  | 'image-digest'
+  | 'build-id'
+  | 'template-url'
+  | 'stack-id'
+  | 'stack-status'
+  | 'change-set-id'
+  | 'outputs'
+  | 'has-changes'
+  | 'changes-count'
+  | 'changes-summary'
+  | 'changes-markdown'
+  | 'image-uri-pinned'
+  | 'archive-key'
+  | 'archive-version'
+
+/**
+ * Sets each step output as soon as it is known, so a run that fails later still leaves the image it
+ * pushed, the template it uploaded and the stack it touched. Setting a name again with the same
+ * value writes nothing; `setOutputs` at the end goes through the same sink.
+ */
+export class OutputSink {
+  private readonly values = new Map<string, string>()
+
+  constructor(private readonly write: (name: string, value: string) => void = core.setOutput) {}
+
+  /** Sets one output unless it already holds this value. */
+  set(name: string, value: string): void {
+    if (this.values.get(name) === value) return
+    this.values.set(name, value)
+    this.write(name, value)
+  }
+
+  /** The value set for `name`, if any. */
+  get(name: OutputName): string | undefined {
+    return this.values.get(name)
+  }
+
+  /** After the push: image-uri, image-digest and, when there is one, image-uri-pinned. */
+  image(image: { imageUri: string; imageDigest: string; imageUriPinned?: string }): void {
+    this.set('image-uri', image.imageUri)
+    this.set('image-digest', image.imageDigest)
+    if (image.imageUriPinned) this.set('image-uri-pinned', image.imageUriPinned)
+  }
+
+  /** Zip mode, after the package upload: archive-key and archive-version. */
+  archive(key: string, version: string | undefined): void {
+    this.set('archive-key', key)
+    this.set('archive-version', version ?? '')
+  }
+
+  /** After the template upload. */
+  template(url: string): void {
+    this.set('template-url', url)
+  }
+
+  /** Once the stack has an id (the change set made it, or it existed). */
+  stack(stackId: string): void {
+    if (stackId) this.set('stack-id', stackId)
+  }
+
+  /** Once the change set exists. */
+  changeSet(changeSetId: string): void {
+    if (changeSetId) this.set('change-set-id', changeSetId)
+  }
+
+  /** What is known so far, as the failure summary's "done before the failure" shows it. */
+  known(): KnownValues {
+    const pick = (name: OutputName) => this.values.get(name) || undefined
+    const known: KnownValues = {
+      imageUri: pick('image-uri'),
+      imageDigest: pick('image-digest'),
+      imageUriPinned: pick('image-uri-pinned'),
+      archiveKey: pick('archive-key'),
+      templateUrl: pick('template-url'),
+      stackId: pick('stack-id'),
+      changeSetId: pick('change-set-id'),
+      buildId: pick('build-id')
+    }
+    return Object.fromEntries(Object.entries(known).filter(([, value]) => value !== undefined))
   }
 }
 
