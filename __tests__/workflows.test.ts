@@ -10,7 +10,14 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { parse, parseDocument } from 'yaml'
 
-const ACTIONLINT = join(process.cwd(), 'node_modules', '@tktco', 'node-actionlint', 'bin', 'node-actionlint.js')
+const ACTIONLINT = join(
+  process.cwd(),
+  'node_modules',
+  '@tktco',
+  'node-actionlint',
+  'bin',
+  'node-actionlint.js'
+)
 
 const action = parse(readFileSync('action.yml', 'utf8')) as {
   inputs: Record<string, unknown>
@@ -18,7 +25,11 @@ const action = parse(readFileSync('action.yml', 'utf8')) as {
 }
 /** The example workflows deploy examples/hello, whose stack outputs become step outputs under their own keys. */
 const stackOutputs = Object.keys(
-  (parseDocument(readFileSync('examples/hello/template.yaml', 'utf8')).toJS() as { Outputs: object }).Outputs
+  (
+    parseDocument(readFileSync('examples/hello/template.yaml', 'utf8')).toJS() as {
+      Outputs: object
+    }
+  ).Outputs
 )
 
 const workflowFiles = ['examples/workflows', '.github/workflows'].flatMap((dir) =>
@@ -69,7 +80,8 @@ function checkWorkflow(text: string): string[] {
     if (job['runs-on'] === undefined) problems.push(`job ${jobId} has no 'runs-on'`)
     const needs = list(job['needs'])
     for (const need of needs)
-      if (!(need in jobs)) problems.push(`job ${jobId} needs '${need}', which is not a job of this workflow`)
+      if (!(need in jobs))
+        problems.push(`job ${jobId} needs '${need}', which is not a job of this workflow`)
 
     const steps = job['steps']
     if (!Array.isArray(steps) || steps.length === 0) {
@@ -91,22 +103,35 @@ function checkWorkflow(text: string): string[] {
       if (typeof step['id'] === 'string') ourSteps.add(step['id'])
       const withKeys = isMapping(step['with']) ? Object.keys(step['with']) : []
       for (const key of withKeys)
-        if (!(key in action.inputs)) problems.push(`${where}: input '${key}' is not declared in action.yml`)
+        if (!(key in action.inputs))
+          problems.push(`${where}: input '${key}' is not declared in action.yml`)
     })
 
     for (const text of strings(job)) {
       for (const [, stepId, output] of text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)) {
-        if (!stepIds.has(stepId!)) problems.push(`job ${jobId}: steps.${stepId} is not a step of this job`)
-        else if (ourSteps.has(stepId!) && !(output! in action.outputs) && !stackOutputs.includes(output!))
+        if (!stepIds.has(stepId!))
+          problems.push(`job ${jobId}: steps.${stepId} is not a step of this job`)
+        else if (
+          ourSteps.has(stepId!) &&
+          !(output! in action.outputs) &&
+          !stackOutputs.includes(output!)
+        )
           problems.push(
             `job ${jobId}: steps.${stepId}.outputs.${output} is neither an output of action.yml nor a stack output of examples/hello`
           )
       }
       for (const [, needId, output] of text.matchAll(/needs\.([\w-]+)\.outputs\.([\w-]+)/g)) {
         const needed = jobs[needId!]
-        if (!needs.includes(needId!)) problems.push(`job ${jobId}: needs.${needId} is not in its 'needs'`)
-        else if (!isMapping(needed) || !isMapping(needed['outputs']) || !(output! in needed['outputs']))
-          problems.push(`job ${jobId}: needs.${needId}.outputs.${output} is not an output of job ${needId}`)
+        if (!needs.includes(needId!))
+          problems.push(`job ${jobId}: needs.${needId} is not in its 'needs'`)
+        else if (
+          !isMapping(needed) ||
+          !isMapping(needed['outputs']) ||
+          !(output! in needed['outputs'])
+        )
+          problems.push(
+            `job ${jobId}: needs.${needId}.outputs.${output} is not an output of job ${needId}`
+          )
       }
     }
   }
@@ -161,7 +186,9 @@ describe('the shipped workflows', () => {
       ])
     )
     const docs = readFileSync('docs/WORKFLOWS.md', 'utf8')
-    for (const file of workflowFiles.filter((f) => f.startsWith('examples/') && !f.endsWith('/deploy.yml')))
+    for (const file of workflowFiles.filter(
+      (f) => f.startsWith('examples/') && !f.endsWith('/deploy.yml')
+    ))
       expect(docs).toContain(`(../${file})`)
   })
 
@@ -169,9 +196,19 @@ describe('the shipped workflows', () => {
     expect(checkWorkflow(readFileSync(file, 'utf8'))).toEqual([])
   })
 
+  it('the README documents every input and output of action.yml', () => {
+    const readme = readFileSync('README.md', 'utf8')
+    const undocumented = [...Object.keys(action.inputs), ...Object.keys(action.outputs)].filter(
+      (name) => !new RegExp(`^\\| \`${name}\`|^\\| \`[^|]*, \`${name}\``, 'm').test(readme)
+    )
+    expect(undocumented).toEqual([])
+  })
+
   it('the README shows examples/workflows/deploy.yml as it is', () => {
     const readme = readFileSync('README.md', 'utf8')
-    expect(readme).toContain('```yaml\n' + readFileSync('examples/workflows/deploy.yml', 'utf8') + '```')
+    expect(readme).toContain(
+      '```yaml\n' + readFileSync('examples/workflows/deploy.yml', 'utf8') + '```'
+    )
   })
 
   it('the self-test job runs this action with uses: ./ and checks its outputs in a later step', () => {
@@ -182,7 +219,10 @@ describe('the shipped workflows', () => {
     const self = steps.findIndex((step) => step['uses'] === './')
     expect(self).toBeGreaterThan(0)
     expect(steps[self]!['id']).toBe('deploy')
-    const later = steps.slice(self + 1).flatMap(strings).join('\n')
+    const later = steps
+      .slice(self + 1)
+      .flatMap(strings)
+      .join('\n')
     expect(later).toContain('steps.deploy.outputs.stack-status')
     expect(later).toContain('steps.deploy.outputs.image-uri')
   })
@@ -201,11 +241,22 @@ describe('checkWorkflow', () => {
   })
 
   it.each([
-    ['a workflow without a trigger', GOOD.replace('on: push\n', ''), "no 'on': the workflow has no trigger"],
-    ['a job without runs-on', GOOD.replace(/ {4}runs-on: ubuntu-latest\n/, ''), "job deploy has no 'runs-on'"],
+    [
+      'a workflow without a trigger',
+      GOOD.replace('on: push\n', ''),
+      "no 'on': the workflow has no trigger"
+    ],
+    [
+      'a job without runs-on',
+      GOOD.replace(/ {4}runs-on: ubuntu-latest\n/, ''),
+      "job deploy has no 'runs-on'"
+    ],
     [
       'a step with both uses and run',
-      GOOD.replace('uses: your-org/oci-stack-deploy@v1', 'uses: your-org/oci-stack-deploy@v1\n        run: echo'),
+      GOOD.replace(
+        'uses: your-org/oci-stack-deploy@v1',
+        'uses: your-org/oci-stack-deploy@v1\n        run: echo'
+      ),
       "job deploy step 1 must have exactly one of 'uses' and 'run'"
     ],
     [
@@ -238,8 +289,13 @@ describe('checkWorkflow', () => {
   })
 
   it('checks the inputs of a local uses: ./ step too', () => {
-    const local = GOOD.replace('your-org/oci-stack-deploy@v1', './').replace('stack-name:', 'stack:')
-    expect(checkWorkflow(local)).toEqual(["job deploy step 1: input 'stack' is not declared in action.yml"])
+    const local = GOOD.replace('your-org/oci-stack-deploy@v1', './').replace(
+      'stack-name:',
+      'stack:'
+    )
+    expect(checkWorkflow(local)).toEqual([
+      "job deploy step 1: input 'stack' is not declared in action.yml"
+    ])
   })
 
   it('actionlint rejects a broken workflow, naming the problem', () => {
@@ -247,7 +303,9 @@ describe('checkWorkflow', () => {
     folders.push(folder)
     writeFileSync(join(folder, 'bad.yml'), GOOD.replace('needs: deploy', 'needs: test'))
     const result = actionlint(join(folder, '*.yml'))
-    expect(result.stdout).toContain('job "after" needs job "test" which does not exist in this workflow')
+    expect(result.stdout).toContain(
+      'job "after" needs job "test" which does not exist in this workflow'
+    )
     expect(result.status).toBe(1)
   }, 60_000)
 })
