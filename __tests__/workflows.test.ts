@@ -55,9 +55,12 @@ function strings(value: unknown): string[] {
   return []
 }
 
+/** `needs:` as a list: one job id, or several. */
 function list(value: unknown): string[] {
-  if (value === undefined) return []
-  return Array.isArray(value) ? value.map(String) : [String(value)]
+  if (typeof value === 'string') return [value]
+  return Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === 'string')
+    : []
 }
 
 /**
