@@ -59,7 +59,7 @@ import {
   useDocker,
   warnings
 } from '../__fixtures__/run-harness.js'
-import type { ManifestReader } from '../src/deploy-flow.js'
+import type { ManifestReader } from '../src/flow-context.js'
 import type { Dependencies } from '../src/main.js'
 import { postPullRequestComment, type CommentContent } from '../src/pr-comment.js'
 import type { ManifestInfo } from '../src/registry.js'

@@ -1,7 +1,7 @@
 /** Every step output and the job summary: what the action tells the workflow and the person. */
 import * as core from '@actions/core'
 import type { Output } from '@aws-sdk/client-cloudformation'
-import type { ParameterChange, ResourceChangeRow } from './cloudformation.js'
+import type { ParameterChange, ResourceChangeRow } from './cloudformation/index.js'
 import type { CommentContent } from './pr-comment.js'
 
 /** What a finished run hands to `report`. */
