@@ -35,7 +35,7 @@ import {
 } from './template.js'
 
 /** A built and checked image, not pushed yet. */
-export interface CheckedImage {
+interface CheckedImage {
   built: BuiltImage
   /** The ECR repository and tag the label names. */
   target: ImageTarget

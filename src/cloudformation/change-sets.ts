@@ -41,7 +41,7 @@ type Submitted = Pick<
 >
 
 /** A ready change set and, when it was empty, the stack as it stands. */
-export interface Prepared {
+interface Prepared {
   result: ChangeSetResult
   current?: Stack
 }

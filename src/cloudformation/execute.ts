@@ -166,8 +166,7 @@ async function readExistingChangeSet(
   cfn: CloudFormationClient,
   stackName: string,
   changeSetIdOrName: string,
-  options: WaitOptions,
-  started: number
+  timing: { options: WaitOptions; started: number }
 ): Promise<DescribeChangeSetCommandOutput> {
   const label = `Change set ${changeSetIdOrName} of stack ${stackName}`
   const byArn = isChangeSetArn(changeSetIdOrName)
@@ -178,8 +177,8 @@ async function readExistingChangeSet(
       changeSetIdOrName,
       byArn ? undefined : stackName,
       changeSetIdOrName,
-      options,
-      started
+      timing.options,
+      timing.started
     )
   } catch (error) {
     if (error instanceof DeployError) throw error
@@ -223,8 +222,8 @@ export async function executeExistingChangeSet(
   options: WaitOptions,
   extra: ExecuteOptions = {}
 ): Promise<DeployResult> {
-  const started = options.now()
-  const described = await readExistingChangeSet(cfn, stackName, changeSetIdOrName, options, started)
+  const timing = { options, started: options.now() }
+  const described = await readExistingChangeSet(cfn, stackName, changeSetIdOrName, timing)
   const changeSetId = described.ChangeSetId ?? changeSetIdOrName
   const stackId = described.StackId ?? stackName
   core.info(`Change set ${described.ChangeSetName ?? changeSetIdOrName} of stack ${stackName}:`)
@@ -236,5 +235,5 @@ export async function executeExistingChangeSet(
     changeSetName: described.ChangeSetName ?? changeSetIdOrName,
     changes
   }
-  return executeChangeSet(cfn, changeSet, options, extra, started)
+  return executeChangeSet(cfn, changeSet, options, extra, timing.started)
 }

@@ -14,9 +14,6 @@ export { createChangeSet } from './change-sets.js'
 export { deleteStack } from './delete.js'
 export { deployStack, executeExistingChangeSet } from './execute.js'
 export type {
-  ChangeSetRef,
-  ChangeSetResult,
-  DeleteResult,
   DeployRequest,
   DeployResult,
   ExecuteOptions,
