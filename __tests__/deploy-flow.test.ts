@@ -3,9 +3,18 @@
  * noop builds and reads but writes nothing (Sparta's stand-in account without credentials).
  */
 import { describe, expect, it } from '@jest/globals'
-import { DescribeStacksCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation'
+import {
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DescribeChangeSetCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand
+} from '@aws-sdk/client-cloudformation'
+import { CreateRepositoryCommand, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
 import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { awsError } from '../__fixtures__/aws.js'
 import {
   ACCOUNT,
@@ -19,9 +28,12 @@ import {
   DB_PASSWORD,
   ecr,
   failure,
+  FUNCTION_ARN,
   harness,
   IMAGE_URI,
   installRunHarness,
+  LOCAL_TAG,
+  PASSWORD,
   PINNED_URI,
   readOutputs,
   REGION,
@@ -33,6 +45,7 @@ import {
   STACK_ID,
   sts,
   summary,
+  TEMPLATE,
   TEMPLATE_KEY,
   TEMPLATE_URL,
   useDocker,
@@ -48,6 +61,197 @@ import {
 } from '../__fixtures__/run-scenarios.js'
 
 installRunHarness()
+
+describe('deploy mode', () => {
+  it('builds, pushes, uploads the template and creates the stack through a change set', async () => {
+    const fake = useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(process.exitCode).toBeUndefined()
+    expect(commands()).toEqual([
+      'version',
+      'build',
+      'build',
+      'image',
+      'login',
+      'tag',
+      'push',
+      'image'
+    ])
+
+    const [version, help, build, inspect, login, tag, push] = fake.calls()
+    expect(version?.argv).toEqual(['version', '--format', '{{.Server.Version}}'])
+    expect(help?.argv).toEqual(['build', '--help'])
+    expect(build?.argv).toEqual([
+      'build',
+      '--tag',
+      LOCAL_TAG,
+      '--file',
+      join(harness.workspace, 'service/Dockerfile'),
+      '--build-arg',
+      `AWS_ACCOUNT_ID=${ACCOUNT}`,
+      '--build-arg',
+      `AWS_REGION=${REGION}`,
+      '--build-arg',
+      'SPARTA_BINARY=bootstrap',
+      '--build-arg',
+      'SPARTA_ECR_LABEL_NAME=io.sparta.ecr-name',
+      '--build-arg',
+      `SPARTA_BUILD_ID=${BUILD_ID}`,
+      '--iidfile',
+      expect.stringMatching(/\/iid$/),
+      join(harness.workspace, 'service')
+    ])
+    expect(inspect?.argv).toEqual([
+      'image',
+      'inspect',
+      expect.stringMatching(/^sha256:[a-f0-9]{64}$/)
+    ])
+    expect(login?.argv).toEqual(['login', '--username', 'AWS', '--password-stdin', REGISTRY])
+    expect(login?.stdin).toBe(PASSWORD)
+    expect(tag?.argv).toEqual(['tag', LOCAL_TAG, IMAGE_URI])
+    expect(push?.argv).toEqual(['push', IMAGE_URI])
+    expect(push?.dockerConfig).toBe(login?.dockerConfig)
+    expect(login?.dockerConfig).toMatch(/oci-stack-deploy-docker-/)
+    expect(existsSync(login?.dockerConfig ?? '')).toBe(false)
+
+    const puts = s3.commandCalls(PutObjectCommand)
+    expect(puts).toHaveLength(1)
+    expect(puts[0]?.args[0].input).toMatchObject({ Bucket: BUCKET, Key: TEMPLATE_KEY })
+    expect(puts[0]?.args[0].input.Key).toContain(STACK)
+    expect(puts[0]?.args[0].input.Key).toContain(BUILD_ID)
+    expect(Buffer.from(puts[0]?.args[0].input.Body as Uint8Array).toString('utf8')).toBe(TEMPLATE)
+
+    const changeSets = cfn.commandCalls(CreateChangeSetCommand)
+    expect(changeSets.map((call) => call.args[0].input)).toEqual([
+      {
+        StackName: STACK,
+        ChangeSetName: CHANGE_SET_NAME,
+        ChangeSetType: 'CREATE',
+        TemplateURL: TEMPLATE_URL,
+        Parameters: [
+          { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
+          { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
+        ],
+        Capabilities: ['CAPABILITY_IAM'],
+        Tags: [
+          { Key: 'team', Value: 'platform' },
+          { Key: 'io:sparta:buildId', Value: BUILD_ID }
+        ],
+        Description: `oci-stack-deploy build ${BUILD_ID}`
+      }
+    ])
+    expect(cfn.commandCalls(ExecuteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    ])
+    expect(ecr.commandCalls(DescribeRepositoriesCommand)[0]?.args[0].input).toEqual({
+      repositoryNames: ['hello-service']
+    })
+    expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
+
+    const pushedDigest = /: digest: (sha256:[a-f0-9]{64}) size: 528/.exec(
+      harness.stdout.lines().join('\n')
+    )?.[1]
+    expect(pushedDigest).toBeDefined()
+    expect(readOutputs()).toEqual({
+      'image-uri': IMAGE_URI,
+      'image-digest': pushedDigest,
+      'build-id': BUILD_ID,
+      'template-url': TEMPLATE_URL,
+      'stack-id': STACK_ID,
+      'stack-status': 'CREATE_COMPLETE',
+      'change-set-id': CHANGE_SET_ID,
+      'image-uri-pinned': `${REGISTRY}/hello-service@${pushedDigest}`,
+      'has-changes': 'true',
+      'changes-count': '1',
+      'changes-summary':
+        '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
+      'changes-markdown':
+        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
+      outputs: JSON.stringify({
+        FunctionArn: FUNCTION_ARN,
+        DeployedImage: IMAGE_URI,
+        Docs: 'https://example.com/hello'
+      }),
+      FunctionArn: FUNCTION_ARN,
+      DeployedImage: IMAGE_URI,
+      Docs: 'https://example.com/hello'
+    })
+
+    const text = summary()
+    expect(text).toContain(`<h2>Deployed ${STACK}: CREATE_COMPLETE</h2>`)
+    expect(text).toContain(`<tr><td>Image</td><td><code>${IMAGE_URI}</code></td></tr>`)
+    expect(text).toContain(
+      '<tr><td>Add</td><td>HelloFunction</td><td>AWS::Lambda::Function</td><td>-</td></tr>'
+    )
+    expect(text).toContain(
+      '<tr><td>Docs</td><td><a href="https://example.com/hello">https://example.com/hello</a></td><td>Where to read about it</td></tr>'
+    )
+    for (const phase of [
+      'Preflight checks',
+      'Build image',
+      'Push image and upload template',
+      'Deploy stack'
+    ]) {
+      expect(text).toMatch(new RegExp(`<tr><td>${phase}</td><td>\\d+\\.\\d</td></tr>`))
+    }
+    expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: CREATE_COMPLETE`)
+    expect(harness.stdout.lines()).toContain(
+      '12:01:02 HelloFunction AWS::Lambda::Function CREATE_COMPLETE'
+    )
+  })
+
+  it('succeeds with "no changes" when the change set of an existing stack is empty', async () => {
+    const existing = createdStack({
+      StackStatus: 'UPDATE_COMPLETE',
+      Parameters: [
+        { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
+        { ParameterKey: 'Stage', ParameterValue: 'prod' },
+        { ParameterKey: 'DbPassword', ParameterValue: '****' }
+      ]
+    })
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [existing] })
+    cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({ Stacks: [existing] })
+    cfn
+      .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
+      .rejects(
+        awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
+      )
+    cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).resolves({
+      ChangeSetId: CHANGE_SET_ID,
+      StackId: STACK_ID,
+      Status: 'FAILED',
+      StatusReason:
+        "The submitted information didn't contain changes. Submit different information to create a change set.",
+      ExecutionStatus: 'UNAVAILABLE'
+    })
+    cfn.on(DeleteChangeSetCommand).resolves({})
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(process.exitCode).toBeUndefined()
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input).toMatchObject({
+      ChangeSetType: 'UPDATE',
+      Parameters: [
+        { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
+        { ParameterKey: 'Stage', UsePreviousValue: true },
+        { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
+      ]
+    })
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+    expect(cfn.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    ])
+    expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: no changes`)
+    expect(readOutputs()).toMatchObject({
+      'stack-status': 'UPDATE_COMPLETE',
+      'change-set-id': CHANGE_SET_ID
+    })
+    expect(summary()).toContain('None: the stack already matched.')
+  })
+})
 
 describe('review mode', () => {
   it('pushes, uploads and creates the change set of a new stack, and does not execute it', async () => {

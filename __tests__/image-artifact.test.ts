@@ -4,9 +4,16 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { CreateChangeSetCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation'
-import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
 import {
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  GetAuthorizationTokenCommand
+} from '@aws-sdk/client-ecr'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { readFileSync } from 'node:fs'
+import { awsError } from '../__fixtures__/aws.js'
+import {
+  ACCOUNT,
   BUILD_ID,
   cfn,
   commands,
@@ -17,6 +24,7 @@ import {
   installRunHarness,
   LOCAL_TAG,
   readOutputs,
+  REGION,
   REGISTRY,
   runAction,
   s3,
@@ -35,6 +43,110 @@ import {
 import type { ManifestReader } from '../src/flow-context.js'
 
 installRunHarness()
+
+describe('label and repository', () => {
+  it("pushes to the repository and tag of Sparta's full-URI label, read under a custom label name", async () => {
+    setInputs({ 'label-name': 'com.example.ecr-name' })
+    const fake = useDocker({
+      labels: {
+        '${SPARTA_ECR_LABEL_NAME}':
+          '${AWS_ACCOUNT_ID}.dkr.ecr.${AWS_REGION}.amazonaws.com/spartaoci:${SPARTA_BUILD_ID}'
+      }
+    })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(fake.callsOf('build')[1]?.argv).toContain('SPARTA_ECR_LABEL_NAME=com.example.ecr-name')
+    expect(fake.callsOf('push').map((c) => c.argv)).toEqual([
+      ['push', `${REGISTRY}/spartaoci:${BUILD_ID}`]
+    ])
+    expect(ecr.commandCalls(DescribeRepositoriesCommand)[0]?.args[0].input).toEqual({
+      repositoryNames: ['spartaoci']
+    })
+    expect(readOutputs()['image-uri']).toBe(`${REGISTRY}/spartaoci:${BUILD_ID}`)
+  })
+
+  it('fails with the LABEL line to add when the image has no label, before any write', async () => {
+    useDocker({ labels: {} })
+    await runAction()
+
+    expect(failure()).toBe(
+      `The built image has no 'io.sparta.ecr-name' label, so there is no ECR repository to push to: add LABEL io.sparta.ecr-name="<repository>" (or ARG SPARTA_ECR_LABEL_NAME then LABEL \${SPARTA_ECR_LABEL_NAME}="<repository>") to the Dockerfile.`
+    )
+    expect(process.exitCode).toBe(1)
+    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(0)
+    expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
+    expect(readFileSync(harness.outputFile, 'utf8')).toBe('')
+  })
+
+  it('refuses a label naming another account, without pushing', async () => {
+    useDocker({
+      labels: { 'io.sparta.ecr-name': `999999999999.dkr.ecr.${REGION}.amazonaws.com/hello:v1` }
+    })
+    await runAction()
+
+    expect(failure()).toBe(
+      `The 'io.sparta.ecr-name' label ('999999999999.dkr.ecr.${REGION}.amazonaws.com/hello:v1') names AWS account 999999999999, but the credentials belong to account ${ACCOUNT}: label the image with a bare repository name, or deploy with credentials for 999999999999.`
+    )
+    expect(process.exitCode).toBe(1)
+    expect(commands()).not.toContain('push')
+    expect(commands()).not.toContain('login')
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
+  })
+
+  it("fails naming the repository and 'create-repository' when the repository is missing", async () => {
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .rejects(
+        awsError(
+          'RepositoryNotFoundException',
+          "The repository with name 'hello-service' does not exist"
+        )
+      )
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBe(
+      `ECR repository 'hello-service' (from label io.sparta.ecr-name) does not exist in account ${ACCOUNT}, ${REGION}: create it, or set 'create-repository: true'.`
+    )
+    expect(process.exitCode).toBe(1)
+    expect(commands()).not.toContain('push')
+    expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
+  })
+
+  it("creates the missing repository before the push with 'create-repository: true'", async () => {
+    setInputs({ 'create-repository': 'true' })
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .rejects(
+        awsError(
+          'RepositoryNotFoundException',
+          "The repository with name 'hello-service' does not exist"
+        )
+      )
+    let pushesBeforeCreate = -1
+    ecr.on(CreateRepositoryCommand).callsFake(() => {
+      pushesBeforeCreate = harness.docker?.callsOf('push').length ?? -1
+      return { repository: { repositoryName: 'hello-service' } }
+    })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(ecr.commandCalls(CreateRepositoryCommand).map((c) => c.args[0].input)).toEqual([
+      { repositoryName: 'hello-service', imageScanningConfiguration: { scanOnPush: true } }
+    ])
+    expect(pushesBeforeCreate).toBe(0)
+    expect(commands()).toContain('push')
+    expect(readOutputs()['image-uri']).toBe(IMAGE_URI)
+  })
+})
 
 describe('image tags and digest pinning', () => {
   it('tags and pushes each extra tag once, skipping the build id, and pins the digest', async () => {
