@@ -25,7 +25,7 @@ export default {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/__tests__/*.test.ts']
+      testMatch: ['<rootDir>/__tests__/*.test.ts', '<rootDir>/__tests__/cloudformation/*.test.ts']
     },
     {
       ...shared,

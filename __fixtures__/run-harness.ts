@@ -33,7 +33,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AwsClients } from '../src/aws-clients.js'
-import type { ManifestReader } from '../src/deploy-flow.js'
+import type { ManifestReader } from '../src/flow-context.js'
 import { run, type Dependencies } from '../src/main.js'
 import type { ManifestInfo } from '../src/registry.js'
 import { awsError, captureStdout } from './aws.js'

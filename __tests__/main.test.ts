@@ -1,355 +1,45 @@
 /**
  * run() end to end: real @actions/core (inputs from INPUT_*, outputs and summary in temp files),
- * the real exec runner driving the fake `docker` on PATH, and aws-sdk-client-mock for AWS.
+ * the real exec runner driving the fake `docker` on PATH, and aws-sdk-client-mock for AWS;
+ * the pull-request comment it posts however the run ends.
  */
 import { describe, expect, it, jest } from '@jest/globals'
-import {
-  CreateChangeSetCommand,
-  DeleteChangeSetCommand,
-  DescribeChangeSetCommand,
-  DescribeStacksCommand,
-  ExecuteChangeSetCommand
-} from '@aws-sdk/client-cloudformation'
-import {
-  CreateRepositoryCommand,
-  DescribeRepositoriesCommand,
-  GetAuthorizationTokenCommand
-} from '@aws-sdk/client-ecr'
-import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { existsSync, readFileSync } from 'node:fs'
+import * as github from '@actions/github'
+import { DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
+import { GetBucketLocationCommand } from '@aws-sdk/client-s3'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { awsError } from '../__fixtures__/aws.js'
+import { fakeOctokit, OWNER, PR_NUMBER, REPO } from '../__fixtures__/github.js'
 import {
-  ACCOUNT,
-  BUCKET,
   BUILD_ID,
-  CHANGE_SET_ID,
-  CHANGE_SET_NAME,
   cfn,
   clients,
-  commands,
   createdStack,
-  DB_PASSWORD,
   ecr,
   failure,
-  FUNCTION_ARN,
   harness,
   IMAGE_URI,
   installRunHarness,
-  LOCAL_TAG,
   noWait,
-  PASSWORD,
-  PINNED_URI,
   readOutputs,
   REGION,
-  REGISTRY,
   runAction,
   s3,
   setInputs,
+  setOnlyInputs,
   STACK,
   STACK_ID,
   sts,
-  summary,
-  TEMPLATE,
-  TEMPLATE_KEY,
-  TEMPLATE_URL,
-  TOKEN,
-  useDocker
+  useDocker,
+  warnings
 } from '../__fixtures__/run-harness.js'
+import { fakeComment, STACK_OUTPUTS } from '../__fixtures__/run-scenarios.js'
 import { run } from '../src/main.js'
+import { type CommentContent, postPullRequestComment } from '../src/pr-comment.js'
 
 installRunHarness()
 
 describe('run', () => {
-  it('builds, pushes, uploads the template and creates the stack through a change set', async () => {
-    const fake = useDocker()
-    await runAction()
-
-    expect(failure()).toBeUndefined()
-    expect(process.exitCode).toBeUndefined()
-    expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
-      'login',
-      'tag',
-      'push',
-      'image'
-    ])
-
-    const [version, help, build, inspect, login, tag, push] = fake.calls()
-    expect(version?.argv).toEqual(['version', '--format', '{{.Server.Version}}'])
-    expect(help?.argv).toEqual(['build', '--help'])
-    expect(build?.argv).toEqual([
-      'build',
-      '--tag',
-      LOCAL_TAG,
-      '--file',
-      join(harness.workspace, 'service/Dockerfile'),
-      '--build-arg',
-      `AWS_ACCOUNT_ID=${ACCOUNT}`,
-      '--build-arg',
-      `AWS_REGION=${REGION}`,
-      '--build-arg',
-      'SPARTA_BINARY=bootstrap',
-      '--build-arg',
-      'SPARTA_ECR_LABEL_NAME=io.sparta.ecr-name',
-      '--build-arg',
-      `SPARTA_BUILD_ID=${BUILD_ID}`,
-      '--iidfile',
-      expect.stringMatching(/\/iid$/),
-      join(harness.workspace, 'service')
-    ])
-    expect(inspect?.argv).toEqual([
-      'image',
-      'inspect',
-      expect.stringMatching(/^sha256:[a-f0-9]{64}$/)
-    ])
-    expect(login?.argv).toEqual(['login', '--username', 'AWS', '--password-stdin', REGISTRY])
-    expect(login?.stdin).toBe(PASSWORD)
-    expect(tag?.argv).toEqual(['tag', LOCAL_TAG, IMAGE_URI])
-    expect(push?.argv).toEqual(['push', IMAGE_URI])
-    expect(push?.dockerConfig).toBe(login?.dockerConfig)
-    expect(login?.dockerConfig).toMatch(/oci-stack-deploy-docker-/)
-    expect(existsSync(login?.dockerConfig ?? '')).toBe(false)
-
-    const puts = s3.commandCalls(PutObjectCommand)
-    expect(puts).toHaveLength(1)
-    expect(puts[0]?.args[0].input).toMatchObject({ Bucket: BUCKET, Key: TEMPLATE_KEY })
-    expect(puts[0]?.args[0].input.Key).toContain(STACK)
-    expect(puts[0]?.args[0].input.Key).toContain(BUILD_ID)
-    expect(Buffer.from(puts[0]?.args[0].input.Body as Uint8Array).toString('utf8')).toBe(TEMPLATE)
-
-    const changeSets = cfn.commandCalls(CreateChangeSetCommand)
-    expect(changeSets.map((call) => call.args[0].input)).toEqual([
-      {
-        StackName: STACK,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'CREATE',
-        TemplateURL: TEMPLATE_URL,
-        Parameters: [
-          { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
-          { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
-        ],
-        Capabilities: ['CAPABILITY_IAM'],
-        Tags: [
-          { Key: 'team', Value: 'platform' },
-          { Key: 'io:sparta:buildId', Value: BUILD_ID }
-        ],
-        Description: `oci-stack-deploy build ${BUILD_ID}`
-      }
-    ])
-    expect(cfn.commandCalls(ExecuteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
-    ])
-    expect(ecr.commandCalls(DescribeRepositoriesCommand)[0]?.args[0].input).toEqual({
-      repositoryNames: ['hello-service']
-    })
-    expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
-
-    const pushedDigest = /: digest: (sha256:[a-f0-9]{64}) size: 528/.exec(
-      harness.stdout.lines().join('\n')
-    )?.[1]
-    expect(pushedDigest).toBeDefined()
-    expect(readOutputs()).toEqual({
-      'image-uri': IMAGE_URI,
-      'image-digest': pushedDigest,
-      'build-id': BUILD_ID,
-      'template-url': TEMPLATE_URL,
-      'stack-id': STACK_ID,
-      'stack-status': 'CREATE_COMPLETE',
-      'change-set-id': CHANGE_SET_ID,
-      'image-uri-pinned': `${REGISTRY}/hello-service@${pushedDigest}`,
-      'has-changes': 'true',
-      'changes-count': '1',
-      'changes-summary':
-        '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
-      'changes-markdown':
-        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
-      outputs: JSON.stringify({
-        FunctionArn: FUNCTION_ARN,
-        DeployedImage: IMAGE_URI,
-        Docs: 'https://example.com/hello'
-      }),
-      FunctionArn: FUNCTION_ARN,
-      DeployedImage: IMAGE_URI,
-      Docs: 'https://example.com/hello'
-    })
-
-    const text = summary()
-    expect(text).toContain(`<h2>Deployed ${STACK}: CREATE_COMPLETE</h2>`)
-    expect(text).toContain(`<tr><td>Image</td><td><code>${IMAGE_URI}</code></td></tr>`)
-    expect(text).toContain(
-      '<tr><td>Add</td><td>HelloFunction</td><td>AWS::Lambda::Function</td><td>-</td></tr>'
-    )
-    expect(text).toContain(
-      '<tr><td>Docs</td><td><a href="https://example.com/hello">https://example.com/hello</a></td><td>Where to read about it</td></tr>'
-    )
-    for (const phase of [
-      'Preflight checks',
-      'Build image',
-      'Push image and upload template',
-      'Deploy stack'
-    ]) {
-      expect(text).toMatch(new RegExp(`<tr><td>${phase}</td><td>\\d+\\.\\d</td></tr>`))
-    }
-    expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: CREATE_COMPLETE`)
-    expect(harness.stdout.lines()).toContain(
-      '12:01:02 HelloFunction AWS::Lambda::Function CREATE_COMPLETE'
-    )
-  })
-
-  it('never lets the registry password out: not in argv, not in any env, only masked in the log', async () => {
-    const fake = useDocker()
-    await runAction()
-    expect(failure()).toBeUndefined()
-
-    for (const call of fake.calls()) {
-      expect(call.argv.join(' ')).not.toContain(PASSWORD)
-      expect(Object.entries(call.env).filter(([, value]) => value.includes(PASSWORD))).toEqual([])
-      if (call.argv[0] !== 'login') expect(call.stdin).toBeNull()
-    }
-    const leaked = Object.entries(process.env).filter(
-      ([name, value]) => !name.startsWith('FAKE_DOCKER_') && value?.includes(PASSWORD)
-    )
-    expect(leaked).toEqual([])
-    const lines = harness.stdout.lines()
-    expect(lines).toContain(`::add-mask::${PASSWORD}`)
-    expect(lines).toContain(`::add-mask::${TOKEN}`)
-    expect(lines).toContain(`::add-mask::${DB_PASSWORD}`)
-    expect(lines.some((line) => line.startsWith('::debug::run: docker'))).toBe(true)
-    for (const secret of [PASSWORD, TOKEN, DB_PASSWORD]) {
-      expect(lines.filter((l) => l.includes(secret) && !l.startsWith('::add-mask::'))).toEqual([])
-    }
-    expect(readFileSync(harness.outputFile, 'utf8')).not.toContain(PASSWORD)
-    expect(summary()).not.toContain(PASSWORD)
-  })
-
-  it("pushes to the repository and tag of Sparta's full-URI label, read under a custom label name", async () => {
-    setInputs({ 'label-name': 'com.example.ecr-name' })
-    const fake = useDocker({
-      labels: {
-        '${SPARTA_ECR_LABEL_NAME}':
-          '${AWS_ACCOUNT_ID}.dkr.ecr.${AWS_REGION}.amazonaws.com/spartaoci:${SPARTA_BUILD_ID}'
-      }
-    })
-    await runAction()
-
-    expect(failure()).toBeUndefined()
-    expect(fake.callsOf('build')[1]?.argv).toContain('SPARTA_ECR_LABEL_NAME=com.example.ecr-name')
-    expect(fake.callsOf('push').map((c) => c.argv)).toEqual([
-      ['push', `${REGISTRY}/spartaoci:${BUILD_ID}`]
-    ])
-    expect(ecr.commandCalls(DescribeRepositoriesCommand)[0]?.args[0].input).toEqual({
-      repositoryNames: ['spartaoci']
-    })
-    expect(readOutputs()['image-uri']).toBe(`${REGISTRY}/spartaoci:${BUILD_ID}`)
-  })
-
-  it('logs in again and pushes once more when the first push is refused', async () => {
-    const fake = useDocker({ pushFailOnce: true })
-    await runAction()
-
-    expect(failure()).toBeUndefined()
-    expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
-      'login',
-      'tag',
-      'push',
-      'login',
-      'push',
-      'image'
-    ])
-    expect(ecr.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(2)
-    expect(fake.callsOf('login').map((c) => c.stdin)).toEqual([PASSWORD, PASSWORD])
-    expect(readOutputs()['image-uri']).toBe(IMAGE_URI)
-  })
-
-  it('fails with the LABEL line to add when the image has no label, before any write', async () => {
-    useDocker({ labels: {} })
-    await runAction()
-
-    expect(failure()).toBe(
-      `The built image has no 'io.sparta.ecr-name' label, so there is no ECR repository to push to: add LABEL io.sparta.ecr-name="<repository>" (or ARG SPARTA_ECR_LABEL_NAME then LABEL \${SPARTA_ECR_LABEL_NAME}="<repository>") to the Dockerfile.`
-    )
-    expect(process.exitCode).toBe(1)
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
-    expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(0)
-    expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
-    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
-    expect(readFileSync(harness.outputFile, 'utf8')).toBe('')
-  })
-
-  it('refuses a label naming another account, without pushing', async () => {
-    useDocker({
-      labels: { 'io.sparta.ecr-name': `999999999999.dkr.ecr.${REGION}.amazonaws.com/hello:v1` }
-    })
-    await runAction()
-
-    expect(failure()).toBe(
-      `The 'io.sparta.ecr-name' label ('999999999999.dkr.ecr.${REGION}.amazonaws.com/hello:v1') names AWS account 999999999999, but the credentials belong to account ${ACCOUNT}: label the image with a bare repository name, or deploy with credentials for 999999999999.`
-    )
-    expect(process.exitCode).toBe(1)
-    expect(commands()).not.toContain('push')
-    expect(commands()).not.toContain('login')
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
-    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
-  })
-
-  it("fails naming the repository and 'create-repository' when the repository is missing", async () => {
-    ecr
-      .on(DescribeRepositoriesCommand)
-      .rejects(
-        awsError(
-          'RepositoryNotFoundException',
-          "The repository with name 'hello-service' does not exist"
-        )
-      )
-    useDocker()
-    await runAction()
-
-    expect(failure()).toBe(
-      `ECR repository 'hello-service' (from label io.sparta.ecr-name) does not exist in account ${ACCOUNT}, ${REGION}: create it, or set 'create-repository: true'.`
-    )
-    expect(process.exitCode).toBe(1)
-    expect(commands()).not.toContain('push')
-    expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
-    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
-  })
-
-  it("creates the missing repository before the push with 'create-repository: true'", async () => {
-    setInputs({ 'create-repository': 'true' })
-    ecr
-      .on(DescribeRepositoriesCommand)
-      .rejects(
-        awsError(
-          'RepositoryNotFoundException',
-          "The repository with name 'hello-service' does not exist"
-        )
-      )
-    let pushesBeforeCreate = -1
-    ecr.on(CreateRepositoryCommand).callsFake(() => {
-      pushesBeforeCreate = harness.docker?.callsOf('push').length ?? -1
-      return { repository: { repositoryName: 'hello-service' } }
-    })
-    useDocker()
-    await runAction()
-
-    expect(failure()).toBeUndefined()
-    expect(ecr.commandCalls(CreateRepositoryCommand).map((c) => c.args[0].input)).toEqual([
-      { repositoryName: 'hello-service', imageScanningConfiguration: { scanOnPush: true } }
-    ])
-    expect(pushesBeforeCreate).toBe(0)
-    expect(commands()).toContain('push')
-    expect(readOutputs()['image-uri']).toBe(IMAGE_URI)
-  })
-
   it('fails on a bad input before any docker or AWS call', async () => {
     setInputs({ 'stack-name': '1-bad_name' })
     const fake = useDocker()
@@ -364,93 +54,152 @@ describe('run', () => {
     expect(clientFactory).not.toHaveBeenCalled()
     for (const mock of [sts, ecr, s3, cfn]) expect(mock.calls()).toHaveLength(0)
   })
+})
 
-  it('fails when the Docker engine is not running, before asking AWS anything', async () => {
-    useDocker({ noDaemon: true })
-    await runAction()
+describe('pull-request comment', () => {
+  const TOKEN_INPUT = { 'github-token': 'ghs_commenttoken' }
 
-    expect(failure()).toMatch(
-      /^The Docker engine is not running or not reachable \(docker version: Cannot connect/
-    )
-    expect(commands()).toEqual(['version'])
-    expect(sts.calls()).toHaveLength(0)
+  it('reports a deploy as deployed, with the image, the status and the outputs', async () => {
+    setInputs(TOKEN_INPUT)
+    useDocker()
+    const comment = fakeComment()
+    await runAction({ comment })
+
+    expect(failure()).toBeUndefined()
+    const digest = readOutputs()['image-digest']
+    expect(comment.mock.calls).toEqual([
+      [
+        'ghs_commenttoken',
+        STACK,
+        {
+          stackName: STACK,
+          state: 'deployed',
+          stackStatus: 'CREATE_COMPLETE',
+          imageUri: IMAGE_URI,
+          imageDigest: digest,
+          outputs: JSON.parse(STACK_OUTPUTS) as Record<string, string>,
+          buildId: BUILD_ID
+        }
+      ]
+    ])
   })
 
-  it('fails before the build and the push when the bucket is in another region', async () => {
+  it('reports review mode as review, with the change table', async () => {
+    setInputs({ ...TOKEN_INPUT, mode: 'review' })
+    useDocker()
+    const comment = fakeComment()
+    await runAction({ comment })
+
+    expect(comment).toHaveBeenCalledTimes(1)
+    expect(comment.mock.calls[0]?.[2]).toMatchObject({
+      state: 'review',
+      changesMarkdown:
+        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |'
+    })
+  })
+
+  it('reports delete mode as deleted', async () => {
+    setOnlyInputs({ mode: 'delete', 'stack-name': STACK, region: REGION, ...TOKEN_INPUT })
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [createdStack()] })
+    cfn
+      .on(DescribeStacksCommand, { StackName: STACK_ID })
+      .resolves({ Stacks: [createdStack({ StackStatus: 'DELETE_COMPLETE' })] })
+    cfn.on(DeleteStackCommand).resolves({})
+    useDocker()
+    const comment = fakeComment()
+    await runAction({ comment })
+
+    expect(failure()).toBeUndefined()
+    expect(comment.mock.calls).toEqual([
+      [
+        'ghs_commenttoken',
+        STACK,
+        {
+          stackName: STACK,
+          state: 'deleted',
+          stackStatus: 'DELETE_COMPLETE',
+          outputs: {}
+        }
+      ]
+    ])
+  })
+
+  it('reports a failure as failed, with the message', async () => {
+    setInputs(TOKEN_INPUT)
     s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'eu-central-1' })
     useDocker()
-    await runAction()
+    const comment = fakeComment()
+    await runAction({ comment })
 
-    expect(failure()).toBe(
-      `Input 'bucket': S3 bucket '${BUCKET}' is in eu-central-1, but the stack deploys to ${REGION}; CloudFormation needs the template in the same region: use a bucket in ${REGION}, or set 'region' to eu-central-1.`
-    )
-    expect(process.exitCode).toBe(1)
-    expect(commands()).toEqual(['version'])
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
-    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
+    expect(failure()).toMatch(/^Input 'bucket': S3 bucket 'artifacts-bucket' is in eu-central-1/)
+    expect(comment.mock.calls).toEqual([
+      ['ghs_commenttoken', STACK, { stackName: STACK, state: 'failed', error: failure() }]
+    ])
   })
 
-  it('removes the private DOCKER_CONFIG when the push fails', async () => {
-    const fake = useDocker({ pushFail: true })
-    await runAction()
-
-    expect(failure()).toBe(
-      `docker push ${IMAGE_URI} failed (exit code 1): denied: Your authorization token has expired. Reauthenticate and try again.`
-    )
-    expect(process.exitCode).toBe(1)
-    const configs = new Set(fake.callsOf('login').map((c) => c.dockerConfig))
-    expect(configs.size).toBe(1)
-    for (const dir of configs) expect(existsSync(dir ?? '')).toBe(false)
-    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
-  })
-
-  it('succeeds with "no changes" when the change set of an existing stack is empty', async () => {
-    const existing = createdStack({
-      StackStatus: 'UPDATE_COMPLETE',
-      Parameters: [
-        { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
-        { ParameterKey: 'Stage', ParameterValue: 'prod' },
-        { ParameterKey: 'DbPassword', ParameterValue: '****' }
-      ]
-    })
-    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [existing] })
-    cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({ Stacks: [existing] })
-    cfn
-      .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
-      .rejects(
-        awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
-      )
-    cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).resolves({
-      ChangeSetId: CHANGE_SET_ID,
-      StackId: STACK_ID,
-      Status: 'FAILED',
-      StatusReason:
-        "The submitted information didn't contain changes. Submit different information to create a change set.",
-      ExecutionStatus: 'UNAVAILABLE'
-    })
-    cfn.on(DeleteChangeSetCommand).resolves({})
+  it('never fails the step when the comment throws', async () => {
+    setInputs(TOKEN_INPUT)
     useDocker()
-    await runAction()
+    const comment = fakeComment(async () => {
+      throw new Error('GitHub is down')
+    })
+    await runAction({ comment })
 
     expect(failure()).toBeUndefined()
     expect(process.exitCode).toBeUndefined()
-    expect(cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input).toMatchObject({
-      ChangeSetType: 'UPDATE',
-      Parameters: [
-        { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
-        { ParameterKey: 'Stage', UsePreviousValue: true },
-        { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
-      ]
+    expect(comment).toHaveBeenCalledTimes(1)
+    expect(warnings()).toContain('Could not update the pull-request comment: GitHub is down')
+  })
+
+  it("is not posted with 'pr-comment: false'", async () => {
+    setInputs({ ...TOKEN_INPUT, 'pr-comment': 'false' })
+    useDocker()
+    const comment = fakeComment()
+    await runAction({ comment })
+
+    expect(failure()).toBeUndefined()
+    expect(comment).not.toHaveBeenCalled()
+  })
+
+  it('posts to the pull request named by GITHUB_EVENT_PATH', async () => {
+    const eventPath = join(harness.workspace, 'event.json')
+    writeFileSync(
+      eventPath,
+      JSON.stringify({ action: 'synchronize', pull_request: { number: PR_NUMBER } })
+    )
+    Object.assign(process.env, {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: eventPath,
+      GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
+      GITHUB_RUN_ID: '4242'
     })
-    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
-    expect(cfn.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    // The class of github.context, which reads the environment when constructed.
+    const Context = github.context.constructor as new () => typeof github.context
+    const context = new Context()
+    const octokit = fakeOctokit()
+    const tokens: string[] = []
+    setInputs(TOKEN_INPUT)
+    useDocker()
+    await runAction({
+      comment: (token, stackName, content: CommentContent) =>
+        postPullRequestComment(token, stackName, content, context, (t) => {
+          tokens.push(t)
+          return octokit
+        })
+    })
+
+    expect(failure()).toBeUndefined()
+    expect(tokens).toEqual(['ghs_commenttoken'])
+    const created = octokit.rest.issues.createComment.mock.calls.map((c) => c[0])
+    expect(created).toHaveLength(1)
+    expect(created[0]).toMatchObject({ owner: OWNER, repo: REPO, issue_number: PR_NUMBER })
+    const body = created[0]?.body ?? ''
+    expect(body.split('\n').slice(0, 3)).toEqual([
+      `<!-- oci-stack-deploy stack=${STACK} -->`,
+      '',
+      `### Stack ${STACK} deployed`
     ])
-    expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: no changes`)
-    expect(readOutputs()).toMatchObject({
-      'stack-status': 'UPDATE_COMPLETE',
-      'change-set-id': CHANGE_SET_ID
-    })
-    expect(summary()).toContain('None: the stack already matched.')
+    expect(body).toContain(`| Image | \`${IMAGE_URI}\` |`)
+    expect(body).toContain(`[Workflow run](https://github.com/${OWNER}/${REPO}/actions/runs/4242)`)
   })
 })

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureStdout } from '../__fixtures__/aws.js'
 import { readOutputEntries } from '../__fixtures__/github-output.js'
-import type { ResourceChangeRow } from '../src/cloudformation.js'
+import type { ResourceChangeRow } from '../src/cloudformation/index.js'
 import { htmlProblems } from '../__fixtures__/html-check.js'
 import {
   blankReport,

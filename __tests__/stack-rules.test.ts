@@ -1,13 +1,20 @@
 import { describe, expect, it } from '@jest/globals'
+import { DeployError } from '../src/errors.js'
 import {
+  blockedStackError,
   buildParameters,
   defaultChangeSetName,
+  disabledRollbackHint,
   isEmptyChangeSet,
   isFailedState,
   isSettled,
   missingParameters,
+  parameterChanges,
   planStack,
+  previousParameterKeys,
   recoveryHint,
+  rollbackConfiguration,
+  type ParameterChange,
   type StackPlan
 } from '../src/stack-rules.js'
 
@@ -255,5 +262,122 @@ describe('defaultChangeSetName', () => {
     const name = defaultChangeSetName('s'.repeat(100), 'b'.repeat(27))
     expect(name).toBe(`${'s'.repeat(100)}-${'b'.repeat(27)}`)
     expect(name).toHaveLength(128)
+  })
+})
+
+describe('parameterChanges', () => {
+  it.each<
+    [
+      string,
+      Parameters<typeof parameterChanges>[0],
+      Parameters<typeof parameterChanges>[1],
+      ParameterChange[]
+    ]
+  >([
+    [
+      'nothing changed',
+      [{ ParameterKey: 'A', ParameterValue: '1' }],
+      [{ ParameterKey: 'A', ParameterValue: '1' }],
+      []
+    ],
+    [
+      'a changed value',
+      [{ ParameterKey: 'A', ParameterValue: '1' }],
+      [{ ParameterKey: 'A', ParameterValue: '2' }],
+      [{ key: 'A', old: '1', new: '2' }]
+    ],
+    ['a new parameter', [], [{ ParameterKey: 'B', ParameterValue: 'x' }], [{ key: 'B', new: 'x' }]],
+    [
+      'a removed parameter',
+      [{ ParameterKey: 'C', ParameterValue: 'y' }],
+      [],
+      [{ key: 'C', old: 'y' }]
+    ],
+    [
+      'NoEcho values on both sides (unknown, never shown)',
+      [{ ParameterKey: 'Secret', ParameterValue: '****' }],
+      [{ ParameterKey: 'Secret', ParameterValue: '****' }],
+      []
+    ],
+    [
+      'a new NoEcho parameter, still masked',
+      [],
+      [{ ParameterKey: 'Secret', ParameterValue: '****' }],
+      [{ key: 'Secret', new: '****' }]
+    ],
+    [
+      'UsePreviousValue without a value',
+      [{ ParameterKey: 'A', ParameterValue: '1' }],
+      [{ ParameterKey: 'A', UsePreviousValue: true }],
+      []
+    ],
+    [
+      'an empty value replacing one',
+      [{ ParameterKey: 'A', ParameterValue: '1' }],
+      [{ ParameterKey: 'A', ParameterValue: '' }],
+      [{ key: 'A', old: '1', new: '' }]
+    ]
+  ])('%s', (_, current, proposed, expected) => {
+    expect(parameterChanges(current, proposed)).toEqual(expected)
+  })
+})
+
+describe('rollbackConfiguration', () => {
+  const ALARM_ARN = 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors'
+
+  it('makes each alarm a trigger, with the monitoring time only when given', () => {
+    expect(rollbackConfiguration([ALARM_ARN, `${ALARM_ARN}-2`])).toEqual({
+      RollbackTriggers: [
+        { Arn: ALARM_ARN, Type: 'AWS::CloudWatch::Alarm' },
+        { Arn: `${ALARM_ARN}-2`, Type: 'AWS::CloudWatch::Alarm' }
+      ]
+    })
+    expect(rollbackConfiguration([ALARM_ARN], 0)).toHaveProperty('MonitoringTimeInMinutes', 0)
+  })
+})
+
+describe('disabledRollbackHint', () => {
+  it.each([
+    ['UPDATE_FAILED', 'Fix the cause and deploy again'],
+    ['CREATE_FAILED', 'the next deploy then recreates the stack']
+  ])('explains %s', (status, text) => {
+    expect(disabledRollbackHint(status)).toContain(text)
+    expect(disabledRollbackHint(status)).toContain('rollback-stack --stack-name <stack>')
+  })
+
+  it('has nothing to add for rolled-back states', () => {
+    expect(disabledRollbackHint('UPDATE_ROLLBACK_COMPLETE')).toBeUndefined()
+  })
+})
+
+describe('blockedStackError', () => {
+  it('names the stack and its state, and says how to get out of it', () => {
+    const error = blockedStackError('hello-svc', 'UPDATE_ROLLBACK_FAILED')
+
+    expect(error).toBeInstanceOf(DeployError)
+    expect(error.message).toBe(
+      `Stack hello-svc is in UPDATE_ROLLBACK_FAILED and cannot be updated. ${recoveryHint('UPDATE_ROLLBACK_FAILED')}`
+    )
+  })
+})
+
+describe('previousParameterKeys', () => {
+  const PARAMETERS = [
+    { ParameterKey: 'CodeImageURI', ParameterValue: 'old' },
+    { ParameterKey: 'MemorySize', ParameterValue: '512' }
+  ]
+
+  it.each<[StackPlan, string[]]>([
+    [{ kind: 'update' }, ['CodeImageURI', 'MemorySize']],
+    [{ kind: 'wait', status: 'UPDATE_IN_PROGRESS' }, ['CodeImageURI', 'MemorySize']],
+    [{ kind: 'create' }, []],
+    [{ kind: 'recreate' }, []],
+    [{ kind: 'blocked', status: 'DELETE_FAILED' }, []]
+  ])('%j keeps the keys %j', (plan, keys) => {
+    expect([...previousParameterKeys(plan, PARAMETERS)]).toEqual(keys)
+  })
+
+  it('has no keys for a stack without parameters', () => {
+    expect(previousParameterKeys({ kind: 'update' }, undefined)).toEqual(new Set())
   })
 })

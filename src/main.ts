@@ -7,8 +7,9 @@
  */
 import * as core from '@actions/core'
 import { createAwsClients, type AwsClients } from './aws-clients.js'
-import { DEFAULT_WAIT, type WaitOptions } from './cloudformation.js'
-import { runDeployFlow, type ManifestReader } from './deploy-flow.js'
+import { DEFAULT_WAIT, type WaitOptions } from './cloudformation/index.js'
+import { runDeployFlow } from './deploy-flow.js'
+import type { ManifestReader } from './flow-context.js'
 import { getManifest } from './registry.js'
 import { execRunner, type Runner } from './docker.js'
 import { errorMessage } from './errors.js'

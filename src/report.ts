@@ -2,7 +2,7 @@
 import * as core from '@actions/core'
 import { errorMessage } from './errors.js'
 import type { Output } from '@aws-sdk/client-cloudformation'
-import type { ParameterChange, ResourceChangeRow } from './cloudformation.js'
+import type { ParameterChange, ResourceChangeRow } from './cloudformation/index.js'
 import { textCell } from './markdown.js'
 import type { CommentContent } from './pr-comment.js'
 import {

@@ -9,7 +9,7 @@ import {
   describeStack,
   executeExistingChangeSet,
   type WaitOptions
-} from './cloudformation.js'
+} from './cloudformation/index.js'
 import { deleteImage } from './ecr.js'
 import { ecrRegistryOf, formatDigestUri, formatImageUri, parseImageUri } from './image-ref.js'
 import type { StackOnlyInputs } from './inputs.js'

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Parameter, RollbackConfiguration } from '@aws-sdk/client-cloudformation'
+import { DeployError } from './errors.js'
 
 /** What to do with the stack as it stands. */
 export type StackPlan =
@@ -75,6 +76,25 @@ export function recoveryHint(status: string): string {
     default:
       return 'The previous version of the stack is still in place.'
   }
+}
+
+/** The refusal of a stack in a blocked state: its status and what a person must do first. */
+export function blockedStackError(stackName: string, status: string): DeployError {
+  return new DeployError(
+    `Stack ${stackName} is in ${status} and cannot be updated. ${recoveryHint(status)}`
+  )
+}
+
+/**
+ * The parameters the stack already has a value for, which `UsePreviousValue` can keep: only for a
+ * stack that is updated (now, or once the operation running on it ends); a new stack has none.
+ */
+export function previousParameterKeys(
+  plan: StackPlan,
+  parameters: Parameter[] | undefined
+): Set<string> {
+  if (plan.kind !== 'update' && plan.kind !== 'wait') return new Set()
+  return new Set((parameters ?? []).map((p) => p.ParameterKey ?? ''))
 }
 
 /**

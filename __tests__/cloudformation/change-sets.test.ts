@@ -1,176 +1,66 @@
+/**
+ * deployStack and createChangeSet up to a ready change set: the stack readied (busy, ROLLBACK_COMPLETE,
+ * blocked), the change set submitted (type, parameters, optional fields, a stale one replaced)
+ * and settled (ready, empty, failed).
+ */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import {
-  CancelUpdateStackCommand,
-  CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DeleteStackCommand,
   DescribeChangeSetCommand,
-  DescribeStackEventsCommand,
-  DescribeStacksCommand,
-  ExecuteChangeSetCommand,
-  type Change,
   type DescribeChangeSetCommandInput,
-  type DescribeChangeSetCommandOutput,
-  type Stack,
-  type StackEvent
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
-import { mockClient } from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-jest'
-import { deployStack, type DeployRequest } from '../src/cloudformation.js'
-import { DeployError } from '../src/errors.js'
-import { buildParameters } from '../src/stack-rules.js'
+import { createChangeSet, type DeployRequest, deployStack } from '../../src/cloudformation/index.js'
+import { rollbackConfiguration } from '../../src/stack-rules.js'
 import {
-  ACCOUNT_ID,
   awsError,
   captureStdout,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
-  event,
   fakeClock,
-  REGION,
   stack,
   STACK_ID,
   STACK_NAME,
   stackMissing
-} from '../__fixtures__/aws.js'
+} from '../../__fixtures__/aws.js'
+import {
+  ADD_FUNCTION,
+  ALARM_ARN,
+  callOrder,
+  cfn,
+  client,
+  describeChangeSet,
+  describeChangeSets,
+  describeStacks,
+  EMPTY_REASON,
+  failure,
+  IMAGE_URI,
+  inputs,
+  minimalRequest,
+  MODIFY_FUNCTION,
+  MODIFY_ROLE,
+  NEW_STACK_ID,
+  OUTPUTS,
+  PREVIOUS_PARAMETERS,
+  previousSeen,
+  request,
+  resetCloudFormation,
+  ROLE_ARN,
+  TEMPLATE_URL,
+  TOPIC_ARN
+} from '../../__fixtures__/cloudformation.js'
 
-const cfn = mockClient(CloudFormationClient)
-const client = new CloudFormationClient({ region: REGION })
-
-const TEMPLATE_URL = `https://artifacts.s3.${REGION}.amazonaws.com/${STACK_NAME}/build-42/${STACK_NAME}-cftemplate.json?versionId=v1`
-const IMAGE_URI = `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/spartaoci:build-42`
-const NEW_STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:stack/${STACK_NAME}/aaaaaaaa-0000-0000-0000-000000000002`
-const EMPTY_REASON =
-  "The submitted information didn't contain changes. Submit different information to create a change set."
-
-const ADD_FUNCTION: Change = {
-  Type: 'Resource',
-  ResourceChange: {
-    Action: 'Add',
-    LogicalResourceId: 'HelloFunction',
-    ResourceType: 'AWS::Lambda::Function'
-  }
-}
-const MODIFY_ROLE: Change = {
-  Type: 'Resource',
-  ResourceChange: {
-    Action: 'Modify',
-    LogicalResourceId: 'HelloRole',
-    PhysicalResourceId: 'hello-svc-HelloRole-1AB2',
-    ResourceType: 'AWS::IAM::Role',
-    Replacement: 'True'
-  }
-}
-
-/** The sets of previous parameters each `parameters` callback received. */
-let previousSeen: Set<string>[]
 let stdout: ReturnType<typeof captureStdout>
 
 beforeEach(() => {
-  cfn.reset()
-  previousSeen = []
+  resetCloudFormation()
   stdout = captureStdout()
-  cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: STACK_ID })
-  cfn.on(ExecuteChangeSetCommand).resolves({})
-  cfn.on(DeleteChangeSetCommand).resolves({})
-  cfn.on(DeleteStackCommand).resolves({})
-  cfn.on(CancelUpdateStackCommand).resolves({})
-  cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] })
 })
 afterEach(() => stdout.restore())
-
-/** The request main.ts builds: the image parameter, UsePreviousValue for what the stack has. */
-function request(overrides: Partial<DeployRequest> = {}): DeployRequest {
-  return {
-    stackName: STACK_NAME,
-    templateUrl: TEMPLATE_URL,
-    parameters: (previous) => {
-      previousSeen.push(previous)
-      return buildParameters(
-        ['CodeImageURI', 'MemorySize', 'LogLevel'],
-        new Map([
-          ['CodeImageURI', IMAGE_URI],
-          ['LogLevel', 'debug']
-        ]),
-        previous
-      )
-    },
-    capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-    tags: [
-      { Key: 'team', Value: 'platform' },
-      { Key: 'io:sparta:buildId', Value: 'build-42' }
-    ],
-    changeSetName: CHANGE_SET_NAME,
-    description: 'oci-stack-deploy build build-42',
-    noFailOnEmptyChangeset: false,
-    ...overrides
-  }
-}
-
-/** DescribeStacks answers in call order (by name or by id); the last answer repeats. */
-function describeStacks(...answers: Array<Stack | Error>): void {
-  const queue = [...answers]
-  cfn.on(DescribeStacksCommand).callsFake(async () => {
-    const next = queue.length > 1 ? queue.shift() : queue[0]
-    if (next instanceof Error) throw next
-    return { Stacks: [next] }
-  })
-}
-
-/**
- * DescribeChangeSet: by id, the answers in call order (the last repeats); by name (the look-up for
- * a change set left by an earlier run), `stale` or ChangeSetNotFound.
- */
-function describeChangeSet(
-  answers: Array<Partial<DescribeChangeSetCommandOutput>>,
-  stale?: Partial<DescribeChangeSetCommandOutput>
-): void {
-  const queue = [...answers]
-  cfn.on(DescribeChangeSetCommand).callsFake(async (input: DescribeChangeSetCommandInput) => {
-    if (input.ChangeSetName === CHANGE_SET_NAME) {
-      if (stale) return stale
-      throw awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
-    }
-    return queue.length > 1 ? queue.shift() : queue[0]
-  })
-}
-
-/** DescribeStackEvents pages (newest first, as CloudFormation returns them) in call order. */
-function describeStackEvents(...pages: StackEvent[][]): void {
-  const queue = [...pages]
-  cfn.on(DescribeStackEventsCommand).callsFake(async () => ({
-    StackEvents: queue.length > 1 ? queue.shift() : queue[0]
-  }))
-}
-
-/** The inputs of every call of `command`, in order. */
-function inputs(command: Parameters<typeof cfn.commandCalls>[0]): unknown[] {
-  return cfn.commandCalls(command).map((call): unknown => call.args[0].input)
-}
-
-/** Command names in the order the client received them. */
-function callOrder(): string[] {
-  return cfn.calls().map((call) => (call.args[0] as object).constructor.name)
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(DeployError)
-    return error as Error
-  }
-  throw new Error('expected the deploy to fail')
-}
-
-const OUTPUTS = [
-  { OutputKey: 'FunctionArn', OutputValue: 'arn:aws:lambda:eu-west-1:1:function:hello' }
-]
-const PREVIOUS_PARAMETERS = [
-  { ParameterKey: 'CodeImageURI', ParameterValue: 'old-image' },
-  { ParameterKey: 'MemorySize', ParameterValue: '512' }
-]
 
 describe('deployStack: change set type and inputs', () => {
   it('creates a stack that does not exist with a CREATE change set', async () => {
@@ -566,241 +456,190 @@ describe('deployStack: stacks that are not ready', () => {
   })
 })
 
-describe('deployStack: failed updates', () => {
-  const baseline = [event('old-1', STACK_NAME, 'UPDATE_COMPLETE')]
-  const started = event('e1', STACK_NAME, 'UPDATE_IN_PROGRESS', {
-    ResourceStatusReason: 'User Initiated'
-  })
-  const functionFailed = event('e2', 'HelloFunction', 'UPDATE_FAILED', {
-    ResourceStatusReason:
-      'Resource handler returned message: "Source image ... does not exist." (HandlerErrorCode: NotFound)'
-  })
-  const roleFailed = event('e3', 'HelloRole', 'UPDATE_FAILED', {
-    ResourceType: 'AWS::IAM::Role',
-    ResourceStatusReason: 'Resource update cancelled'
-  })
-  const rolledBack = event('e4', STACK_NAME, 'UPDATE_ROLLBACK_COMPLETE')
+describe('CreateChangeSet optional fields', () => {
+  const OPTIONAL: Partial<DeployRequest> = {
+    roleArn: ROLE_ARN,
+    notificationArns: [TOPIC_ARN],
+    rollbackConfiguration: rollbackConfiguration([ALARM_ARN], 10),
+    deploymentMode: 'REVERT_DRIFT',
+    includeNestedStacks: true
+  }
 
-  it('fails naming each failed resource, and says the previous version is still in place', async () => {
-    describeStacks(
-      stack('UPDATE_COMPLETE'),
-      stack('UPDATE_IN_PROGRESS'),
-      stack('UPDATE_ROLLBACK_IN_PROGRESS'),
-      stack('UPDATE_ROLLBACK_COMPLETE', { StackStatusReason: 'ignored when events explain it' })
-    )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-    describeStackEvents(
-      baseline,
-      [functionFailed, started, ...baseline],
-      [rolledBack, roleFailed, functionFailed, started, ...baseline]
-    )
-
-    const error = await failure(deployStack(client, request(), fakeClock()))
-
-    expect(error.message).toBe(
-      [
-        `Stack ${STACK_NAME} ended in UPDATE_ROLLBACK_COMPLETE`,
-        'Error ensuring AWS::Lambda::Function (HelloFunction): Resource handler returned message: "Source image ... does not exist." (HandlerErrorCode: NotFound)',
-        'Error ensuring AWS::IAM::Role (HelloRole): Resource update cancelled',
-        'The previous version of the stack is still in place.'
-      ].join('\n')
-    )
-    expect(inputs(DescribeStackEventsCommand)[0]).toEqual({ StackName: STACK_ID })
-  })
-
-  it('falls back to the stack status reason when no event explains the failure', async () => {
-    describeStacks(
-      stack('UPDATE_COMPLETE'),
-      stack('UPDATE_ROLLBACK_COMPLETE', { StackStatusReason: 'The following resource(s) failed' })
-    )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-
-    const error = await failure(deployStack(client, request(), fakeClock()))
-
-    expect(error.message).toBe(
-      `Stack ${STACK_NAME} ended in UPDATE_ROLLBACK_COMPLETE: The following resource(s) failed\nThe previous version of the stack is still in place.`
-    )
-  })
-
-  it('explains continue-update-rollback when the rollback itself failed', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_ROLLBACK_FAILED'))
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-    describeStackEvents(baseline, [
-      event('r1', 'HelloRole', 'UPDATE_FAILED', {
-        ResourceType: 'AWS::IAM::Role',
-        ResourceStatusReason: 'Role is in use'
-      }),
-      ...baseline
-    ])
-
-    const error = await failure(deployStack(client, request(), fakeClock()))
-
-    expect(error.message).toContain(`Stack ${STACK_NAME} ended in UPDATE_ROLLBACK_FAILED`)
-    expect(error.message).toContain('Error ensuring AWS::IAM::Role (HelloRole): Role is in use')
-    expect(error.message).toContain(
-      'aws cloudformation continue-update-rollback --stack-name <stack>'
-    )
-  })
-
-  it('refuses a stack stuck in UPDATE_ROLLBACK_FAILED before creating a change set', async () => {
-    describeStacks(stack('UPDATE_ROLLBACK_FAILED'))
-
-    const error = await failure(deployStack(client, request(), fakeClock()))
-
-    expect(error.message).toBe(
-      `Stack ${STACK_NAME} is in UPDATE_ROLLBACK_FAILED and cannot be updated. The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources that could not be rolled back (its stack events name them), then run \`aws cloudformation continue-update-rollback --stack-name <stack>\` (optionally with --resources-to-skip) before deploying again.`
-    )
-    expect(cfn).not.toHaveReceivedCommand(CreateChangeSetCommand)
-  })
-
-  it('says clearly when the stack disappears while it is deployed', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'), stackMissing(STACK_ID))
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-
-    const error = await failure(deployStack(client, request(), fakeClock()))
-
-    expect(error.message).toBe(
-      `Stack ${STACK_ID} disappeared while waiting for it (deleted by someone else?).`
-    )
-  })
-
-  it('says clearly when the stack is deleted while it is deployed', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('DELETE_IN_PROGRESS'), stack('DELETE_COMPLETE'))
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-
-    const error = await failure(deployStack(client, request(), fakeClock()))
-
-    expect(error.message).toBe(
-      `Stack ${STACK_NAME} was deleted (DELETE_COMPLETE) while this deploy waited for it (by someone else?); run the deploy again to create it.`
-    )
-  })
-})
-
-describe('deployStack: timeouts', () => {
-  it('cancels an update still running at the timeout and says how long it waited', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'))
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-    const clock = fakeClock(90_000)
-    const start = clock.now()
-
-    const error = await failure(deployStack(client, request(), clock))
-
-    expect(inputs(CancelUpdateStackCommand)).toEqual([{ StackName: STACK_ID }])
-    expect(error.message).toBe(
-      `Stack ${STACK_ID} was still UPDATE_IN_PROGRESS after waiting 1.5 minutes (timeout-minutes). Cancelled the update (CancelUpdateStack): CloudFormation rolls back to the previous version.`
-    )
-    expect(clock.now() - start).toBe(90_000)
-    expect(Math.max(...clock.slept)).toBeLessThanOrEqual(1500)
-  })
-
-  it('reports a failed cancel', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'))
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-    cfn
-      .on(CancelUpdateStackCommand)
-      .rejects(
-        awsError('ValidationError', 'CancelUpdateStack cannot be called from current stack status')
-      )
-
-    const error = await failure(deployStack(client, request(), fakeClock(60_000)))
-
-    expect(error.message).toBe(
-      `Stack ${STACK_ID} was still UPDATE_IN_PROGRESS after waiting 1 minute (timeout-minutes). Cancelling the update failed: CancelUpdateStack cannot be called from current stack status.`
-    )
-  })
-
-  it('does not cancel a create that times out', async () => {
-    describeStacks(stackMissing(), stack('CREATE_IN_PROGRESS'))
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-
-    const error = await failure(deployStack(client, request(), fakeClock(30_000)))
-
-    expect(error.message).toBe(
-      `Stack ${STACK_ID} was still CREATE_IN_PROGRESS after waiting 30 seconds (timeout-minutes).`
-    )
-    expect(cfn).not.toHaveReceivedCommand(CancelUpdateStackCommand)
-  })
-
-  it('counts one timeout from the start for the change set and the execution together', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'))
-    let polls = 0
-    cfn.on(DescribeChangeSetCommand).callsFake(async (input: DescribeChangeSetCommandInput) => {
-      if (input.ChangeSetName === CHANGE_SET_NAME)
-        throw awsError('ChangeSetNotFoundException', 'no')
-      polls += 1
-      return polls < 40
-        ? { Status: 'CREATE_IN_PROGRESS' }
-        : { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }
-    })
-    const clock = fakeClock(90_000)
-    const start = clock.now()
-
-    const error = await failure(deployStack(client, request(), clock))
-
-    expect(cfn).toHaveReceivedCommand(ExecuteChangeSetCommand)
-    expect(error.message).toMatch(/after waiting 1\.5 minutes \(timeout-minutes\)/)
-    expect(clock.now() - start).toBe(90_000)
-  })
-
-  it('gives up on a change set that never becomes ready', async () => {
+  it('passes RoleARN, NotificationARNs, RollbackConfiguration, DeploymentMode and IncludeNestedStacks exactly', async () => {
     describeStacks(stack('UPDATE_COMPLETE'))
-    describeChangeSet([{ Status: 'CREATE_IN_PROGRESS' }])
+    describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'CREATE_COMPLETE', Changes: [] }] })
 
-    const error = await failure(deployStack(client, request(), fakeClock(120_000)))
+    await createChangeSet(client, minimalRequest(OPTIONAL), fakeClock())
 
-    expect(error.message).toBe(
-      `Change set ${CHANGE_SET_NAME} was not ready after 2 minutes (timeout-minutes).`
+    expect(inputs(CreateChangeSetCommand)).toEqual([
+      {
+        StackName: STACK_NAME,
+        ChangeSetName: CHANGE_SET_NAME,
+        ChangeSetType: 'UPDATE',
+        TemplateURL: TEMPLATE_URL,
+        Parameters: [{ ParameterKey: 'MemorySize', ParameterValue: '1024' }],
+        Capabilities: undefined,
+        Tags: [],
+        Description: 'build b1',
+        RoleARN: ROLE_ARN,
+        NotificationARNs: [TOPIC_ARN],
+        RollbackConfiguration: {
+          RollbackTriggers: [{ Arn: ALARM_ARN, Type: 'AWS::CloudWatch::Alarm' }],
+          MonitoringTimeInMinutes: 10
+        },
+        DeploymentMode: 'REVERT_DRIFT',
+        IncludeNestedStacks: true
+      }
+    ])
+  })
+
+  it('sends none of them when none is set', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'CREATE_COMPLETE', Changes: [] }] })
+
+    await createChangeSet(
+      client,
+      minimalRequest({ notificationArns: [], includeNestedStacks: false }),
+      fakeClock()
     )
-    expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
+
+    const sent = inputs(CreateChangeSetCommand)[0] as Record<string, unknown>
+    for (const key of [
+      'RoleARN',
+      'NotificationARNs',
+      'RollbackConfiguration',
+      'DeploymentMode',
+      'IncludeNestedStacks'
+    ]) {
+      expect(sent).not.toHaveProperty(key)
+    }
+  })
+
+  it('leaves DeploymentMode out of a CREATE change set: a new stack has no drift', async () => {
+    describeStacks(stackMissing())
+    describeChangeSets({
+      [CHANGE_SET_ID]: [{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }]
+    })
+
+    await createChangeSet(client, minimalRequest(OPTIONAL), fakeClock())
+
+    const sent = inputs(CreateChangeSetCommand)[0] as Record<string, unknown>
+    expect(sent).toMatchObject({ ChangeSetType: 'CREATE', RoleARN: ROLE_ARN })
+    expect(sent).not.toHaveProperty('DeploymentMode')
+    expect(stdout.lines()).toContain(
+      'Deployment mode REVERT_DRIFT left out: a new stack has no drift.'
+    )
   })
 })
 
-describe('deployStack: log', () => {
-  it('streams new stack events oldest first and leaves out earlier ones', async () => {
-    const at = (time: string): Partial<StackEvent> => ({
-      Timestamp: new Date(`2024-05-01T${time}Z`)
-    })
-    const old = [
-      event('old-2', STACK_NAME, 'UPDATE_COMPLETE', at('09:00:10')),
-      event('old-1', 'HelloFunction', 'UPDATE_COMPLETE', at('09:00:05'))
-    ]
-    const n1 = event('n1', STACK_NAME, 'UPDATE_IN_PROGRESS', {
-      ...at('12:00:01'),
-      ResourceStatusReason: 'User Initiated'
-    })
-    const n2 = event('n2', 'HelloFunction', 'UPDATE_IN_PROGRESS', at('12:00:03'))
-    const n3 = event('n3', 'HelloFunction', 'UPDATE_COMPLETE', at('12:00:09'))
-    const n4 = event('n4', STACK_NAME, 'UPDATE_COMPLETE', at('12:00:11'))
+describe('createChangeSet', () => {
+  it('returns a ready UPDATE change set with its changes and parameter changes, executing nothing', async () => {
     describeStacks(
-      stack('UPDATE_COMPLETE'),
-      stack('UPDATE_IN_PROGRESS'),
-      stack('UPDATE_IN_PROGRESS'),
-      stack('UPDATE_COMPLETE')
+      stack('UPDATE_COMPLETE', {
+        Parameters: [
+          { ParameterKey: 'MemorySize', ParameterValue: '512' },
+          { ParameterKey: 'DbPassword', ParameterValue: '****' },
+          { ParameterKey: 'Stage', ParameterValue: 'prod' }
+        ]
+      })
     )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-    describeStackEvents(old, [n2, n1, ...old], [n2, n1, ...old], [n4, n3, n2, n1, ...old])
+    describeChangeSets({
+      [CHANGE_SET_ID]: [
+        { Status: 'CREATE_PENDING' },
+        {
+          Status: 'CREATE_COMPLETE',
+          Changes: [MODIFY_FUNCTION],
+          Parameters: [
+            { ParameterKey: 'MemorySize', ParameterValue: '1024' },
+            { ParameterKey: 'DbPassword', ParameterValue: '****' },
+            { ParameterKey: 'Stage', ParameterValue: 'prod' }
+          ]
+        }
+      ]
+    })
 
-    await deployStack(client, request(), fakeClock())
+    const result = await createChangeSet(client, minimalRequest(), fakeClock())
 
+    expect(result).toEqual({
+      changeSetId: CHANGE_SET_ID,
+      changeSetName: CHANGE_SET_NAME,
+      stackId: STACK_ID,
+      stackName: STACK_NAME,
+      type: 'UPDATE',
+      empty: false,
+      changes: [
+        {
+          action: 'Modify',
+          logicalId: 'HelloFunction',
+          type: 'AWS::Lambda::Function',
+          replacement: 'False',
+          physicalId: 'hello-svc-HelloFunction-1'
+        }
+      ],
+      parameterChanges: [{ key: 'MemorySize', old: '512', new: '1024' }]
+    })
+    expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
+    expect(cfn).not.toHaveReceivedCommand(DeleteChangeSetCommand)
     expect(stdout.lines()).toEqual([
       `Creating UPDATE change set ${CHANGE_SET_NAME} for stack ${STACK_NAME}`,
-      '  Modify HelloRole (AWS::IAM::Role) replacement: True',
-      `Executing change set ${CHANGE_SET_NAME}`,
-      `12:00:01 ${STACK_NAME} AWS::CloudFormation::Stack UPDATE_IN_PROGRESS User Initiated`,
-      '12:00:03 HelloFunction AWS::Lambda::Function UPDATE_IN_PROGRESS',
-      '12:00:09 HelloFunction AWS::Lambda::Function UPDATE_COMPLETE',
-      `12:00:11 ${STACK_NAME} AWS::CloudFormation::Stack UPDATE_COMPLETE`
+      '  Modify HelloFunction (AWS::Lambda::Function) replacement: False',
+      '  Parameter MemorySize: 512 → 1024'
     ])
   })
 
-  it('keeps deploying when stack events cannot be read', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
-    cfn.on(DescribeStackEventsCommand).rejects(awsError('Throttling', 'Rate exceeded'))
+  it('lists no parameter changes for a CREATE change set', async () => {
+    describeStacks(stackMissing())
+    describeChangeSets({
+      [CHANGE_SET_ID]: [
+        {
+          Status: 'CREATE_COMPLETE',
+          Changes: [ADD_FUNCTION],
+          Parameters: [{ ParameterKey: 'MemorySize', ParameterValue: '1024' }]
+        }
+      ]
+    })
 
-    const result = await deployStack(client, request(), fakeClock())
+    const result = await createChangeSet(client, minimalRequest(), fakeClock())
 
-    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
-    expect(stdout.lines()).toContain('::debug::DescribeStackEvents failed: Rate exceeded')
+    expect(result.type).toBe('CREATE')
+    expect(result).not.toHaveProperty('parameterChanges')
+  })
+
+  it('returns an empty change set with the stack as it stands, deleting the change set', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_COMPLETE', { Outputs: OUTPUTS, StackStatus: 'UPDATE_COMPLETE' })
+    )
+    describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'FAILED', StatusReason: EMPTY_REASON }] })
+
+    const result = await createChangeSet(
+      client,
+      minimalRequest({ noFailOnEmptyChangeset: true }),
+      fakeClock()
+    )
+
+    expect(result).toEqual({
+      changeSetId: CHANGE_SET_ID,
+      changeSetName: CHANGE_SET_NAME,
+      stackId: STACK_ID,
+      stackName: STACK_NAME,
+      type: 'UPDATE',
+      empty: true,
+      changes: [],
+      stackStatus: 'UPDATE_COMPLETE',
+      outputs: OUTPUTS
+    })
+    expect(inputs(DeleteChangeSetCommand)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    ])
+  })
+
+  it('fails on an empty change set unless told not to', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'FAILED', StatusReason: EMPTY_REASON }] })
+
+    const error = await failure(createChangeSet(client, minimalRequest(), fakeClock()))
+
+    expect(error.message).toContain("set 'no-fail-on-empty-changeset: true'")
   })
 })

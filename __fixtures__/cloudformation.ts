@@ -1,0 +1,204 @@
+/**
+ * A mocked CloudFormation client for the tests of src/cloudformation/: the mock (one per test
+ * file, as each file loads its own modules), the answers tests script, and two change set
+ * requests: the one the deploy flow builds for an image, and a minimal one.
+ */
+import { expect } from '@jest/globals'
+import {
+  CancelUpdateStackCommand,
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DeleteStackCommand,
+  DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  UpdateTerminationProtectionCommand,
+  type Change,
+  type DescribeChangeSetCommandInput,
+  type DescribeChangeSetCommandOutput,
+  type Stack,
+  type StackEvent
+} from '@aws-sdk/client-cloudformation'
+import { mockClient } from 'aws-sdk-client-mock'
+import type { DeployRequest } from '../src/cloudformation/index.js'
+import { DeployError } from '../src/errors.js'
+import { buildParameters } from '../src/stack-rules.js'
+import {
+  ACCOUNT_ID,
+  awsError,
+  CHANGE_SET_ID,
+  CHANGE_SET_NAME,
+  REGION,
+  resourceChange,
+  STACK_ID,
+  STACK_NAME
+} from './aws.js'
+
+export const cfn = mockClient(CloudFormationClient)
+export const client = new CloudFormationClient({ region: REGION })
+
+export const TEMPLATE_URL = `https://artifacts.s3.${REGION}.amazonaws.com/${STACK_NAME}/build-42/${STACK_NAME}-cftemplate.json?versionId=v1`
+export const IMAGE_URI = `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/spartaoci:build-42`
+export const NEW_STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:stack/${STACK_NAME}/aaaaaaaa-0000-0000-0000-000000000002`
+export const ROLE_ARN = 'arn:aws:iam::123456789012:role/cfn-deployer'
+export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:stack-events'
+export const ALARM_ARN = 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors'
+export const EMPTY_REASON =
+  "The submitted information didn't contain changes. Submit different information to create a change set."
+
+export const ADD_FUNCTION = resourceChange('Add', 'HelloFunction', 'AWS::Lambda::Function')
+export const MODIFY_FUNCTION = resourceChange('Modify', 'HelloFunction', 'AWS::Lambda::Function', {
+  Replacement: 'False',
+  PhysicalResourceId: 'hello-svc-HelloFunction-1'
+})
+export const MODIFY_ROLE: Change = resourceChange('Modify', 'HelloRole', 'AWS::IAM::Role', {
+  PhysicalResourceId: 'hello-svc-HelloRole-1AB2',
+  Replacement: 'True'
+})
+export const OUTPUTS = [
+  { OutputKey: 'FunctionArn', OutputValue: 'arn:aws:lambda:eu-west-1:1:function:hello' }
+]
+export const PREVIOUS_PARAMETERS = [
+  { ParameterKey: 'CodeImageURI', ParameterValue: 'old-image' },
+  { ParameterKey: 'MemorySize', ParameterValue: '512' }
+]
+
+/** The sets of previous parameters each `request().parameters` callback received. */
+export const previousSeen: Set<string>[] = []
+
+/** Clears the mock and the record, and answers the write commands with success. */
+export function resetCloudFormation(): void {
+  cfn.reset()
+  previousSeen.length = 0
+  cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: STACK_ID })
+  cfn.on(ExecuteChangeSetCommand).resolves({})
+  cfn.on(DeleteChangeSetCommand).resolves({})
+  cfn.on(DeleteStackCommand).resolves({})
+  cfn.on(CancelUpdateStackCommand).resolves({})
+  cfn.on(UpdateTerminationProtectionCommand).resolves({ StackId: STACK_ID })
+  cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] })
+}
+
+/** The request the deploy flow builds: the image parameter, UsePreviousValue for what the stack has. */
+export function request(overrides: Partial<DeployRequest> = {}): DeployRequest {
+  return {
+    stackName: STACK_NAME,
+    templateUrl: TEMPLATE_URL,
+    parameters: (previous) => {
+      previousSeen.push(previous)
+      return buildParameters(
+        ['CodeImageURI', 'MemorySize', 'LogLevel'],
+        new Map([
+          ['CodeImageURI', IMAGE_URI],
+          ['LogLevel', 'debug']
+        ]),
+        previous
+      )
+    },
+    capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+    tags: [
+      { Key: 'team', Value: 'platform' },
+      { Key: 'io:sparta:buildId', Value: 'build-42' }
+    ],
+    changeSetName: CHANGE_SET_NAME,
+    description: 'oci-stack-deploy build build-42',
+    noFailOnEmptyChangeset: false,
+    ...overrides
+  }
+}
+
+/** A request with one parameter and nothing optional. */
+export function minimalRequest(overrides: Partial<DeployRequest> = {}): DeployRequest {
+  return {
+    stackName: STACK_NAME,
+    templateUrl: TEMPLATE_URL,
+    parameters: () => [{ ParameterKey: 'MemorySize', ParameterValue: '1024' }],
+    capabilities: [],
+    tags: [],
+    changeSetName: CHANGE_SET_NAME,
+    description: 'build b1',
+    noFailOnEmptyChangeset: false,
+    ...overrides
+  }
+}
+
+/** DescribeStacks answers in call order (by name or by id); the last answer repeats. */
+export function describeStacks(...answers: Array<Stack | Error>): void {
+  const queue = [...answers]
+  cfn.on(DescribeStacksCommand).callsFake(async () => {
+    const next = queue.length > 1 ? queue.shift() : queue[0]
+    if (next instanceof Error) throw next
+    return { Stacks: [next] }
+  })
+}
+
+/**
+ * DescribeChangeSet: by id, the answers in call order (the last repeats); by name (the look-up for
+ * a change set left by an earlier run), `stale` or ChangeSetNotFound.
+ */
+export function describeChangeSet(
+  answers: Array<Partial<DescribeChangeSetCommandOutput>>,
+  stale?: Partial<DescribeChangeSetCommandOutput>
+): void {
+  const queue = [...answers]
+  cfn.on(DescribeChangeSetCommand).callsFake(async (input: DescribeChangeSetCommandInput) => {
+    if (input.ChangeSetName === CHANGE_SET_NAME) {
+      if (stale) return stale
+      throw awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
+    }
+    return queue.length > 1 ? queue.shift() : queue[0]
+  })
+}
+
+/**
+ * DescribeChangeSet: `byId` maps a change set id/ARN (or the name) to its answers in call order
+ * (the last repeats; an Error is thrown). A name with no entry is ChangeSetNotFound.
+ */
+export function describeChangeSets(
+  byId: Record<string, Array<Partial<DescribeChangeSetCommandOutput> | Error>>
+): void {
+  const queues = new Map(Object.entries(byId).map(([id, answers]) => [id, [...answers]]))
+  cfn.on(DescribeChangeSetCommand).callsFake(async (input: DescribeChangeSetCommandInput) => {
+    const queue = queues.get(input.ChangeSetName ?? '')
+    if (!queue) {
+      throw awsError(
+        'ChangeSetNotFoundException',
+        `ChangeSet [${input.ChangeSetName}] does not exist`
+      )
+    }
+    const next = queue.length > 1 ? queue.shift() : queue[0]
+    if (next instanceof Error) throw next
+    return next ?? {}
+  })
+}
+
+/** DescribeStackEvents pages (newest first, as CloudFormation returns them) in call order. */
+export function describeStackEvents(...pages: StackEvent[][]): void {
+  const queue = [...pages]
+  cfn.on(DescribeStackEventsCommand).callsFake(async () => ({
+    StackEvents: queue.length > 1 ? queue.shift() : queue[0]
+  }))
+}
+
+/** The inputs of every call of `command`, in order. */
+export function inputs(command: Parameters<typeof cfn.commandCalls>[0]): unknown[] {
+  return cfn.commandCalls(command).map((call): unknown => call.args[0].input)
+}
+
+/** Command names in the order the client received them. */
+export function callOrder(): string[] {
+  return cfn.calls().map((call) => (call.args[0] as object).constructor.name)
+}
+
+/** The DeployError `promise` rejects with (the test fails if it resolves or throws another). */
+export async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise
+  } catch (error) {
+    expect(error).toBeInstanceOf(DeployError)
+    return error as Error
+  }
+  throw new Error('expected a DeployError')
+}

@@ -1,0 +1,158 @@
+/**
+ * Scenarios for run()-level tests on top of run-harness.ts: a stack an earlier deploy left, an
+ * UPDATE change set as CloudFormation resolves it, a scripted registry, the image parameter sent,
+ * and a recording pull-request comment.
+ */
+import { jest } from '@jest/globals'
+import {
+  CreateChangeSetCommand,
+  DescribeChangeSetCommand,
+  DescribeStacksCommand,
+  type Parameter,
+  type Stack
+} from '@aws-sdk/client-cloudformation'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ManifestReader } from '../src/flow-context.js'
+import type { Dependencies } from '../src/main.js'
+import type { ManifestInfo } from '../src/registry.js'
+import { awsError } from './aws.js'
+import {
+  cfn,
+  CHANGE_SET_ID,
+  CHANGE_SET_NAME,
+  createdStack,
+  FUNCTION_ARN,
+  harness,
+  IMAGE_URI,
+  REGISTRY,
+  STACK,
+  STACK_ID
+} from './run-harness.js'
+
+/** Manifest media types. */
+export const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json'
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+/** The image an earlier deploy left. */
+export const OLD_DIGEST = `sha256:${'0a'.repeat(32)}`
+export const OLD_PINNED = `${REGISTRY}/hello-service@${OLD_DIGEST}`
+/** The change a new stack's change set lists. */
+export const FUNCTION_CHANGE = {
+  Type: 'Resource' as const,
+  ResourceChange: {
+    Action: 'Add' as const,
+    LogicalResourceId: 'HelloFunction',
+    ResourceType: 'AWS::Lambda::Function'
+  }
+}
+/** The stack's outputs as the `outputs` output writes them. */
+export const STACK_OUTPUTS = JSON.stringify({
+  FunctionArn: FUNCTION_ARN,
+  DeployedImage: IMAGE_URI,
+  Docs: 'https://example.com/hello'
+})
+/** The outputs every deploy-like run writes for the stack's outputs. */
+export const STACK_OUTPUT_VALUES = {
+  outputs: STACK_OUTPUTS,
+  FunctionArn: FUNCTION_ARN,
+  DeployedImage: IMAGE_URI,
+  Docs: 'https://example.com/hello'
+}
+
+/** The stack after an earlier deploy of OLD_PINNED, as DescribeStacks shows it by name and id. */
+export function existingStack(overrides: Partial<Stack> = {}): Stack {
+  const stack = createdStack({
+    StackStatus: 'UPDATE_COMPLETE',
+    Parameters: [
+      { ParameterKey: 'CodeImageURI', ParameterValue: OLD_PINNED },
+      { ParameterKey: 'Stage', ParameterValue: 'prod' },
+      { ParameterKey: 'DbPassword', ParameterValue: '****' }
+    ],
+    ...overrides
+  })
+  cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [stack] })
+  cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({ Stacks: [stack] })
+  return stack
+}
+
+/**
+ * An UPDATE change set: no earlier one under the same name; DescribeChangeSet answers with the
+ * parameters CreateChangeSet sent, resolved as CloudFormation shows them (previous values filled
+ * in, NoEcho masked).
+ */
+export function mockUpdateChangeSet(stack: Stack): void {
+  cfn
+    .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
+    .rejects(
+      awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
+    )
+  cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).callsFake(() => {
+    const sent = cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.Parameters ?? []
+    const previous = new Map(stack.Parameters?.map((p) => [p.ParameterKey, p.ParameterValue]))
+    const resolved: Parameter[] = sent.map((p) => ({
+      ParameterKey: p.ParameterKey,
+      ParameterValue:
+        p.ParameterKey === 'DbPassword'
+          ? '****'
+          : p.UsePreviousValue
+            ? previous.get(p.ParameterKey)
+            : p.ParameterValue
+    }))
+    return {
+      ChangeSetId: CHANGE_SET_ID,
+      ChangeSetName: CHANGE_SET_NAME,
+      StackId: STACK_ID,
+      StackName: STACK,
+      Status: 'CREATE_COMPLETE',
+      ExecutionStatus: 'AVAILABLE',
+      Parameters: resolved,
+      Changes: [
+        {
+          Type: 'Resource',
+          ResourceChange: {
+            Action: 'Modify',
+            LogicalResourceId: 'HelloFunction',
+            ResourceType: 'AWS::Lambda::Function',
+            Replacement: 'False'
+          }
+        }
+      ]
+    }
+  })
+}
+
+/** A ManifestReader over `answer`, recording every reference read. */
+export function registry(answer: (reference: string) => ManifestInfo | undefined): {
+  getManifest: ManifestReader
+  reads: string[]
+} {
+  const reads: string[] = []
+  return {
+    reads,
+    getManifest: async (_login, repository, reference) => {
+      reads.push(`${repository}:${reference}`)
+      return answer(reference)
+    }
+  }
+}
+
+/** Writes the workspace's template.yaml. */
+export function writeTemplate(text: string): void {
+  writeFileSync(join(harness.workspace, 'template.yaml'), text)
+}
+
+/** The inputs of every CreateChangeSet call, in order. */
+export function createChangeSetInputs() {
+  return cfn.commandCalls(CreateChangeSetCommand).map((c) => c.args[0].input)
+}
+
+/** The image URI the first change set handed the template. */
+export function imageParameterSent(): string | undefined {
+  return createChangeSetInputs()[0]?.Parameters?.find((p) => p.ParameterKey === 'CodeImageURI')
+    ?.ParameterValue
+}
+
+/** A fake `comment` dependency that records its calls. */
+export function fakeComment(impl: Dependencies['comment'] = async () => 'created') {
+  return jest.fn<Dependencies['comment']>(impl)
+}

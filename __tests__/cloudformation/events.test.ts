@@ -1,0 +1,85 @@
+/**
+ * The stack event stream in the log: new events oldest first, earlier ones left out, a failed
+ * read never fails the deploy.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { DescribeStackEventsCommand, type StackEvent } from '@aws-sdk/client-cloudformation'
+import 'aws-sdk-client-mock-jest'
+import { deployStack } from '../../src/cloudformation/index.js'
+import {
+  awsError,
+  captureStdout,
+  CHANGE_SET_NAME,
+  event,
+  fakeClock,
+  stack,
+  STACK_NAME
+} from '../../__fixtures__/aws.js'
+import {
+  cfn,
+  client,
+  describeChangeSet,
+  describeStackEvents,
+  describeStacks,
+  MODIFY_ROLE,
+  request,
+  resetCloudFormation
+} from '../../__fixtures__/cloudformation.js'
+
+let stdout: ReturnType<typeof captureStdout>
+
+beforeEach(() => {
+  resetCloudFormation()
+  stdout = captureStdout()
+})
+afterEach(() => stdout.restore())
+
+describe('deployStack: log', () => {
+  it('streams new stack events oldest first and leaves out earlier ones', async () => {
+    const at = (time: string): Partial<StackEvent> => ({
+      Timestamp: new Date(`2024-05-01T${time}Z`)
+    })
+    const old = [
+      event('old-2', STACK_NAME, 'UPDATE_COMPLETE', at('09:00:10')),
+      event('old-1', 'HelloFunction', 'UPDATE_COMPLETE', at('09:00:05'))
+    ]
+    const n1 = event('n1', STACK_NAME, 'UPDATE_IN_PROGRESS', {
+      ...at('12:00:01'),
+      ResourceStatusReason: 'User Initiated'
+    })
+    const n2 = event('n2', 'HelloFunction', 'UPDATE_IN_PROGRESS', at('12:00:03'))
+    const n3 = event('n3', 'HelloFunction', 'UPDATE_COMPLETE', at('12:00:09'))
+    const n4 = event('n4', STACK_NAME, 'UPDATE_COMPLETE', at('12:00:11'))
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_COMPLETE')
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+    describeStackEvents(old, [n2, n1, ...old], [n2, n1, ...old], [n4, n3, n2, n1, ...old])
+
+    await deployStack(client, request(), fakeClock())
+
+    expect(stdout.lines()).toEqual([
+      `Creating UPDATE change set ${CHANGE_SET_NAME} for stack ${STACK_NAME}`,
+      '  Modify HelloRole (AWS::IAM::Role) replacement: True',
+      `Executing change set ${CHANGE_SET_NAME}`,
+      `12:00:01 ${STACK_NAME} AWS::CloudFormation::Stack UPDATE_IN_PROGRESS User Initiated`,
+      '12:00:03 HelloFunction AWS::Lambda::Function UPDATE_IN_PROGRESS',
+      '12:00:09 HelloFunction AWS::Lambda::Function UPDATE_COMPLETE',
+      `12:00:11 ${STACK_NAME} AWS::CloudFormation::Stack UPDATE_COMPLETE`
+    ])
+  })
+
+  it('keeps deploying when stack events cannot be read', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+    cfn.on(DescribeStackEventsCommand).rejects(awsError('Throttling', 'Rate exceeded'))
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+    expect(stdout.lines()).toContain('::debug::DescribeStackEvents failed: Rate exceeded')
+  })
+})

@@ -1,0 +1,121 @@
+/**
+ * Waiting: one timeout for the change set and the execution, a running update cancelled at the
+ * timeout.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import {
+  CancelUpdateStackCommand,
+  DescribeChangeSetCommand,
+  type DescribeChangeSetCommandInput,
+  ExecuteChangeSetCommand
+} from '@aws-sdk/client-cloudformation'
+import 'aws-sdk-client-mock-jest'
+import { deployStack } from '../../src/cloudformation/index.js'
+import {
+  awsError,
+  captureStdout,
+  CHANGE_SET_NAME,
+  fakeClock,
+  stack,
+  STACK_ID,
+  stackMissing
+} from '../../__fixtures__/aws.js'
+import {
+  ADD_FUNCTION,
+  cfn,
+  client,
+  describeChangeSet,
+  describeStacks,
+  failure,
+  inputs,
+  MODIFY_ROLE,
+  request,
+  resetCloudFormation
+} from '../../__fixtures__/cloudformation.js'
+
+let stdout: ReturnType<typeof captureStdout>
+
+beforeEach(() => {
+  resetCloudFormation()
+  stdout = captureStdout()
+})
+afterEach(() => stdout.restore())
+
+describe('deployStack: timeouts', () => {
+  it('cancels an update still running at the timeout and says how long it waited', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+    const clock = fakeClock(90_000)
+    const start = clock.now()
+
+    const error = await failure(deployStack(client, request(), clock))
+
+    expect(inputs(CancelUpdateStackCommand)).toEqual([{ StackName: STACK_ID }])
+    expect(error.message).toBe(
+      `Stack ${STACK_ID} was still UPDATE_IN_PROGRESS after waiting 1.5 minutes (timeout-minutes). Cancelled the update (CancelUpdateStack): CloudFormation rolls back to the previous version.`
+    )
+    expect(clock.now() - start).toBe(90_000)
+    expect(Math.max(...clock.slept)).toBeLessThanOrEqual(1500)
+  })
+
+  it('reports a failed cancel', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+    cfn
+      .on(CancelUpdateStackCommand)
+      .rejects(
+        awsError('ValidationError', 'CancelUpdateStack cannot be called from current stack status')
+      )
+
+    const error = await failure(deployStack(client, request(), fakeClock(60_000)))
+
+    expect(error.message).toBe(
+      `Stack ${STACK_ID} was still UPDATE_IN_PROGRESS after waiting 1 minute (timeout-minutes). Cancelling the update failed: CancelUpdateStack cannot be called from current stack status.`
+    )
+  })
+
+  it('does not cancel a create that times out', async () => {
+    describeStacks(stackMissing(), stack('CREATE_IN_PROGRESS'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+
+    const error = await failure(deployStack(client, request(), fakeClock(30_000)))
+
+    expect(error.message).toBe(
+      `Stack ${STACK_ID} was still CREATE_IN_PROGRESS after waiting 30 seconds (timeout-minutes).`
+    )
+    expect(cfn).not.toHaveReceivedCommand(CancelUpdateStackCommand)
+  })
+
+  it('counts one timeout from the start for the change set and the execution together', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'))
+    let polls = 0
+    cfn.on(DescribeChangeSetCommand).callsFake(async (input: DescribeChangeSetCommandInput) => {
+      if (input.ChangeSetName === CHANGE_SET_NAME)
+        throw awsError('ChangeSetNotFoundException', 'no')
+      polls += 1
+      return polls < 40
+        ? { Status: 'CREATE_IN_PROGRESS' }
+        : { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }
+    })
+    const clock = fakeClock(90_000)
+    const start = clock.now()
+
+    const error = await failure(deployStack(client, request(), clock))
+
+    expect(cfn).toHaveReceivedCommand(ExecuteChangeSetCommand)
+    expect(error.message).toMatch(/after waiting 1\.5 minutes \(timeout-minutes\)/)
+    expect(clock.now() - start).toBe(90_000)
+  })
+
+  it('gives up on a change set that never becomes ready', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_IN_PROGRESS' }])
+
+    const error = await failure(deployStack(client, request(), fakeClock(120_000)))
+
+    expect(error.message).toBe(
+      `Change set ${CHANGE_SET_NAME} was not ready after 2 minutes (timeout-minutes).`
+    )
+    expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
+  })
+})

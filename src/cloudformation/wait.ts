@@ -1,0 +1,167 @@
+/**
+ * Reading and waiting: the stack as it stands, and bounded polls until a stack settles or a
+ * change set is ready. Waits poll at a short, growing but bounded interval under one deadline.
+ */
+import {
+  CancelUpdateStackCommand,
+  DescribeChangeSetCommand,
+  DescribeStacksCommand,
+  type CloudFormationClient,
+  type DescribeChangeSetCommandOutput,
+  type Stack
+} from '@aws-sdk/client-cloudformation'
+import { awsErrorName, DeployError, errorMessage } from '../errors.js'
+import { isSettled } from '../stack-rules.js'
+import type { EventStream } from './events.js'
+
+/** How waits behave; tests pass a fake clock. */
+export interface WaitOptions {
+  /** Give up (and cancel an update) after this long. */
+  timeoutMs: number
+  /** First poll delay; grows by half each poll up to `maxPollMs`. */
+  initialPollMs: number
+  maxPollMs: number
+  sleep: (ms: number) => Promise<void>
+  now: () => number
+}
+
+/** The production wait: real timers; the timeout comes from `timeout-minutes`. */
+export const DEFAULT_WAIT: Omit<WaitOptions, 'timeoutMs'> = {
+  // Bounded at 1 s so a finished stack is noticed within about a second; with the two reads of
+  // a poll running together that is 4 read calls a second at first, 2 once polls reach 1 s.
+  initialPollMs: 500,
+  maxPollMs: 1000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  now: () => Date.now()
+}
+
+/** The stack, or undefined when there is none. */
+export async function describeStack(
+  cfn: CloudFormationClient,
+  stackName: string
+): Promise<Stack | undefined> {
+  try {
+    const result = await cfn.send(new DescribeStacksCommand({ StackName: stackName }))
+    return result.Stacks?.[0]
+  } catch (error) {
+    if (awsErrorName(error) === 'ValidationError' && /does not exist/.test(errorMessage(error))) {
+      return undefined
+    }
+    throw new DeployError(
+      `Could not describe stack ${stackName} (cloudformation:DescribeStacks): ${errorMessage(error)}`
+    )
+  }
+}
+
+/** Polls `poll` until it returns a value, with a growing but bounded delay; throws on timeout. */
+async function pollUntil<T>(
+  options: WaitOptions,
+  deadline: number,
+  poll: () => Promise<T | undefined>,
+  onTimeout: () => Promise<never>
+): Promise<T> {
+  let delay = options.initialPollMs
+  for (;;) {
+    const value = await poll()
+    if (value !== undefined) return value
+    if (options.now() >= deadline) return onTimeout()
+    await options.sleep(Math.min(delay, Math.max(0, deadline - options.now())))
+    delay = Math.min(options.maxPollMs, Math.ceil(delay * 1.5))
+  }
+}
+
+/** A duration for messages: `1 minute`, `2.5 minutes`, `30 seconds`. */
+function minutes(ms: number): string {
+  const m = Math.round(ms / 6000) / 10
+  if (m >= 1) return m === 1 ? '1 minute' : `${m} minutes`
+  const s = Math.round(ms / 1000)
+  return s === 1 ? '1 second' : `${s} seconds`
+}
+
+/**
+ * Waits until no operation runs on the stack, streaming events. On timeout an update is
+ * cancelled (CloudFormation then rolls back to the previous version) and the wait fails.
+ */
+export async function waitForStack(
+  cfn: CloudFormationClient,
+  stackId: string,
+  events: EventStream | undefined,
+  options: WaitOptions,
+  started: number,
+  /** The stack our own DeleteStack removes: once it is gone it counts as deleted, not lost. */
+  deleting?: Stack
+): Promise<Stack> {
+  let last: Stack | undefined
+  return pollUntil(
+    options,
+    started + options.timeoutMs,
+    async () => {
+      // Both reads at once: events are for the log, the status decides.
+      const [, stack] = await Promise.all([events?.poll(), describeStack(cfn, stackId)])
+      last = stack
+      if (last === undefined && deleting) return { ...deleting, StackStatus: 'DELETE_COMPLETE' }
+      if (last === undefined) {
+        throw new DeployError(
+          `Stack ${stackId} disappeared while waiting for it (deleted by someone else?).`
+        )
+      }
+      return isSettled(last.StackStatus ?? '') ? last : undefined
+    },
+    () => stackTimedOut(cfn, stackId, last?.StackStatus ?? 'unknown', options, started)
+  )
+}
+
+/** The timeout of a stack wait: cancels a running update first, then fails saying so. */
+async function stackTimedOut(
+  cfn: CloudFormationClient,
+  stackId: string,
+  status: string,
+  options: WaitOptions,
+  started: number
+): Promise<never> {
+  let cancelled = ''
+  if (status === 'UPDATE_IN_PROGRESS') {
+    try {
+      await cfn.send(new CancelUpdateStackCommand({ StackName: stackId }))
+      cancelled =
+        ' Cancelled the update (CancelUpdateStack): CloudFormation rolls back to the previous version.'
+    } catch (error) {
+      cancelled = ` Cancelling the update failed: ${errorMessage(error)}.`
+    }
+  }
+  throw new DeployError(
+    `Stack ${stackId} was still ${status} after waiting ${minutes(options.now() - started)} (timeout-minutes).${cancelled}`
+  )
+}
+
+/** Waits until a change set is CREATE_COMPLETE, FAILED or gone. */
+export async function waitForChangeSet(
+  cfn: CloudFormationClient,
+  changeSetId: string,
+  stackName: string | undefined,
+  label: string,
+  options: WaitOptions,
+  started: number
+): Promise<DescribeChangeSetCommandOutput> {
+  return pollUntil(
+    options,
+    started + options.timeoutMs,
+    async () => {
+      const result = await cfn.send(
+        new DescribeChangeSetCommand({
+          ChangeSetName: changeSetId,
+          ...(stackName === undefined ? {} : { StackName: stackName })
+        })
+      )
+      const status = result.Status ?? ''
+      return status === 'CREATE_COMPLETE' || status === 'FAILED' || status === 'DELETE_COMPLETE'
+        ? result
+        : undefined
+    },
+    () => {
+      throw new DeployError(
+        `Change set ${label} was not ready after ${minutes(options.timeoutMs)} (timeout-minutes).`
+      )
+    }
+  )
+}

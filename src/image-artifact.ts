@@ -1,0 +1,237 @@
+/**
+ * The image artifact: build with Sparta's build args, check the label, the architecture and the
+ * template's use of the image before anything is written, then push (skipped when the registry
+ * already holds this image) beside the template upload, and check Lambda accepts the manifest.
+ */
+import * as core from '@actions/core'
+import { settleBoth, uploadTemplateFile, type Publication } from './artifact.js'
+import {
+  buildImage,
+  pullImage,
+  pushImage,
+  supportsAttestationFlags,
+  tagImage,
+  type BuiltImage,
+  type RegistryLogin
+} from './docker.js'
+import { createRepository, repositoryExists } from './ecr.js'
+import { DeployError, errorMessage, InputError } from './errors.js'
+import type { FlowContext } from './flow-context.js'
+import {
+  formatDigestUri,
+  formatImageUri,
+  localImageTag,
+  resolveImageTarget,
+  type ImageTarget
+} from './image-ref.js'
+import { requireBucket, type Preflight } from './preflight.js'
+import { checkLambdaManifest, type ManifestInfo } from './registry.js'
+import { createRegistryAccess, type RegistryAccess } from './registry-access.js'
+import {
+  architectureMismatches,
+  functionsUsingParameter,
+  imageArchitecture,
+  packageTypeWarnings
+} from './template.js'
+
+/** A built and checked image, not pushed yet. */
+interface CheckedImage {
+  built: BuiltImage
+  /** The ECR repository and tag the label names. */
+  target: ImageTarget
+  registry: RegistryAccess
+}
+
+/** Builds the image (its own phase) and checks it; nothing is written yet. */
+export async function buildCheckedImage(
+  ctx: FlowContext,
+  accountId: string
+): Promise<CheckedImage> {
+  const registry = createRegistryAccess(ctx)
+  const built = await ctx.phases.run('Build image', () => build(ctx, registry, accountId))
+  const target = checkBuiltImage(ctx, built, accountId)
+  return { built, target, registry }
+}
+
+/** Makes sure of the repository, then pushes the image beside the template upload (one phase). */
+export async function publishImageArtifact(
+  ctx: FlowContext,
+  preflight: Preflight,
+  image: CheckedImage
+): Promise<Publication> {
+  await ensureRepository(ctx, image.target, preflight.accountId)
+  const [published, template] = await ctx.phases.run('Push image and upload template', () =>
+    settleBoth(publishImage(ctx, image), uploadTemplateFile(ctx, requireBucket(preflight)))
+  )
+  return { artifact: { kind: 'image', ...published }, templateUrl: template.url }
+}
+
+/** `docker build` with Sparta's build args; attestations off where the builder makes them. */
+async function build(
+  ctx: FlowContext,
+  registry: RegistryAccess,
+  accountId: string
+): Promise<BuiltImage> {
+  const { inputs, runner } = ctx
+  const [attestationFlags] = await Promise.all([
+    supportsAttestationFlags(runner),
+    pullCacheImages(ctx, registry)
+  ])
+  return buildImage(runner, {
+    dockerfile: inputs.dockerfile,
+    context: inputs.context,
+    localTag: localImageTag(inputs.stackName, inputs.buildTag),
+    buildArgs: [
+      { key: 'AWS_ACCOUNT_ID', value: accountId },
+      { key: 'AWS_REGION', value: inputs.region },
+      { key: 'SPARTA_BINARY', value: inputs.binary },
+      { key: 'SPARTA_ECR_LABEL_NAME', value: inputs.labelName },
+      { key: 'SPARTA_BUILD_ID', value: inputs.buildTag },
+      ...inputs.buildArgs
+    ],
+    platform: inputs.platform,
+    target: inputs.target,
+    attestationFlags,
+    cacheFrom: inputs.cacheFrom
+  })
+}
+
+/**
+ * `cache-from` images are pulled before the build: the legacy builder only uses cache images that
+ * are local, and a pulled image serves BuildKit too. A pull that fails only warns.
+ */
+async function pullCacheImages(ctx: FlowContext, registry: RegistryAccess): Promise<void> {
+  if (ctx.inputs.cacheFrom.length === 0) return
+  try {
+    await registry.login()
+  } catch (error) {
+    core.warning(
+      `cache-from: could not log in to ECR (${errorMessage(error)}); building without the cache images.`
+    )
+    return
+  }
+  for (const reference of ctx.inputs.cacheFrom) {
+    const pulled = await pullImage(ctx.runner, registry.config(), reference)
+    if (pulled) core.info(`cache-from: pulled ${reference}`)
+    else core.warning(`cache-from: could not pull ${reference}; building without it.`)
+  }
+}
+
+/** The label, the architecture and the template's use of the image: all before the push. */
+function checkBuiltImage(ctx: FlowContext, built: BuiltImage, accountId: string): ImageTarget {
+  const { inputs } = ctx
+  const target = resolveImageTarget(
+    built.labels[inputs.labelName],
+    inputs.labelName,
+    inputs.buildTag,
+    {
+      accountId,
+      region: inputs.region
+    }
+  )
+  core.info(`Label ${inputs.labelName} → ECR repository ${target.repository}, tag ${target.tag}`)
+  const functions = functionsUsingParameter(inputs.template, inputs.imageParameter)
+  const architecture = imageArchitecture(inputs.platform, built.architecture)
+  const mismatches = architectureMismatches(functions, architecture)
+  if (mismatches.length > 0) throw new InputError(mismatches.join(' '))
+  for (const warning of packageTypeWarnings(inputs.template, inputs.imageParameter)) {
+    core.warning(warning)
+  }
+  return target
+}
+
+/** The repository must exist, or is created when asked (the first write of the run). */
+async function ensureRepository(
+  ctx: FlowContext,
+  target: ImageTarget,
+  accountId: string
+): Promise<void> {
+  const { inputs, aws } = ctx
+  if (await repositoryExists(aws.ecr, target.repository)) return
+  if (!inputs.createRepository) {
+    throw new InputError(
+      `ECR repository '${target.repository}' (from label ${inputs.labelName}) does not exist in account ${accountId}, ${inputs.region}: create it, or set 'create-repository: true'.`
+    )
+  }
+  core.info(`Creating ECR repository ${target.repository}`)
+  await createRepository(aws.ecr, target.repository)
+}
+
+/**
+ * Logs in (password on stdin, private DOCKER_CONFIG), skips the push when the registry already
+ * holds this exact image under the tag, else pushes; extra tags follow; the manifest must be one
+ * Lambda accepts.
+ */
+async function publishImage(
+  ctx: FlowContext,
+  { built, target, registry }: CheckedImage
+): Promise<{ imageUri: string; pinnedUri: string; digest: string; templateValue: string }> {
+  const { inputs, runner } = ctx
+  const creds = await registry.credentials()
+  const imageUri = formatImageUri(creds.registry, target)
+  const push = async (reference: string): Promise<string> => {
+    await registry.login()
+    await tagImage(runner, built.localTag, reference)
+    return pushImage(runner, registry.config(), reference, () => registry.relogin())
+  }
+
+  const existing = await readManifest(
+    ctx,
+    creds,
+    target.repository,
+    target.tag,
+    'see if it is already there'
+  )
+  let digest: string
+  if (existing && existing.configDigest === built.imageId) {
+    core.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
+    digest = existing.digest
+  } else {
+    core.info(`Pushing ${imageUri}`)
+    digest = await push(imageUri)
+    core.info(`Pushed ${imageUri} (${digest})`)
+  }
+  const manifest =
+    existing && existing.digest === digest
+      ? existing
+      : await readManifest(
+          ctx,
+          creds,
+          target.repository,
+          digest,
+          'check Lambda accepts its media type'
+        )
+  if (manifest === undefined) {
+    throw new DeployError(`The registry does not show ${imageUri}@${digest} after the push.`)
+  }
+  if (manifest !== null) checkLambdaManifest(manifest, imageUri)
+  for (const tag of inputs.imageTags.filter((t) => t !== target.tag)) {
+    const extra = formatImageUri(creds.registry, { repository: target.repository, tag })
+    await push(extra)
+    core.info(`Tagged ${extra}`)
+  }
+  const pinnedUri = formatDigestUri(creds.registry, target.repository, digest)
+  return { imageUri, pinnedUri, digest, templateValue: inputs.pinDigest ? pinnedUri : imageUri }
+}
+
+/**
+ * A manifest from the registry; undefined when it is not there, null when the registry could not
+ * be read (a proxy the registry call cannot use, a missing ecr:BatchGetImage): then the check is
+ * skipped with a warning rather than failing a push that worked.
+ */
+async function readManifest(
+  ctx: FlowContext,
+  creds: RegistryLogin,
+  repository: string,
+  reference: string,
+  purpose: string
+): Promise<ManifestInfo | undefined | null> {
+  try {
+    return await ctx.getManifest(creds, repository, reference)
+  } catch (error) {
+    core.warning(
+      `Could not read ${repository}:${reference} from the registry to ${purpose}: ${errorMessage(error)}`
+    )
+    return null
+  }
+}
