@@ -19,6 +19,9 @@ const shared = {
 /** @type {import('jest').Config} */
 export default {
   verbose: false,
+  // The run() tests start the fake docker and real child processes; on a loaded 2-core machine they
+  // can take longer than Jest's 5 s default without anything being wrong.
+  testTimeout: 30000,
   collectCoverageFrom: ['src/**/*.ts'],
   coverageReporters: ['text-summary', 'json-summary'],
   projects: [
