@@ -79,10 +79,10 @@ describe('checkBucket', () => {
     )
   })
 
-  it.each([
+  it.each<['Enabled' | 'Suspended', boolean, string]>([
     ['Enabled', true, 'enabled'],
     ['Suspended', false, 'off']
-  ] as const)('reads versioning %s as %s', async (status, enabled, word) => {
+  ])('reads versioning %s as %s', async (status, enabled, word) => {
     location('eu-west-1')
     s3.on(GetBucketVersioningCommand).resolves({ Status: status })
     await expect(checkBucket(client, 'artifacts', 'eu-west-1')).resolves.toEqual({
