@@ -37,6 +37,16 @@ describe('endpointFor', () => {
     ['sts', 'eu-west-1', {}, 'https://sts.eu-west-1.amazonaws.com/'],
     ['ecr', 'eu-west-1', {}, 'https://api.ecr.eu-west-1.amazonaws.com/'],
     ['s3', 'cn-north-1', {}, 'https://s3.cn-north-1.amazonaws.com.cn/'],
+    ['cloudformation', 'us-gov-west-1', {}, 'https://cloudformation.us-gov-west-1.amazonaws.com/'],
+    ['sts', 'us-iso-east-1', {}, 'https://sts.us-iso-east-1.c2s.ic.gov/'],
+    ['ecr', 'us-isob-east-1', {}, 'https://api.ecr.us-isob-east-1.sc2s.sgov.gov/'],
+    ['s3', 'eu-isoe-west-1', {}, 'https://s3.eu-isoe-west-1.cloud.adc-e.uk/'],
+    [
+      'cloudformation',
+      'us-isof-south-1',
+      {},
+      'https://cloudformation.us-isof-south-1.csp.hci.ic.gov/'
+    ],
     [
       'cloudformation',
       'us-east-1',

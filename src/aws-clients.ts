@@ -14,6 +14,7 @@ import { STSClient } from '@aws-sdk/client-sts'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { HttpsProxyAgent } from 'https-proxy-agent'
 import { InputError } from './errors.js'
+import { serviceHost } from './partition.js'
 
 /** The four clients the action uses. */
 export interface AwsClients {
@@ -104,8 +105,7 @@ export function endpointFor(
       // The SDK reports a bad endpoint itself; for the proxy decision fall back to AWS's host.
     }
   }
-  const domain = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
-  return new URL(`https://${prefix}.${region}.${domain}`)
+  return new URL(`https://${serviceHost(prefix, region)}`)
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { createHash } from 'node:crypto'
 import { awsErrorName, DeployError, errorMessage } from './errors.js'
+import { serviceHost } from './partition.js'
 
 /** What the bucket checks found. */
 export interface BucketState {
@@ -19,7 +20,7 @@ export interface BucketState {
 /** Where the template was uploaded. */
 export interface TemplateLocation {
   key: string
-  /** `https://<bucket>.s3.<region>.amazonaws.com/<key>[?versionId=…]`, as CloudFormation wants it. */
+  /** `https://<bucket>.s3.<region>.<partition's DNS suffix>/<key>[?versionId=…]`, as CloudFormation wants it. */
   url: string
   versionId?: string
 }
@@ -87,11 +88,11 @@ export function templateUrl(
   key: string,
   versionId?: string
 ): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
+  const host = serviceHost('s3', region)
   const path = key.split('/').map(encodeURIComponent).join('/')
   const base = bucket.includes('.')
-    ? `https://s3.${region}.${suffix}/${bucket}/${path}`
-    : `https://${bucket}.s3.${region}.${suffix}/${path}`
+    ? `https://${host}/${bucket}/${path}`
+    : `https://${bucket}.${host}/${path}`
   return versionId === undefined ? base : `${base}?versionId=${encodeURIComponent(versionId)}`
 }
 
