@@ -33,7 +33,7 @@ describe('createAwsClients', () => {
 })
 
 describe('endpointFor', () => {
-  it.each([
+  it.each<[keyof AwsClients, string, Record<string, string>, string]>([
     ['sts', 'eu-west-1', {}, 'https://sts.eu-west-1.amazonaws.com/'],
     ['ecr', 'eu-west-1', {}, 'https://api.ecr.eu-west-1.amazonaws.com/'],
     ['s3', 'cn-north-1', {}, 'https://s3.cn-north-1.amazonaws.com.cn/'],
@@ -59,7 +59,7 @@ describe('endpointFor', () => {
       { AWS_ENDPOINT_URL: 'http://localhost:4566', AWS_ENDPOINT_URL_S3: 'http://s3.local:9000' },
       'http://s3.local:9000/'
     ]
-  ] as const)('%s in %s with %j calls %s', (service, region, env, expected) => {
+  ])('%s in %s with %j calls %s', (service, region, env, expected) => {
     expect(endpointFor(service, region, env).href).toBe(expected)
   })
 })
