@@ -5,7 +5,10 @@ import {
   detectCapabilities,
   MAX_TEMPLATE_BYTES,
   noEchoParameters,
-  parseTemplate
+  parseTemplate,
+  TEMPLATE_SIZE_LIMITS,
+  templateSizeError,
+  type TemplateSource
 } from '../src/template.js'
 
 function parse(text: string, path = 'template.yaml') {
@@ -169,18 +172,26 @@ describe('parseTemplate: errors', () => {
     )
   })
 
-  it('refuses a template over 1 MB before parsing it', () => {
-    const body = Buffer.alloc(MAX_TEMPLATE_BYTES + 1, ' ')
+  it('refuses a template one byte over the 1,000,000-byte TemplateURL limit before parsing it', () => {
+    const body = Buffer.alloc(1_000_001, ' ')
     expect(() => parseTemplate(body, 'big.yaml')).toThrow(
-      "Input 'template': big.yaml is 1048577 bytes, over CloudFormation's 1048576-byte limit: split it into nested stacks or remove unused parts."
+      "Input 'template': big.yaml is 1000001 bytes, over CloudFormation's 1000000-byte limit: split it into nested stacks or remove unused parts."
     )
   })
 
-  it('accepts a template of exactly 1 MB', () => {
+  it('accepts a template of exactly 1,000,000 bytes', () => {
     const head = 'Resources:\n  Q:\n    Type: AWS::SQS::Queue\n'
-    const body = Buffer.from(head + '#'.repeat(MAX_TEMPLATE_BYTES - head.length))
-    expect(body.length).toBe(MAX_TEMPLATE_BYTES)
+    const body = Buffer.from(head + '#'.repeat(1_000_000 - head.length))
+    expect(body.length).toBe(1_000_000)
     expect(Object.keys(parseTemplate(body, 'full.yaml').resources)).toEqual(['Q'])
+  })
+
+  it('counts bytes, not characters: 500,000 two-byte characters are at the limit, one more is over', () => {
+    const head = 'Resources:\n  Q:\n    Type: AWS::SQS::Queue\n#'
+    const fill = (bytes: number) => Buffer.from(head + 'é'.repeat((bytes - head.length) / 2))
+    expect(fill(1_000_000 - 1).length).toBe(999_999)
+    expect(() => parseTemplate(fill(1_000_000 - 1), 'a.yaml')).not.toThrow()
+    expect(() => parseTemplate(fill(1_000_001), 'b.yaml')).toThrow('b.yaml is 1000001 bytes')
   })
 
   it.each([
@@ -382,4 +393,33 @@ describe('noEchoParameters', () => {
       'ApiKey'
     ])
   })
+})
+
+describe('template size limits', () => {
+  it('states the limits CloudFormation enforces, one home for both', () => {
+    expect(TEMPLATE_SIZE_LIMITS).toEqual({ TemplateBody: 51_200, TemplateURL: 1_000_000 })
+    expect(MAX_TEMPLATE_BYTES).toBe(1_000_000)
+  })
+
+  it.each([
+    ['TemplateBody', 51_199, undefined],
+    ['TemplateBody', 51_200, undefined],
+    [
+      'TemplateBody',
+      51_201,
+      "Input 'template': t.yaml is 51201 bytes, over CloudFormation's 51200-byte limit for an inline TemplateBody: split it into nested stacks or remove unused parts."
+    ],
+    ['TemplateURL', 999_999, undefined],
+    ['TemplateURL', 1_000_000, undefined],
+    [
+      'TemplateURL',
+      1_000_001,
+      "Input 'template': t.yaml is 1000001 bytes, over CloudFormation's 1000000-byte limit: split it into nested stacks or remove unused parts."
+    ]
+  ] as Array<[TemplateSource, number, string | undefined]>)(
+    '%s: %i bytes -> %j',
+    (source, bytes, message) => {
+      expect(templateSizeError(bytes, 't.yaml', source)?.message).toBe(message)
+    }
+  )
 })

@@ -6,8 +6,43 @@
 import { parseDocument, type Tags, type YAMLError } from 'yaml'
 import { InputError } from './errors.js'
 
-/** CloudFormation's limit for a template passed by `TemplateURL`. */
-export const MAX_TEMPLATE_BYTES = 1024 * 1024
+/**
+ * The template sizes CloudFormation accepts, in bytes: the one home for them. From "Understand
+ * CloudFormation quotas", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ * ("Template body size in a request": 51,200 bytes; "Template body size in an Amazon S3 object":
+ * 1 MB, taken as 1,000,000 bytes, the smaller reading, so a template this accepts is never refused
+ * by the service after the build and push). The API reference repeats the 51,200 bytes as the
+ * length limit of `TemplateBody`.
+ */
+export const TEMPLATE_SIZE_LIMITS = {
+  /** Inline in the request (`TemplateBody`). */
+  TemplateBody: 51_200,
+  /** Read from S3 (`TemplateURL`): how this action always passes the template. */
+  TemplateURL: 1_000_000
+} as const
+
+/** How a template reaches CloudFormation. */
+export type TemplateSource = keyof typeof TEMPLATE_SIZE_LIMITS
+
+/** The limit for the `TemplateURL` the action uses; kept under its old name for callers. */
+export const MAX_TEMPLATE_BYTES = TEMPLATE_SIZE_LIMITS.TemplateURL
+
+/**
+ * The error for a template over CloudFormation's limit for `source`, or undefined when it fits
+ * (a template of exactly the limit fits).
+ */
+export function templateSizeError(
+  bytes: number,
+  path: string,
+  source: TemplateSource = 'TemplateURL'
+): InputError | undefined {
+  const limit = TEMPLATE_SIZE_LIMITS[source]
+  if (bytes <= limit) return undefined
+  const how = source === 'TemplateURL' ? '' : ` for an inline ${source}`
+  return new InputError(
+    `Input 'template': ${path} is ${bytes} bytes, over CloudFormation's ${limit}-byte limit${how}: split it into nested stacks or remove unused parts.`
+  )
+}
 
 /** One declared template parameter (the fields the deploy uses). */
 export interface TemplateParameter {
@@ -133,11 +168,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Parses and checks a template's bytes; `path` is only used in messages. */
 export function parseTemplate(body: Buffer, path: string): Template {
-  if (body.length > MAX_TEMPLATE_BYTES) {
-    throw new InputError(
-      `Input 'template': ${path} is ${body.length} bytes, over CloudFormation's ${MAX_TEMPLATE_BYTES}-byte limit: split it into nested stacks or remove unused parts.`
-    )
-  }
+  // The action always uploads the template and passes its TemplateURL.
+  const tooBig = templateSizeError(body.length, path, 'TemplateURL')
+  if (tooBig !== undefined) throw tooBig
   const text = body.toString('utf8')
   const { document, format } = parseText(text, path)
   if (!isRecord(document)) {
