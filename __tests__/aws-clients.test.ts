@@ -373,14 +373,14 @@ describe('timeouts: an endpoint that accepts and never answers', () => {
     clients = undefined
   })
 
-  it.each([
+  it.each<[string, string, (c: AwsClients) => Promise<unknown>]>([
     [
       'cloudformation',
       'CloudFormation',
       (c: AwsClients) => c.cloudformation.send(new DescribeStacksCommand({}))
     ],
     ['sts', 'STS', (c: AwsClients) => c.sts.send(new GetCallerIdentityCommand({}))]
-  ] as const)(
+  ])(
     'fails the %s call after every attempt timed out, naming %s and the endpoint',
     async (_service, label, call) => {
       clients = createAwsClients('eu-west-1', {

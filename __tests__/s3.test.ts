@@ -120,7 +120,9 @@ describe('checkBucket', () => {
   })
 
   describe('when HeadBucket names no region (an S3-compatible store): GetBucketLocation', () => {
-    beforeEach(() => s3.on(HeadBucketCommand).resolves({}))
+    beforeEach(() => {
+      s3.on(HeadBucketCommand).resolves({})
+    })
 
     it.each<[string | null | undefined, string]>([
       [null, 'us-east-1'],
