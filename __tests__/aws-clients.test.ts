@@ -3,10 +3,16 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import type { NodeHttpHandler } from '@smithy/node-http-handler'
 import { HttpsProxyAgent } from 'https-proxy-agent'
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net'
 import {
   bypassesProxy,
+  CALL_BUDGET_MS,
   chooseProxy,
+  CLIENT_TIMEOUTS,
   createAwsClients,
+  worstCaseCallMs,
   endpointFor,
   parseProxyUrl,
   type AwsClients
@@ -37,6 +43,16 @@ describe('endpointFor', () => {
     ['sts', 'eu-west-1', {}, 'https://sts.eu-west-1.amazonaws.com/'],
     ['ecr', 'eu-west-1', {}, 'https://api.ecr.eu-west-1.amazonaws.com/'],
     ['s3', 'cn-north-1', {}, 'https://s3.cn-north-1.amazonaws.com.cn/'],
+    ['cloudformation', 'us-gov-west-1', {}, 'https://cloudformation.us-gov-west-1.amazonaws.com/'],
+    ['sts', 'us-iso-east-1', {}, 'https://sts.us-iso-east-1.c2s.ic.gov/'],
+    ['ecr', 'us-isob-east-1', {}, 'https://api.ecr.us-isob-east-1.sc2s.sgov.gov/'],
+    ['s3', 'eu-isoe-west-1', {}, 'https://s3.eu-isoe-west-1.cloud.adc-e.uk/'],
+    [
+      'cloudformation',
+      'us-isof-south-1',
+      {},
+      'https://cloudformation.us-isof-south-1.csp.hci.ic.gov/'
+    ],
     [
       'cloudformation',
       'us-east-1',
@@ -307,5 +323,120 @@ describe('createAwsClients through a proxy', () => {
     expect(httpAgent).not.toBeInstanceOf(HttpsProxyAgent)
     expect(httpsAgent).not.toBeInstanceOf(HttpsProxyAgent)
     expect(stdout.lines()).toEqual([])
+  })
+})
+
+describe('timeouts: an endpoint that accepts and never answers', () => {
+  let silent: TcpServer
+  let endpoint: string
+  const held = new Set<Socket>()
+  let accepted = 0
+  let clients: AwsClients | undefined
+  const credentials = {
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret'
+  }
+  const saved: Record<string, string | undefined> = {}
+
+  beforeAll(async () => {
+    silent = createTcpServer((socket) => {
+      // Accept, read whatever comes, answer nothing.
+      accepted++
+      held.add(socket)
+      socket.on('data', () => undefined)
+      socket.on('close', () => held.delete(socket))
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    // The SDK reads the endpoint from the environment itself; `env` below is for the proxy choice.
+    for (const [name, value] of Object.entries({ ...credentials, AWS_ENDPOINT_URL: endpoint })) {
+      saved[name] = process.env[name]
+      process.env[name] = value
+    }
+  })
+
+  afterAll(async () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+    for (const socket of held) socket.destroy()
+    await new Promise((resolve) => silent.close(resolve))
+  })
+
+  beforeEach(() => {
+    accepted = 0
+  })
+
+  afterEach(() => {
+    if (clients) for (const name of SERVICES) clients[name].destroy()
+    clients = undefined
+  })
+
+  it.each<[string, string, (c: AwsClients) => Promise<unknown>]>([
+    [
+      'cloudformation',
+      'CloudFormation',
+      (c: AwsClients) => c.cloudformation.send(new DescribeStacksCommand({}))
+    ],
+    ['sts', 'STS', (c: AwsClients) => c.sts.send(new GetCallerIdentityCommand({}))]
+  ])(
+    'fails the %s call after every attempt timed out, naming %s and the endpoint',
+    async (_service, label, call) => {
+      clients = createAwsClients('eu-west-1', {
+        env: { AWS_ENDPOINT_URL: endpoint },
+        timeouts: { connectionTimeoutMs: 500, socketTimeoutMs: 300, maxAttempts: 2 }
+      })
+      const started = Date.now()
+      const error = await call(clients).then(
+        () => {
+          throw new Error('the call was answered')
+        },
+        (failure: unknown) => failure as Error
+      )
+      const elapsed = Date.now() - started
+      expect(error.name).toBe('TimeoutError')
+      expect(error.message).toMatch(
+        new RegExp(
+          `^${label} endpoint ${endpoint.replace(/[.]/g, '\\.')} did not answer after 2 attempts \\(.*socket timed out after 300 ms of inactivity`
+        )
+      )
+      // Two attempts of 300 ms and one short back-off: well under a second, not forever.
+      expect(accepted).toBe(2)
+      expect(elapsed).toBeGreaterThanOrEqual(600)
+      expect(elapsed).toBeLessThan(5_000)
+    },
+    15_000
+  )
+
+  it.each([
+    ['without a proxy', {}],
+    ['through a proxy', { HTTPS_PROXY: 'http://proxy.invalid:3128' }]
+  ])('gives every client the production timeouts (%s)', async (_, env) => {
+    const stdout = captureStdout()
+    clients = createAwsClients('eu-west-1', { env })
+    stdout.restore()
+    for (const name of SERVICES) {
+      const handler = clients[name].config.requestHandler as unknown as {
+        configProvider: Promise<{ connectionTimeout?: number; socketTimeout?: number }>
+      }
+      await expect(handler.configProvider).resolves.toMatchObject({
+        connectionTimeout: 3_000,
+        socketTimeout: 15_000
+      })
+      await expect(clients[name].config.maxAttempts()).resolves.toBe(8)
+    }
+  })
+
+  it('keeps the production values within 3 minutes for one call, all attempts included', () => {
+    expect(CLIENT_TIMEOUTS).toEqual({
+      connectionTimeoutMs: 3_000,
+      socketTimeoutMs: 15_000,
+      maxAttempts: 8
+    })
+    expect(CALL_BUDGET_MS).toBe(180_000)
+    // 8 × 18 s + (0.1 + 0.2 + … + 6.4 s) of back-off
+    expect(worstCaseCallMs(CLIENT_TIMEOUTS)).toBe(156_700)
+    expect(worstCaseCallMs(CLIENT_TIMEOUTS)).toBeLessThan(CALL_BUDGET_MS)
   })
 })

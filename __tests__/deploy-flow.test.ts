@@ -396,6 +396,7 @@ describe('noop mode', () => {
     expect(ecr.calls()).toHaveLength(0)
     for (const call of [...s3.calls(), ...cfn.calls()]) {
       expect([
+        'HeadBucketCommand',
         'GetBucketLocationCommand',
         'GetBucketVersioningCommand',
         'DescribeStacksCommand'

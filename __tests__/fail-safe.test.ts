@@ -300,7 +300,7 @@ const BAD_INPUTS: BadInput[] = [
     stage: 'inputs',
     setup: (_ws, harness) => harness.write('template.yaml', HUGE_TEMPLATE),
     message: (ws) =>
-      `Input 'template': ${ws}/template.yaml is ${Buffer.byteLength(HUGE_TEMPLATE)} bytes, over CloudFormation's 1048576-byte limit: split it into nested stacks or remove unused parts.`
+      `Input 'template': ${ws}/template.yaml is ${Buffer.byteLength(HUGE_TEMPLATE)} bytes, over CloudFormation's 1000000-byte limit: split it into nested stacks or remove unused parts.`
   },
   {
     name: 'template without the image parameter',

@@ -54,6 +54,28 @@ describe('resolveImageTarget', () => {
     })
   })
 
+  it.each([
+    ['us-gov-west-1', '123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/svc:v1'],
+    ['us-iso-east-1', '123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov/svc:v1'],
+    ['us-isob-east-1', '123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov/svc:v1'],
+    ['eu-isoe-west-1', '123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk/svc:v1'],
+    ['us-isof-south-1', '123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov/svc:v1']
+  ])('accepts the URI of its own partition in %s', (region, value) => {
+    const scope = { accountId: '123456789012', region }
+    expect(resolveImageTarget(value, LABEL, BUILD, scope)).toEqual({
+      repository: 'svc',
+      tag: 'v1'
+    })
+  })
+
+  it("refuses a URI whose DNS suffix is not its region's partition's", () => {
+    const scope = { accountId: '123456789012', region: 'cn-north-1' }
+    const value = '123456789012.dkr.ecr.cn-north-1.amazonaws.com/svc:v1'
+    expect(() => resolveImageTarget(value, LABEL, BUILD, scope)).toThrow(
+      "The 'io.sparta.ecr-name' label ('123456789012.dkr.ecr.cn-north-1.amazonaws.com/svc:v1') names the registry '123456789012.dkr.ecr.cn-north-1.amazonaws.com'; only a private ECR repository in the deploying account (123456789012) and region (cn-north-1) is supported: set the label to '<repository>[:tag]' or '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/<repository>[:tag]'."
+    )
+  })
+
   it('names both accounts when the URI is in another account', () => {
     expect(failure('210987654321.dkr.ecr.us-east-1.amazonaws.com/spartaoci:v1').message).toBe(
       "The 'io.sparta.ecr-name' label ('210987654321.dkr.ecr.us-east-1.amazonaws.com/spartaoci:v1') names AWS account 210987654321, but the credentials belong to account 123456789012: label the image with a bare repository name, or deploy with credentials for 210987654321."
@@ -198,7 +220,12 @@ describe('isValidTag', () => {
 describe('registry host and URIs', () => {
   it.each([
     ['us-east-1', '123456789012.dkr.ecr.us-east-1.amazonaws.com'],
-    ['cn-northwest-1', '123456789012.dkr.ecr.cn-northwest-1.amazonaws.com.cn']
+    ['cn-northwest-1', '123456789012.dkr.ecr.cn-northwest-1.amazonaws.com.cn'],
+    ['us-gov-west-1', '123456789012.dkr.ecr.us-gov-west-1.amazonaws.com'],
+    ['us-iso-east-1', '123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov'],
+    ['us-isob-east-1', '123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov'],
+    ['eu-isoe-west-1', '123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk'],
+    ['us-isof-south-1', '123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov']
   ])('builds the private registry host for %s', (region, host) => {
     expect(ecrRegistryHost({ accountId: '123456789012', region })).toBe(host)
   })

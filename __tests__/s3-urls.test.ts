@@ -55,6 +55,36 @@ describe('templateUrl', () => {
       'cn-north-1',
       undefined,
       'https://cn-artifacts.s3.cn-north-1.amazonaws.com.cn/hello/abc/hello-cftemplate.yaml'
+    ],
+    [
+      'gov-artifacts',
+      'us-gov-west-1',
+      undefined,
+      'https://gov-artifacts.s3.us-gov-west-1.amazonaws.com/hello/abc/hello-cftemplate.yaml'
+    ],
+    [
+      'iso-artifacts',
+      'us-iso-east-1',
+      undefined,
+      'https://iso-artifacts.s3.us-iso-east-1.c2s.ic.gov/hello/abc/hello-cftemplate.yaml'
+    ],
+    [
+      'isob-artifacts',
+      'us-isob-east-1',
+      undefined,
+      'https://isob-artifacts.s3.us-isob-east-1.sc2s.sgov.gov/hello/abc/hello-cftemplate.yaml'
+    ],
+    [
+      'isoe.artifacts',
+      'eu-isoe-west-1',
+      undefined,
+      'https://s3.eu-isoe-west-1.cloud.adc-e.uk/isoe.artifacts/hello/abc/hello-cftemplate.yaml'
+    ],
+    [
+      'isof-artifacts',
+      'us-isof-south-1',
+      undefined,
+      'https://isof-artifacts.s3.us-isof-south-1.csp.hci.ic.gov/hello/abc/hello-cftemplate.yaml'
     ]
   ])('builds the URL for bucket %s in %s (version %j)', (bucket, region, versionId, url) => {
     expect(templateUrl(bucket, region, key, versionId)).toBe(url)

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import {
   GetBucketLocationCommand,
   GetBucketVersioningCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -10,6 +11,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-jest'
 import { createHash } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { checkBucket, uploadObject, uploadTemplate } from '../src/s3.js'
 import { awsError, captureStdout } from '../__fixtures__/aws.js'
 
@@ -29,61 +32,136 @@ function location(constraint: string | null | undefined): void {
   })
 }
 
-describe('checkBucket', () => {
-  it.each([
-    [null, 'us-east-1'],
-    ['', 'us-east-1'],
-    [undefined, 'us-east-1'],
-    ['EU', 'eu-west-1'],
-    ['ap-southeast-2', 'ap-southeast-2']
-  ])('reads LocationConstraint %j as %s', async (constraint, region) => {
-    location(constraint)
-    s3.on(GetBucketVersioningCommand).resolves({})
-    await expect(checkBucket(client, 'artifacts', region)).resolves.toEqual({
-      region,
-      versioningEnabled: false
-    })
-    expect(s3).toHaveReceivedCommandWith(GetBucketLocationCommand, { Bucket: 'artifacts' })
-  })
+/** HeadBucket answers with the bucket's region (the `x-amz-bucket-region` header). */
+function headRegion(region: string): void {
+  s3.on(HeadBucketCommand).resolves({ BucketRegion: region })
+}
 
-  it('names both regions and the fix when the bucket is elsewhere', async () => {
-    location('us-west-2')
+/** An S3 error as the SDK throws it for a HEAD: no code, the HTTP status and the answer's headers. */
+function httpError(status: number, headers: Record<string, string> = {}): Error {
+  const error = Object.assign(new Error('UnknownError'), {
+    name: status === 404 ? 'NotFound' : 'Unknown',
+    $metadata: { httpStatusCode: status }
+  })
+  Object.defineProperty(error, '$response', { value: { statusCode: status, headers } })
+  return error
+}
+
+describe('checkBucket', () => {
+  it.each(['eu-west-1', 'us-east-1', 'ap-southeast-2', 'cn-north-1'])(
+    'reads the region %s from HeadBucket and never calls GetBucketLocation',
+    async (region) => {
+      headRegion(region)
+      s3.on(GetBucketVersioningCommand).resolves({})
+      await expect(checkBucket(client, 'artifacts', region)).resolves.toEqual({
+        region,
+        versioningEnabled: false
+      })
+      expect(s3).toHaveReceivedCommandWith(HeadBucketCommand, { Bucket: 'artifacts' })
+      expect(s3).not.toHaveReceivedCommand(GetBucketLocationCommand)
+    }
+  )
+
+  it('names both regions and the fix when HeadBucket says the bucket is elsewhere', async () => {
+    headRegion('us-west-2')
     await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
       "Input 'bucket': S3 bucket 'artifacts' is in us-west-2, but the stack deploys to eu-west-1; CloudFormation needs the template in the same region: use a bucket in eu-west-1, or set 'region' to us-west-2."
     )
     expect(s3).not.toHaveReceivedCommand(GetBucketVersioningCommand)
   })
 
-  it('says a missing bucket does not exist (NoSuchBucket)', async () => {
-    s3.on(GetBucketLocationCommand).rejects(
-      awsError('NoSuchBucket', 'The specified bucket does not exist')
+  it.each([301, 400, 403])(
+    'turns a %i naming the region in x-amz-bucket-region into the region message',
+    async (status) => {
+      s3.on(HeadBucketCommand).rejects(httpError(status, { 'x-amz-bucket-region': 'us-west-2' }))
+      await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
+        "Input 'bucket': S3 bucket 'artifacts' is in us-west-2, but the stack deploys to eu-west-1; CloudFormation needs the template in the same region: use a bucket in eu-west-1, or set 'region' to us-west-2."
+      )
+    }
+  )
+
+  it('goes on when HeadBucket is refused (403) but names the deploy region', async () => {
+    s3.on(HeadBucketCommand).rejects(httpError(403, { 'x-amz-bucket-region': 'eu-west-1' }))
+    s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' })
+    await expect(checkBucket(client, 'artifacts', 'eu-west-1')).resolves.toEqual({
+      region: 'eu-west-1',
+      versioningEnabled: true
+    })
+    expect(s3).not.toHaveReceivedCommand(GetBucketLocationCommand)
+  })
+
+  it('says a 301 PermanentRedirect without a region header means another region', async () => {
+    s3.on(HeadBucketCommand).rejects(httpError(301))
+    await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
+      "Input 'bucket': S3 bucket 'artifacts' is not in eu-west-1 (S3 answered 301 PermanentRedirect), but the stack deploys to eu-west-1; CloudFormation needs the template in the same region: use a bucket in eu-west-1, or set 'region' to the bucket's region."
     )
+  })
+
+  it('says a missing bucket does not exist (HeadBucket 404)', async () => {
+    s3.on(HeadBucketCommand).rejects(httpError(404))
     await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
       "Input 'bucket': S3 bucket 'artifacts' does not exist: create it in eu-west-1, or fix the name."
     )
+    expect(s3).not.toHaveReceivedCommand(GetBucketLocationCommand)
   })
 
-  it('says access was denied (AccessDenied)', async () => {
-    s3.on(GetBucketLocationCommand).rejects(awsError('AccessDenied', 'Access Denied'))
+  it('says access was denied (HeadBucket 403 without a region)', async () => {
+    s3.on(HeadBucketCommand).rejects(httpError(403))
     await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
-      "Input 'bucket': no access to S3 bucket 'artifacts' (s3:GetBucketLocation denied): check the bucket name and the role's S3 permissions."
+      "Input 'bucket': no access to S3 bucket 'artifacts' (s3:ListBucket denied for HeadBucket): check the bucket name and the role's S3 permissions."
     )
   })
 
-  it('passes other errors on with the bucket named', async () => {
-    s3.on(GetBucketLocationCommand).rejects(
-      awsError('InternalError', 'We encountered an internal error')
-    )
+  it('passes other HeadBucket errors on with the bucket named', async () => {
+    s3.on(HeadBucketCommand).rejects(awsError('InternalError', 'We encountered an internal error'))
     await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
       "Could not check S3 bucket 'artifacts': We encountered an internal error"
     )
+  })
+
+  describe('when HeadBucket names no region (an S3-compatible store): GetBucketLocation', () => {
+    beforeEach(() => {
+      s3.on(HeadBucketCommand).resolves({})
+    })
+
+    it.each<[string | null | undefined, string]>([
+      [null, 'us-east-1'],
+      ['', 'us-east-1'],
+      [undefined, 'us-east-1'],
+      ['EU', 'eu-west-1'],
+      ['ap-southeast-2', 'ap-southeast-2']
+    ])('reads LocationConstraint %j as %s', async (constraint, region) => {
+      location(constraint)
+      s3.on(GetBucketVersioningCommand).resolves({})
+      await expect(checkBucket(client, 'artifacts', region)).resolves.toEqual({
+        region,
+        versioningEnabled: false
+      })
+      expect(s3).toHaveReceivedCommandWith(GetBucketLocationCommand, { Bucket: 'artifacts' })
+    })
+
+    it('says a missing bucket does not exist (NoSuchBucket)', async () => {
+      s3.on(GetBucketLocationCommand).rejects(
+        awsError('NoSuchBucket', 'The specified bucket does not exist')
+      )
+      await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
+        "Input 'bucket': S3 bucket 'artifacts' does not exist: create it in eu-west-1, or fix the name."
+      )
+    })
+
+    it('says access was denied (AccessDenied)', async () => {
+      s3.on(GetBucketLocationCommand).rejects(awsError('AccessDenied', 'Access Denied'))
+      await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
+        "Input 'bucket': no access to S3 bucket 'artifacts' (s3:GetBucketLocation denied): check the bucket name and the role's S3 permissions."
+      )
+    })
   })
 
   it.each<['Enabled' | 'Suspended', boolean, string]>([
     ['Enabled', true, 'enabled'],
     ['Suspended', false, 'off']
   ])('reads versioning %s as %s', async (status, enabled, word) => {
-    location('eu-west-1')
+    headRegion('eu-west-1')
     s3.on(GetBucketVersioningCommand).resolves({ Status: status })
     await expect(checkBucket(client, 'artifacts', 'eu-west-1')).resolves.toEqual({
       region: 'eu-west-1',
@@ -94,7 +172,7 @@ describe('checkBucket', () => {
   })
 
   it('warns and assumes versioning off when it cannot be read', async () => {
-    location('eu-west-1')
+    headRegion('eu-west-1')
     s3.on(GetBucketVersioningCommand).rejects(awsError('AccessDenied', 'Access Denied'))
     await expect(checkBucket(client, 'artifacts', 'eu-west-1')).resolves.toEqual({
       region: 'eu-west-1',
@@ -193,5 +271,54 @@ describe('uploadObject on a re-run', () => {
 
     await expect(uploadObject(client, 'artifacts', 'k', body, false)).resolves.toEqual({})
     expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1)
+  })
+})
+
+describe('checkBucket with the real S3 client against a loopback endpoint', () => {
+  let server: Server
+  let answer: { status: number; headers: Record<string, string> }
+  let requests: string[]
+  let real: S3Client
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`)
+      res.writeHead(answer.status, answer.headers)
+      res.end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  })
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  beforeEach(() => {
+    // This block talks to a real server: take the S3 client out of aws-sdk-client-mock's hands.
+    s3.restore()
+    requests = []
+    real = new S3Client({
+      region: 'eu-west-1',
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1
+    })
+  })
+  afterEach(() => {
+    real.destroy()
+  })
+
+  it('reads a 301 PermanentRedirect the SDK does not follow as the region message', async () => {
+    answer = { status: 301, headers: { 'x-amz-bucket-region': 'ap-northeast-1' } }
+    await expect(checkBucket(real, 'artifacts', 'eu-west-1')).rejects.toThrow(
+      "Input 'bucket': S3 bucket 'artifacts' is in ap-northeast-1, but the stack deploys to eu-west-1; CloudFormation needs the template in the same region: use a bucket in eu-west-1, or set 'region' to ap-northeast-1."
+    )
+    expect(requests).toEqual(['HEAD /artifacts/'])
+  })
+
+  it('says access was denied for a 403 that names no region', async () => {
+    answer = { status: 403, headers: {} }
+    await expect(checkBucket(real, 'artifacts', 'eu-west-1')).rejects.toThrow(
+      "Input 'bucket': no access to S3 bucket 'artifacts' (s3:ListBucket denied for HeadBucket): check the bucket name and the role's S3 permissions."
+    )
   })
 })

@@ -5,7 +5,10 @@ import {
   detectCapabilities,
   MAX_TEMPLATE_BYTES,
   noEchoParameters,
-  parseTemplate
+  parseTemplate,
+  TEMPLATE_SIZE_LIMITS,
+  templateSizeError,
+  type TemplateSource
 } from '../src/template.js'
 
 function parse(text: string, path = 'template.yaml') {
@@ -169,18 +172,26 @@ describe('parseTemplate: errors', () => {
     )
   })
 
-  it('refuses a template over 1 MB before parsing it', () => {
-    const body = Buffer.alloc(MAX_TEMPLATE_BYTES + 1, ' ')
+  it('refuses a template one byte over the 1,000,000-byte TemplateURL limit before parsing it', () => {
+    const body = Buffer.alloc(1_000_001, ' ')
     expect(() => parseTemplate(body, 'big.yaml')).toThrow(
-      "Input 'template': big.yaml is 1048577 bytes, over CloudFormation's 1048576-byte limit: split it into nested stacks or remove unused parts."
+      "Input 'template': big.yaml is 1000001 bytes, over CloudFormation's 1000000-byte limit: split it into nested stacks or remove unused parts."
     )
   })
 
-  it('accepts a template of exactly 1 MB', () => {
+  it('accepts a template of exactly 1,000,000 bytes', () => {
     const head = 'Resources:\n  Q:\n    Type: AWS::SQS::Queue\n'
-    const body = Buffer.from(head + '#'.repeat(MAX_TEMPLATE_BYTES - head.length))
-    expect(body.length).toBe(MAX_TEMPLATE_BYTES)
+    const body = Buffer.from(head + '#'.repeat(1_000_000 - head.length))
+    expect(body.length).toBe(1_000_000)
     expect(Object.keys(parseTemplate(body, 'full.yaml').resources)).toEqual(['Q'])
+  })
+
+  it('counts bytes, not characters: 500,000 two-byte characters are at the limit, one more is over', () => {
+    const head = 'Resources:\n  Q:\n    Type: AWS::SQS::Queue\n#'
+    const fill = (bytes: number) => Buffer.from(head + 'é'.repeat((bytes - head.length) / 2))
+    expect(fill(1_000_000 - 1).length).toBe(999_999)
+    expect(() => parseTemplate(fill(1_000_000 - 1), 'a.yaml')).not.toThrow()
+    expect(() => parseTemplate(fill(1_000_001), 'b.yaml')).toThrow('b.yaml is 1000001 bytes')
   })
 
   it.each([
@@ -225,44 +236,137 @@ describe('parseTemplate: errors', () => {
 
 describe('detectCapabilities', () => {
   const withResources = (resources: string, head = '') => parse(`${head}Resources:\n${resources}`)
+  const SAM = 'Transform: AWS::Serverless-2016-10-31\n'
+  const IAM = 'CAPABILITY_IAM'
+  const NAMED = 'CAPABILITY_NAMED_IAM'
+  const EXPAND = 'CAPABILITY_AUTO_EXPAND'
 
   it.each([
+    // Plain IAM
     ['no IAM resources', '  Q:\n    Type: AWS::SQS::Queue\n', '', []],
-    [
-      'an IAM role',
-      '  R:\n    Type: AWS::IAM::Role\n    Properties: {Path: /}\n',
-      '',
-      ['CAPABILITY_IAM']
-    ],
+    ['an IAM role', '  R:\n    Type: AWS::IAM::Role\n    Properties: {Path: /}\n', '', [IAM]],
+    ['an inline group policy', '  P:\n    Type: AWS::IAM::GroupPolicy\n', '', [IAM]],
     [
       'a named IAM role',
       '  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: app-role}\n',
       '',
-      ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']
+      [IAM, NAMED]
+    ],
+    [
+      'a named IAM user',
+      '  U:\n    Type: AWS::IAM::User\n    Properties: {UserName: deployer}\n',
+      '',
+      [IAM, NAMED]
+    ],
+    [
+      'a named IAM group',
+      '  G:\n    Type: AWS::IAM::Group\n    Properties: {GroupName: ops}\n',
+      '',
+      [IAM, NAMED]
     ],
     [
       'a named managed policy',
       '  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties: {ManagedPolicyName: !Sub "${AWS::StackName}-p"}\n',
       '',
-      ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM']
+      [IAM, NAMED]
     ],
     [
-      'a Transform',
-      '  Q:\n    Type: AWS::SQS::Queue\n',
-      'Transform: AWS::Serverless-2016-10-31\n',
-      ['CAPABILITY_AUTO_EXPAND']
-    ],
-    [
-      'an AWS::Serverless resource',
-      '  F:\n    Type: AWS::Serverless::Function\n',
+      'a named instance profile',
+      '  I:\n    Type: AWS::IAM::InstanceProfile\n    Properties: {InstanceProfileName: web}\n',
       '',
-      ['CAPABILITY_AUTO_EXPAND']
+      [IAM, NAMED]
     ],
+    [
+      'a RoleName on a resource that is not IAM',
+      '  T:\n    Type: AWS::SQS::Queue\n    Properties: {RoleName: not-iam}\n',
+      '',
+      []
+    ],
+    // Macros
+    ['a Transform', '  Q:\n    Type: AWS::SQS::Queue\n', SAM, [EXPAND]],
     [
       'a Transform and an IAM role',
       '  R:\n    Type: AWS::IAM::Role\n',
       'Transform: [AWS::LanguageExtensions]\n',
-      ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND']
+      [IAM, EXPAND]
+    ],
+    [
+      'an Fn::Transform (AWS::Include) inside a resource',
+      '  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      Fn::Transform: {Name: AWS::Include, Parameters: {Location: s3://b/k}}\n',
+      '',
+      [EXPAND]
+    ],
+    [
+      'an Fn::Transform among the resources',
+      '  Fn::Transform: {Name: AWS::Include, Parameters: {Location: s3://b/k}}\n  Q:\n    Type: AWS::SQS::Queue\n',
+      '',
+      [EXPAND]
+    ],
+    // SAM
+    [
+      'a SAM Function without Role',
+      '  F:\n    Type: AWS::Serverless::Function\n',
+      SAM,
+      [IAM, EXPAND]
+    ],
+    [
+      'a SAM Function without Role and without the Transform line',
+      '  F:\n    Type: AWS::Serverless::Function\n',
+      '',
+      [IAM, EXPAND]
+    ],
+    [
+      'a SAM Function with a Role',
+      '  F:\n    Type: AWS::Serverless::Function\n    Properties: {Role: !GetAtt R.Arn}\n',
+      SAM,
+      [EXPAND]
+    ],
+    [
+      'a SAM Function whose Role comes from Globals.Function',
+      '  F:\n    Type: AWS::Serverless::Function\n',
+      `${SAM}Globals:\n  Function: {Role: arn:aws:iam::123456789012:role/fn}\n`,
+      [EXPAND]
+    ],
+    [
+      'a SAM Function with a Role and a DeploymentPreference (CodeDeploy role)',
+      '  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Role: arn:aws:iam::123456789012:role/fn\n      DeploymentPreference: {Type: AllAtOnce}\n',
+      SAM,
+      [IAM, EXPAND]
+    ],
+    [
+      'a SAM StateMachine without Role',
+      '  S:\n    Type: AWS::Serverless::StateMachine\n',
+      SAM,
+      [IAM, EXPAND]
+    ],
+    [
+      'a SAM StateMachine with a Role',
+      '  S:\n    Type: AWS::Serverless::StateMachine\n    Properties: {Role: !GetAtt R.Arn}\n',
+      SAM,
+      [EXPAND]
+    ],
+    [
+      'a SAM StateMachine with a Role and an event source (its role)',
+      '  S:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      Role: !GetAtt R.Arn\n      Events:\n        Nightly: {Type: Schedule, Properties: {Schedule: rate(1 day)}}\n',
+      SAM,
+      [IAM, EXPAND]
+    ],
+    ['a SAM Api', '  A:\n    Type: AWS::Serverless::Api\n', SAM, [IAM, EXPAND]],
+    ['a SAM Connector', '  C:\n    Type: AWS::Serverless::Connector\n', SAM, [IAM, EXPAND]],
+    ['a SAM SimpleTable', '  T:\n    Type: AWS::Serverless::SimpleTable\n', SAM, [EXPAND]],
+    ['a SAM LayerVersion', '  L:\n    Type: AWS::Serverless::LayerVersion\n', SAM, [EXPAND]],
+    // Nested stacks: the child template is not read, so everything it may need is acknowledged.
+    [
+      'a nested stack',
+      '  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties: {TemplateURL: https://b.s3.amazonaws.com/c.yaml}\n',
+      '',
+      [IAM, NAMED, EXPAND]
+    ],
+    [
+      'a SAM Application (a nested stack)',
+      '  App:\n    Type: AWS::Serverless::Application\n    Properties: {Location: https://b.s3.amazonaws.com/app.yaml}\n',
+      SAM,
+      [IAM, NAMED, EXPAND]
     ]
   ])('for %s returns %j', (_, resources, head, expected) => {
     expect(detectCapabilities(withResources(resources, head))).toEqual(expected)
@@ -289,4 +393,33 @@ describe('noEchoParameters', () => {
       'ApiKey'
     ])
   })
+})
+
+describe('template size limits', () => {
+  it('states the limits CloudFormation enforces, one home for both', () => {
+    expect(TEMPLATE_SIZE_LIMITS).toEqual({ TemplateBody: 51_200, TemplateURL: 1_000_000 })
+    expect(MAX_TEMPLATE_BYTES).toBe(1_000_000)
+  })
+
+  it.each([
+    ['TemplateBody', 51_199, undefined],
+    ['TemplateBody', 51_200, undefined],
+    [
+      'TemplateBody',
+      51_201,
+      "Input 'template': t.yaml is 51201 bytes, over CloudFormation's 51200-byte limit for an inline TemplateBody: split it into nested stacks or remove unused parts."
+    ],
+    ['TemplateURL', 999_999, undefined],
+    ['TemplateURL', 1_000_000, undefined],
+    [
+      'TemplateURL',
+      1_000_001,
+      "Input 'template': t.yaml is 1000001 bytes, over CloudFormation's 1000000-byte limit: split it into nested stacks or remove unused parts."
+    ]
+  ] as Array<[TemplateSource, number, string | undefined]>)(
+    '%s: %i bytes -> %j',
+    (source, bytes, message) => {
+      expect(templateSizeError(bytes, 't.yaml', source)?.message).toBe(message)
+    }
+  )
 })

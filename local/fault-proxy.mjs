@@ -29,6 +29,16 @@
 //     its stack ARN; any stack when the request names none) is answered 200, so the hold
 //     stands in for CloudFormation's operation time. GET /__faults/rules shows a hold's
 //     "startedAt" (ISO time, ms; null until it starts) and "remainingSeconds".
+//   {"staleReads":{"stackName":"x","count":2}}            (eventual consistency)
+//     -> after each write to stack x answered 200 (ExecuteChangeSet, DeleteStack, CreateChangeSet,
+//     UpdateStack, CreateStack; StackName = its name or its stack ARN; any stack when the request
+//     names none), the next "count" DescribeStacks for x get the answer DescribeStacks gave just
+//     before that write (status, headers, body), without asking the target. Optional
+//     "operations": [...] narrows the writes. GET /__faults/rules shows "staleRemaining".
+//   {"operation":"CreateChangeSet","dropResponse":true,"times":1}   (a lost response)
+//     -> the call is forwarded and the target acts on it, then the client's connection is
+//     destroyed instead of answering, so the SDK retries a call that already took effect.
+//     Optional "service". The log marks such calls "dropped": true.
 //
 // Errors are written in the wire protocol the client used:
 //   query (Action=... form/query string; CloudFormation, STS): XML <ErrorResponse>, 400 Throttling
@@ -36,6 +46,7 @@
 //   smithy rpc-v2-cbor (path /service/S/operation/O): CBOR {"__type","message"}
 //   S3 REST-XML: 503 <Error><Code>SlowDown</Code>...; 5xx -> InternalError / ServiceUnavailable
 // The log holds no headers, bodies, query strings or credentials.
+// GET /__faults/log entries also say "stale" (answered from a stale-reads snapshot) and "dropped".
 
 import http from 'node:http'
 import { randomUUID } from 'node:crypto'
@@ -96,6 +107,15 @@ let rules = []
 /** @type {Array<any>} */
 let log = []
 let nextRuleId = 1
+/** The last DescribeStacks answer per stack name: what a stale read replays. */
+const lastDescribe = new Map()
+const STACK_WRITES = [
+  'ExecuteChangeSet',
+  'DeleteStack',
+  'CreateChangeSet',
+  'UpdateStack',
+  'CreateStack'
+]
 
 // ---------------------------------------------------------------- detection
 
@@ -393,7 +413,35 @@ function validateRule(r) {
       hits: 0
     }
   }
-  if (!r.operation) throw new Error('rule needs "operation" (or "holdStatus")')
+  if (r.staleReads) {
+    const st = r.staleReads
+    if (!st.stackName || !(Number.isInteger(Number(st.count)) && Number(st.count) > 0))
+      throw new Error('staleReads needs stackName and count > 0')
+    const operations = st.operations === undefined ? STACK_WRITES : st.operations
+    if (!Array.isArray(operations) || !operations.every((o) => STACK_WRITES.includes(o)))
+      throw new Error(`staleReads.operations must be a list of ${STACK_WRITES.join(', ')}`)
+    return {
+      id: nextRuleId++,
+      staleReads: { stackName: String(st.stackName), count: Number(st.count), operations },
+      armed: null,
+      hits: 0
+    }
+  }
+  if (r.dropResponse) {
+    if (!r.operation) throw new Error('dropResponse rule needs "operation"')
+    const times = r.times === undefined || r.times === null ? null : Number(r.times)
+    if (times !== null && !(Number.isInteger(times) && times >= 0))
+      throw new Error('times must be a non-negative integer')
+    return {
+      id: nextRuleId++,
+      operation: String(r.operation),
+      service: r.service ? String(r.service) : undefined,
+      dropResponse: true,
+      times,
+      hits: 0
+    }
+  }
+  if (!r.operation) throw new Error('rule needs "operation" (or "holdStatus", "staleReads")')
   if (!['throttle', '5xx'].includes(r.error))
     throw new Error('rule "error" must be "throttle" or "5xx"')
   if (r.status !== undefined && !(Number.isInteger(r.status) && r.status >= 400 && r.status <= 599))
@@ -424,6 +472,50 @@ function matchErrorRule(info) {
     if (r.service && r.service !== info.service) continue
     r.hits++
     return r
+  }
+  return null
+}
+
+function matchDropRule(info) {
+  for (const r of rules) {
+    if (!r.dropResponse) continue
+    if (r.times !== null && r.hits >= r.times) continue
+    if (r.operation !== '*' && r.operation !== info.operation) continue
+    if (r.service && r.service !== info.service) continue
+    r.hits++
+    return r
+  }
+  return null
+}
+
+/** The stack a query-protocol request names (StackName; a stack ARN counts by its name). */
+function stackNameOf(body) {
+  const value = body ? new URLSearchParams(body.toString('utf8')).get('StackName') || '' : ''
+  const arn = /:stack\/([^/]+)\//.exec(value)
+  return arn ? arn[1] : value
+}
+
+/** After a write answered 200, arms the stale-reads rules of its stack with the answer before it. */
+function armStaleReads(operation, body) {
+  const written = stackNameOf(body)
+  for (const r of rules) {
+    if (!r.staleReads || !r.staleReads.operations.includes(operation)) continue
+    const name = r.staleReads.stackName
+    if (written && written !== name) continue
+    const snapshot = lastDescribe.get(name)
+    // Nothing seen before the write: nothing stale to replay.
+    if (snapshot) r.armed = { remaining: r.staleReads.count, snapshot, after: operation }
+  }
+}
+
+/** The stale answer for a DescribeStacks of `stack`, when a rule is armed for it. */
+function takeStaleRead(stack) {
+  for (const r of rules) {
+    if (!r.staleReads || !r.armed || r.armed.remaining <= 0) continue
+    if (stack && stack !== r.staleReads.stackName) continue
+    r.armed.remaining--
+    r.hits++
+    return r.armed.snapshot
   }
   return null
 }
@@ -546,6 +638,14 @@ function readAll(req, limit) {
 }
 
 const publicRule = (r) => {
+  if (r.staleReads) {
+    const { armed, ...rest } = r
+    return {
+      ...rest,
+      staleRemaining: armed ? armed.remaining : 0,
+      armedAfter: armed?.after ?? null
+    }
+  }
   const { startedAt, ...rest } = r
   if (r.holdStatus) {
     const remaining =
@@ -574,6 +674,7 @@ async function control(req, res, url) {
     if (req.method === 'DELETE' && p === '/__faults') {
       rules = []
       log = []
+      lastDescribe.clear()
       return sendJson(res, 200, { ok: true })
     }
     if (req.method === 'DELETE' && p === '/__faults/log') {
@@ -630,6 +731,8 @@ async function proxy(req, res, url) {
     status: 0,
     rule: null,
     held: false,
+    stale: false,
+    dropped: false,
     ms: 0
   }
   addLog(entry)
@@ -642,6 +745,22 @@ async function proxy(req, res, url) {
     entry.ms = Date.now() - t0
     return
   }
+
+  const describedStack = info.operation === 'DescribeStacks' ? stackNameOf(body) : ''
+  if (info.operation === 'DescribeStacks') {
+    const stale = takeStaleRead(describedStack)
+    if (stale) {
+      if (!body) req.resume()
+      entry.stale = true
+      entry.status = stale.status
+      res.writeHead(stale.status, { ...stale.headers, 'content-length': String(stale.body.length) })
+      res.end(req.method === 'HEAD' ? undefined : stale.body)
+      entry.ms = Date.now() - t0
+      return
+    }
+  }
+  const drop = matchDropRule(info)
+  if (drop) entry.rule = drop.id
 
   const holds = info.operation === 'DescribeStacks' ? activeHolds() : []
   const headers = forwardHeaders(req.headers)
@@ -682,7 +801,32 @@ async function proxy(req, res, url) {
   upstream.on('response', async (up) => {
     entry.status = up.statusCode
     if (info.operation === 'ExecuteChangeSet' && up.statusCode === 200) startExecuteHolds(body)
+    if (STACK_WRITES.includes(info.operation) && up.statusCode === 200) {
+      armStaleReads(info.operation, body)
+    }
+    if (drop) {
+      // The target has acted; the client never hears of it.
+      up.resume()
+      up.on('end', () => {
+        entry.dropped = true
+        entry.ms = Date.now() - t0
+        req.socket.destroy()
+      })
+      return
+    }
     const outHeaders = forwardHeaders(up.headers)
+    if (info.operation === 'DescribeStacks' && describedStack && !holds.length) {
+      // Keep a copy of the answer (what a later stale read replays), still streaming it on.
+      const chunks = []
+      up.on('data', (c) => chunks.push(c))
+      up.on('end', () =>
+        lastDescribe.set(describedStack, {
+          status: up.statusCode,
+          headers: outHeaders,
+          body: Buffer.concat(chunks)
+        })
+      )
+    }
     const encoded = up.headers['content-encoding'] && up.headers['content-encoding'] !== 'identity'
     if (holds.length && up.statusCode === 200 && !encoded && req.method !== 'HEAD') {
       try {

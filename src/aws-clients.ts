@@ -1,7 +1,12 @@
 /**
- * Builds the SDK clients once, all alike: region, retry mode, user agent, proxy. The SDK's own
- * retries (adaptive mode: back-off plus client-side rate limiting) cover throttling and 5xx
- * answers. `AWS_ENDPOINT_URL` is honoured by the SDK itself.
+ * Builds the SDK clients once, all alike: region, retry mode, user agent, proxy, timeouts. The
+ * SDK's own retries (adaptive mode: back-off plus client-side rate limiting) cover throttling,
+ * 5xx answers and timeouts. `AWS_ENDPOINT_URL` is honoured by the SDK itself.
+ *
+ * The SDK's HTTP handler has no timeout by default, so an endpoint (or proxy) that accepts the
+ * connection and never answers held the step until the job's own limit. Every client now has a
+ * connection and an idle-socket timeout, chosen so that all attempts of one call end within
+ * {@link CALL_BUDGET_MS}; the error then names the service and the endpoint.
  *
  * The SDK ignores HTTPS_PROXY and friends, so this module applies them: self-hosted runners
  * behind a proxy are common, and without it every AWS call would time out.
@@ -14,6 +19,7 @@ import { STSClient } from '@aws-sdk/client-sts'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { HttpsProxyAgent } from 'https-proxy-agent'
 import { InputError } from './errors.js'
+import { serviceHost } from './partition.js'
 
 /** The four clients the action uses. */
 export interface AwsClients {
@@ -29,19 +35,108 @@ export interface ClientOptions {
   httpProxy?: string
   /** Where proxy and endpoint variables are read; `process.env` unless a test passes its own. */
   env?: Record<string, string | undefined>
+  /** Timeouts and attempts; {@link CLIENT_TIMEOUTS} unless a test passes short ones. */
+  timeouts?: ClientTimeouts
 }
 
 /** Attempts per call, the first included. */
 export const MAX_ATTEMPTS = 8
 
+/** How long one call may wait for the network, and how often it is tried. */
+export interface ClientTimeouts {
+  /** Limit on opening the TCP (and TLS) connection. */
+  connectionTimeoutMs: number
+  /**
+   * Limit on a socket with no traffic in either direction: a stalled endpoint is idle. An idle
+   * limit rather than a total one, so a large upload that keeps moving is never cut off.
+   */
+  socketTimeoutMs: number
+  /** Attempts per call, the first included. */
+  maxAttempts: number
+}
+
+/** The production values: 8 × (3 s + 15 s) + back-off (≤ 12.7 s) ≈ 157 s, under 3 minutes. */
+export const CLIENT_TIMEOUTS: ClientTimeouts = {
+  connectionTimeoutMs: 3_000,
+  socketTimeoutMs: 15_000,
+  maxAttempts: MAX_ATTEMPTS
+}
+
+/** The most one call to a stalled endpoint may take, all attempts included (issue 12). */
+export const CALL_BUDGET_MS = 180_000
+
+/**
+ * The longest one call can take when every attempt times out: each attempt waits at most for the
+ * connection plus an idle socket, and the SDK's back-off before retry i (0-based) is at most
+ * min(100 ms × 2^i, 20 s) for a timeout (a transient error, not throttling).
+ */
+export function worstCaseCallMs(timeouts: ClientTimeouts): number {
+  let backoff = 0
+  for (let retry = 0; retry < timeouts.maxAttempts - 1; retry++) {
+    backoff += Math.min(100 * 2 ** retry, 20_000)
+  }
+  return timeouts.maxAttempts * (timeouts.connectionTimeoutMs + timeouts.socketTimeoutMs) + backoff
+}
+
 type Service = keyof AwsClients
 
-/** Endpoint host prefix and the service id of `AWS_ENDPOINT_URL_<ID>`. */
-const SERVICES: Record<Service, { prefix: string; id: string }> = {
-  sts: { prefix: 'sts', id: 'STS' },
-  ecr: { prefix: 'api.ecr', id: 'ECR' },
-  s3: { prefix: 's3', id: 'S3' },
-  cloudformation: { prefix: 'cloudformation', id: 'CLOUDFORMATION' }
+/** Endpoint host prefix, the service id of `AWS_ENDPOINT_URL_<ID>`, and the name in messages. */
+const SERVICES: Record<Service, { prefix: string; id: string; label: string }> = {
+  sts: { prefix: 'sts', id: 'STS', label: 'STS' },
+  ecr: { prefix: 'api.ecr', id: 'ECR', label: 'ECR' },
+  s3: { prefix: 's3', id: 'S3', label: 'S3' },
+  cloudformation: { prefix: 'cloudformation', id: 'CLOUDFORMATION', label: 'CloudFormation' }
+}
+
+/** Errors that mean the endpoint did not answer (as the SDK classifies them, plus DNS). */
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN'
+])
+
+function isNetworkFailure(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false
+  const { name, code } = error as { name?: unknown; code?: unknown }
+  return name === 'TimeoutError' || (typeof code === 'string' && NETWORK_ERROR_CODES.has(code))
+}
+
+/** The part of an SDK client this module extends (typed here: @smithy/types is not a dependency). */
+interface WithMiddleware {
+  middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void }
+}
+
+/**
+ * Rewrites the message of a call that never got an answer so that it names the service, the
+ * endpoint and the attempts: the SDK's own ("socket timed out after 15000 ms") names neither.
+ * The error's name and fields stay, so callers still classify it.
+ */
+function nameTheEndpoint(client: WithMiddleware, service: Service, endpoint: URL): void {
+  const label = SERVICES[service].label
+  const middleware =
+    (next: (args: unknown) => Promise<unknown>) =>
+    async (args: unknown): Promise<unknown> => {
+      try {
+        return await next(args)
+      } catch (error) {
+        if (isNetworkFailure(error) && error instanceof Error) {
+          const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts
+          const tries = attempts === undefined ? '' : ` after ${attempts} attempts`
+          error.message = `${label} endpoint ${endpoint.origin} did not answer${tries} (${error.message})`
+        }
+        throw error
+      }
+    }
+  // Initialize wraps the whole call, retries included, so the message is rewritten once.
+  client.middlewareStack.add(middleware as never, {
+    step: 'initialize',
+    name: 'ociStackDeployNameTheEndpoint'
+  })
 }
 
 /** A proxy chosen for an endpoint, and where it came from (for the log and errors). */
@@ -50,19 +145,27 @@ export interface ProxyChoice {
   source: string
 }
 
+/** The four clients for `region`, configured alike (see the module comment). */
 export function createAwsClients(region: string, options: ClientOptions = {}): AwsClients {
   const env = options.env ?? process.env
+  const timeouts = options.timeouts ?? CLIENT_TIMEOUTS
   const config = {
     region,
-    maxAttempts: MAX_ATTEMPTS,
+    maxAttempts: timeouts.maxAttempts,
     retryMode: 'adaptive',
     customUserAgent: 'oci-stack-deploy'
+  }
+  const handlerTimeouts = {
+    connectionTimeout: timeouts.connectionTimeoutMs,
+    socketTimeout: timeouts.socketTimeoutMs
   }
   const agents = new Map<string, HttpsProxyAgent<string>>()
   const logged = new Set<string>()
   const configFor = (service: Service) => {
     const proxy = chooseProxy(endpointFor(service, region, env), options.httpProxy, env)
-    if (proxy === undefined) return config
+    if (proxy === undefined) {
+      return { ...config, requestHandler: new NodeHttpHandler(handlerTimeouts) }
+    }
     const key = proxy.url.href
     let agent = agents.get(key)
     if (agent === undefined) {
@@ -78,15 +181,23 @@ export function createAwsClients(region: string, options: ClientOptions = {}): A
     return {
       ...config,
       // One agent serves both: HttpsProxyAgent tunnels plain HTTP through CONNECT too.
-      requestHandler: new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent })
+      requestHandler: new NodeHttpHandler({
+        httpAgent: agent,
+        httpsAgent: agent,
+        ...handlerTimeouts
+      })
     }
   }
-  return {
+  const clients: AwsClients = {
     sts: new STSClient(configFor('sts')),
     ecr: new ECRClient(configFor('ecr')),
     s3: new S3Client(configFor('s3')),
     cloudformation: new CloudFormationClient(configFor('cloudformation'))
   }
+  for (const service of Object.keys(clients) as Service[]) {
+    nameTheEndpoint(clients[service], service, endpointFor(service, region, env))
+  }
+  return clients
 }
 
 /** The endpoint a service's client calls: `AWS_ENDPOINT_URL_<ID>`, `AWS_ENDPOINT_URL`, else AWS's. */
@@ -104,8 +215,7 @@ export function endpointFor(
       // The SDK reports a bad endpoint itself; for the proxy decision fall back to AWS's host.
     }
   }
-  const domain = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
-  return new URL(`https://${prefix}.${region}.${domain}`)
+  return new URL(`https://${serviceHost(prefix, region)}`)
 }
 
 /**

@@ -2,6 +2,7 @@
  * Pure rules for image references: the reserved label's value, ECR names and tags, the local tag.
  */
 import { InputError } from './errors.js'
+import { DNS_SUFFIXES, partitionOf, serviceHost } from './partition.js'
 
 /** Where the pushed image goes, resolved from the reserved label. */
 export interface ImageTarget {
@@ -20,7 +21,23 @@ export interface CallerScope {
 const REPOSITORY_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
 const REPOSITORY = new RegExp(`^${REPOSITORY_COMPONENT}(?:/${REPOSITORY_COMPONENT})*$`)
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
-const PRIVATE_ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+/** `<account>.dkr.ecr[-fips].<region>.<suffix>` for any partition's DNS suffix. */
+const ECR_HOST = new RegExp(
+  `^(\\d{12})\\.dkr\\.ecr(?:-fips)?\\.([a-z0-9-]+)\\.(${DNS_SUFFIXES.map(escapeRegExp).join('|')})$`
+)
+
+/**
+ * Account and region of a private ECR host whose DNS suffix is that of its region's partition
+ * (`…cn-north-1.amazonaws.com.cn`, `…us-iso-east-1.c2s.ic.gov`); undefined for any other host.
+ */
+function privateEcrHost(host: string): CallerScope | undefined {
+  const match = ECR_HOST.exec(host)
+  if (match === null) return undefined
+  const [, accountId, region, suffix] = match
+  if (accountId === undefined || region === undefined) return undefined
+  return partitionOf(region).dnsSuffix === suffix ? { accountId, region } : undefined
+}
 
 /** True for a valid docker tag. */
 export function isValidTag(tag: string): boolean {
@@ -55,10 +72,9 @@ export function localImageTag(stackName: string, buildTag: string): string {
   return `sparta/${name}:${buildTag}`
 }
 
-/** The registry host of a private ECR registry. */
+/** The registry host of a private ECR registry; its DNS suffix follows the region's partition. */
 export function ecrRegistryHost(scope: CallerScope): string {
-  const suffix = scope.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
-  return `${scope.accountId}.dkr.ecr.${scope.region}.${suffix}`
+  return `${scope.accountId}.${serviceHost('dkr.ecr', scope.region)}`
 }
 
 /** `host/repository:tag` */
@@ -74,7 +90,7 @@ export function formatDigestUri(host: string, repository: string, digest: string
 /**
  * Resolves the reserved label's value to an ECR repository and tag. Accepted forms:
  * `name`, `name:tag`, `path/name[:tag]`, and a full private ECR URI
- * `<account>.dkr.ecr.<region>.amazonaws.com/name[:tag]` that must match the caller.
+ * `<account>.dkr.ecr.<region>.<partition suffix>/name[:tag]` that must match the caller.
  */
 export function resolveImageTarget(
   labelValue: string | undefined,
@@ -110,13 +126,13 @@ export function resolveImageTarget(
   const first = firstSlash >= 0 ? value.slice(0, firstSlash) : ''
   if (first.includes('.') || first.includes(':') || first === 'localhost') {
     rest = value.slice(firstSlash + 1)
-    const ecr = PRIVATE_ECR_HOST.exec(first)
-    if (ecr === null) {
+    const ecr = privateEcrHost(first)
+    if (ecr === undefined) {
       throw new InputError(
         `The '${labelName}' label ('${value}') names the registry '${first}'; only a private ECR repository in the deploying account (${scope.accountId}) and region (${scope.region}) is supported: set the label to '<repository>[:tag]' or '${ecrRegistryHost(scope)}/<repository>[:tag]'.`
       )
     }
-    const [, account, region] = ecr
+    const { accountId: account, region } = ecr
     if (account !== scope.accountId) {
       throw new InputError(
         `The '${labelName}' label ('${value}') names AWS account ${account}, but the credentials belong to account ${scope.accountId}: label the image with a bare repository name, or deploy with credentials for ${account}.`
@@ -181,8 +197,5 @@ export function parseImageUri(uri: string): ParsedImageUri | undefined {
 
 /** The account and region of a private ECR registry host; undefined for any other host. */
 export function ecrRegistryOf(host: string): CallerScope | undefined {
-  const match = PRIVATE_ECR_HOST.exec(host)
-  if (match === null) return undefined
-  const [, accountId, region] = match
-  return accountId === undefined || region === undefined ? undefined : { accountId, region }
+  return privateEcrHost(host)
 }

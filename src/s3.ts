@@ -3,12 +3,14 @@ import * as core from '@actions/core'
 import {
   GetBucketLocationCommand,
   GetBucketVersioningCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client
 } from '@aws-sdk/client-s3'
 import { createHash } from 'node:crypto'
 import { awsErrorName, DeployError, errorMessage } from './errors.js'
+import { serviceHost } from './partition.js'
 
 /** What the bucket checks found. */
 export interface BucketState {
@@ -19,28 +21,86 @@ export interface BucketState {
 /** Where the template was uploaded. */
 export interface TemplateLocation {
   key: string
-  /** `https://<bucket>.s3.<region>.amazonaws.com/<key>[?versionId=…]`, as CloudFormation wants it. */
+  /** `https://<bucket>.s3.<region>.<partition's DNS suffix>/<key>[?versionId=…]`, as CloudFormation wants it. */
   url: string
   versionId?: string
 }
 
-/** GetBucketLocation's answer as a region name ('' and null mean us-east-1, 'EU' eu-west-1). */
+/** GetBucketLocation's answer (the fallback) as a region name ('' and null mean us-east-1, 'EU' eu-west-1). */
 export function normalizeBucketRegion(constraint: string | undefined | null): string {
   if (constraint === undefined || constraint === null || constraint === '') return 'us-east-1'
   if (constraint === 'EU') return 'eu-west-1'
   return constraint
 }
 
-/** Checks the bucket exists, is in the deploy region, and reads its versioning (read only). */
-export async function checkBucket(
+/** What an SDK error carries about the HTTP answer behind it. */
+interface HttpErrorDetails {
+  status?: number
+  /** `x-amz-bucket-region`: S3 sends it on 301, 400 and 403 answers too. */
+  bucketRegion?: string
+}
+
+function httpDetails(error: unknown): HttpErrorDetails {
+  if (error === null || typeof error !== 'object') return {}
+  const { $metadata, $response } = error as {
+    $metadata?: { httpStatusCode?: number }
+    $response?: { statusCode?: number; headers?: Record<string, string | undefined> }
+  }
+  const status = $metadata?.httpStatusCode ?? $response?.statusCode
+  const headers = $response?.headers ?? {}
+  const region = Object.entries(headers).find(
+    ([name]) => name.toLowerCase() === 'x-amz-bucket-region'
+  )?.[1]
+  return {
+    ...(status === undefined ? {} : { status }),
+    ...(region ? { bucketRegion: region } : {})
+  }
+}
+
+/**
+ * The bucket's region from HeadBucket (`BucketRegion`, i.e. the `x-amz-bucket-region` header),
+ * which AWS recommends over GetBucketLocation: it needs only `s3:ListBucket`, and S3 names the
+ * region even when it refuses the call (403) or redirects it (301 PermanentRedirect, which the SDK
+ * does not follow). Undefined when the answer names no region (an S3-compatible store): then
+ * GetBucketLocation decides.
+ */
+async function headBucketRegion(
   s3: S3Client,
   bucket: string,
   region: string
-): Promise<BucketState> {
-  let bucketRegion: string
+): Promise<string | undefined> {
+  try {
+    const head = await s3.send(new HeadBucketCommand({ Bucket: bucket }))
+    return head?.BucketRegion || undefined
+  } catch (error) {
+    const name = awsErrorName(error)
+    const { status, bucketRegion } = httpDetails(error)
+    if (status === 404 || name === 'NotFound' || name === 'NoSuchBucket') {
+      throw new DeployError(
+        `Input 'bucket': S3 bucket '${bucket}' does not exist: create it in ${region}, or fix the name.`
+      )
+    }
+    // The region is all this check needs; a refused HeadBucket that names it is enough.
+    if (bucketRegion !== undefined) return bucketRegion
+    if (status === 301 || name === 'PermanentRedirect' || name === 'MovedPermanently') {
+      throw new DeployError(
+        `Input 'bucket': S3 bucket '${bucket}' is not in ${region} (S3 answered 301 PermanentRedirect), but the stack deploys to ${region}; CloudFormation needs the template in the same region: use a bucket in ${region}, or set 'region' to the bucket's region.`
+      )
+    }
+    if (status === 403 || name === 'AccessDenied' || name === 'Forbidden') {
+      throw new DeployError(
+        `Input 'bucket': no access to S3 bucket '${bucket}' (s3:ListBucket denied for HeadBucket): check the bucket name and the role's S3 permissions.`
+      )
+    }
+    throw new DeployError(`Could not check S3 bucket '${bucket}': ${errorMessage(error)}`)
+  }
+}
+
+/** GetBucketLocation, for a store whose HeadBucket answer names no region. */
+async function locationRegion(s3: S3Client, bucket: string, region: string): Promise<string> {
   try {
     const location = await s3.send(new GetBucketLocationCommand({ Bucket: bucket }))
-    bucketRegion = normalizeBucketRegion(location.LocationConstraint)
+    return normalizeBucketRegion(location.LocationConstraint)
   } catch (error) {
     const name = awsErrorName(error)
     if (name === 'NoSuchBucket') {
@@ -55,6 +115,16 @@ export async function checkBucket(
     }
     throw new DeployError(`Could not check S3 bucket '${bucket}': ${errorMessage(error)}`)
   }
+}
+
+/** Checks the bucket exists, is in the deploy region, and reads its versioning (read only). */
+export async function checkBucket(
+  s3: S3Client,
+  bucket: string,
+  region: string
+): Promise<BucketState> {
+  const bucketRegion =
+    (await headBucketRegion(s3, bucket, region)) ?? (await locationRegion(s3, bucket, region))
   if (bucketRegion !== region) {
     throw new DeployError(
       `Input 'bucket': S3 bucket '${bucket}' is in ${bucketRegion}, but the stack deploys to ${region}; CloudFormation needs the template in the same region: use a bucket in ${region}, or set 'region' to ${bucketRegion}.`
@@ -87,11 +157,11 @@ export function templateUrl(
   key: string,
   versionId?: string
 ): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
+  const host = serviceHost('s3', region)
   const path = key.split('/').map(encodeURIComponent).join('/')
   const base = bucket.includes('.')
-    ? `https://s3.${region}.${suffix}/${bucket}/${path}`
-    : `https://${bucket}.s3.${region}.${suffix}/${path}`
+    ? `https://${host}/${bucket}/${path}`
+    : `https://${bucket}.${host}/${path}`
   return versionId === undefined ? base : `${base}?versionId=${encodeURIComponent(versionId)}`
 }
 

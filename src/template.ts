@@ -6,8 +6,43 @@
 import { parseDocument, type Tags, type YAMLError } from 'yaml'
 import { InputError } from './errors.js'
 
-/** CloudFormation's limit for a template passed by `TemplateURL`. */
-export const MAX_TEMPLATE_BYTES = 1024 * 1024
+/**
+ * The template sizes CloudFormation accepts, in bytes: the one home for them. From "Understand
+ * CloudFormation quotas", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ * ("Template body size in a request": 51,200 bytes; "Template body size in an Amazon S3 object":
+ * 1 MB, taken as 1,000,000 bytes, the smaller reading, so a template this accepts is never refused
+ * by the service after the build and push). The API reference repeats the 51,200 bytes as the
+ * length limit of `TemplateBody`.
+ */
+export const TEMPLATE_SIZE_LIMITS = {
+  /** Inline in the request (`TemplateBody`). */
+  TemplateBody: 51_200,
+  /** Read from S3 (`TemplateURL`): how this action always passes the template. */
+  TemplateURL: 1_000_000
+} as const
+
+/** How a template reaches CloudFormation. */
+export type TemplateSource = keyof typeof TEMPLATE_SIZE_LIMITS
+
+/** The limit for the `TemplateURL` the action uses; kept under its old name for callers. */
+export const MAX_TEMPLATE_BYTES = TEMPLATE_SIZE_LIMITS.TemplateURL
+
+/**
+ * The error for a template over CloudFormation's limit for `source`, or undefined when it fits
+ * (a template of exactly the limit fits).
+ */
+export function templateSizeError(
+  bytes: number,
+  path: string,
+  source: TemplateSource = 'TemplateURL'
+): InputError | undefined {
+  const limit = TEMPLATE_SIZE_LIMITS[source]
+  if (bytes <= limit) return undefined
+  const how = source === 'TemplateURL' ? '' : ` for an inline ${source}`
+  return new InputError(
+    `Input 'template': ${path} is ${bytes} bytes, over CloudFormation's ${limit}-byte limit${how}: split it into nested stacks or remove unused parts.`
+  )
+}
 
 /** One declared template parameter (the fields the deploy uses). */
 export interface TemplateParameter {
@@ -31,7 +66,7 @@ export interface Template {
   format: 'json' | 'yaml'
   parameters: Record<string, TemplateParameter>
   resources: Record<string, TemplateResource>
-  /** True when the template declares a top-level `Transform` (macros, SAM). */
+  /** True when the template uses a macro: a top-level `Transform` (SAM, …) or an `Fn::Transform`. */
   hasTransform: boolean
   /** SAM's `Globals.Function` section, when the template has one (it can set `Architectures`). */
   functionGlobals?: Record<string, unknown>
@@ -133,11 +168,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Parses and checks a template's bytes; `path` is only used in messages. */
 export function parseTemplate(body: Buffer, path: string): Template {
-  if (body.length > MAX_TEMPLATE_BYTES) {
-    throw new InputError(
-      `Input 'template': ${path} is ${body.length} bytes, over CloudFormation's ${MAX_TEMPLATE_BYTES}-byte limit: split it into nested stacks or remove unused parts.`
-    )
-  }
+  // The action always uploads the template and passes its TemplateURL.
+  const tooBig = templateSizeError(body.length, path, 'TemplateURL')
+  if (tooBig !== undefined) throw tooBig
   const text = body.toString('utf8')
   const { document, format } = parseText(text, path)
   if (!isRecord(document)) {
@@ -153,6 +186,8 @@ export function parseTemplate(body: Buffer, path: string): Template {
   }
   const checkedResources: Record<string, TemplateResource> = {}
   for (const [logicalId, resource] of Object.entries(resources)) {
+    // `Fn::Transform` (AWS::Include) can stand among the resources; the macro supplies them.
+    if (logicalId === 'Fn::Transform') continue
     if (!isRecord(resource) || typeof resource['Type'] !== 'string') {
       throw new InputError(
         `Input 'template': resource '${logicalId}' in ${path} has no 'Type': give each resource a Type such as AWS::Lambda::Function.`
@@ -178,9 +213,15 @@ export function parseTemplate(body: Buffer, path: string): Template {
     format,
     parameters: checkedParameters,
     resources: checkedResources,
-    hasTransform: document['Transform'] !== undefined,
+    hasTransform: document['Transform'] !== undefined || containsKey(document, 'Fn::Transform'),
     ...functionGlobalsOf(document)
   }
+}
+
+function containsKey(value: unknown, key: string): boolean {
+  if (Array.isArray(value)) return value.some((item) => containsKey(item, key))
+  if (!isRecord(value)) return false
+  return key in value || Object.values(value).some((item) => containsKey(item, key))
 }
 
 function functionGlobalsOf(document: Record<string, unknown>): Pick<Template, 'functionGlobals'> {
@@ -189,9 +230,14 @@ function functionGlobalsOf(document: Record<string, unknown>): Pick<Template, 'f
   return isRecord(fn) ? { functionGlobals: fn } : {}
 }
 
+/**
+ * The IAM types CloudFormation asks `CAPABILITY_IAM` for (the CreateStack `Capabilities` list,
+ * plus the inline-policy types of the same family).
+ */
 const IAM_TYPES = new Set([
   'AWS::IAM::AccessKey',
   'AWS::IAM::Group',
+  'AWS::IAM::GroupPolicy',
   'AWS::IAM::InstanceProfile',
   'AWS::IAM::ManagedPolicy',
   'AWS::IAM::Policy',
@@ -201,6 +247,7 @@ const IAM_TYPES = new Set([
   'AWS::IAM::UserPolicy',
   'AWS::IAM::UserToGroupAddition'
 ])
+/** A custom name on an IAM resource makes CloudFormation ask for `CAPABILITY_NAMED_IAM`. */
 const IAM_NAME_PROPERTIES = [
   'RoleName',
   'UserName',
@@ -209,29 +256,79 @@ const IAM_NAME_PROPERTIES = [
   'InstanceProfileName'
 ]
 
-/** All capabilities CloudFormation knows. */
+/** Nested stacks: their template is not read here, so it may hold anything (see the docs). */
+const NESTED_STACK_TYPES = new Set(['AWS::CloudFormation::Stack', 'AWS::Serverless::Application'])
+
+/** SAM resource types that never expand to an IAM resource. */
+const SAM_TYPES_WITHOUT_IAM = new Set([
+  'AWS::Serverless::LayerVersion',
+  'AWS::Serverless::SimpleTable'
+])
+
+/** All capabilities CloudFormation knows, in the order the action passes them. */
 export const KNOWN_CAPABILITIES = [
   'CAPABILITY_IAM',
   'CAPABILITY_NAMED_IAM',
   'CAPABILITY_AUTO_EXPAND'
 ] as const
 
+/** One CloudFormation capability. */
+export type Capability = (typeof KNOWN_CAPABILITIES)[number]
+
+function isSet(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== ''
+}
+
 /**
- * The capabilities a template needs: `CAPABILITY_IAM` for IAM resources, `CAPABILITY_NAMED_IAM`
- * when one of them has a custom name, `CAPABILITY_AUTO_EXPAND` for a `Transform`.
+ * True when SAM expands the resource to an IAM resource. Precise only where SAM's rule is simple:
+ * a Function gets a role unless it (or `Globals.Function`) names one, and a CodeDeploy role with a
+ * `DeploymentPreference`; a StateMachine gets a role unless it names one, and one per event source.
+ * Any other SAM type except layers and simple tables is assumed to (Api, HttpApi, Connector,
+ * GraphQLApi, and types SAM adds later): acknowledging a capability the stack turns out not to need
+ * costs nothing, a missing one fails the change set after the build and push.
  */
-export function detectCapabilities(template: Template): string[] {
-  const capabilities: string[] = []
-  const iam = Object.values(template.resources).filter((r) => IAM_TYPES.has(r.Type))
-  if (iam.length > 0) capabilities.push('CAPABILITY_IAM')
-  if (iam.some((r) => IAM_NAME_PROPERTIES.some((p) => r.Properties?.[p] !== undefined))) {
-    capabilities.push('CAPABILITY_NAMED_IAM')
+function samExpandsToIam(
+  resource: TemplateResource,
+  globals: Record<string, unknown> | undefined
+): boolean {
+  const properties = resource.Properties ?? {}
+  if (resource.Type === 'AWS::Serverless::Function') {
+    const role = 'Role' in properties ? properties['Role'] : globals?.['Role']
+    const deployment =
+      'DeploymentPreference' in properties
+        ? properties['DeploymentPreference']
+        : globals?.['DeploymentPreference']
+    return !isSet(role) || isSet(deployment)
   }
-  const serverless = Object.values(template.resources).some((r) =>
-    r.Type.startsWith('AWS::Serverless::')
+  if (resource.Type === 'AWS::Serverless::StateMachine') {
+    const events = properties['Events']
+    return !isSet(properties['Role']) || (isRecord(events) && Object.keys(events).length > 0)
+  }
+  return !SAM_TYPES_WITHOUT_IAM.has(resource.Type) && !NESTED_STACK_TYPES.has(resource.Type)
+}
+
+/**
+ * The capabilities a template needs (the rule and its reasons: docs/HOW-IT-WORKS-CAPABILITIES.md):
+ * - `CAPABILITY_IAM` for an IAM resource, a SAM resource that expands to one, or a nested stack;
+ * - `CAPABILITY_NAMED_IAM` as well for an IAM resource with a custom name, or a nested stack;
+ * - `CAPABILITY_AUTO_EXPAND` for a `Transform` (top level or `Fn::Transform`), an
+ *   `AWS::Serverless::*` resource, or a nested stack.
+ */
+export function detectCapabilities(template: Template): Capability[] {
+  const resources = Object.values(template.resources)
+  const iam = resources.filter((r) => IAM_TYPES.has(r.Type))
+  const sam = resources.filter((r) => r.Type.startsWith('AWS::Serverless::'))
+  const nested = resources.some((r) => NESTED_STACK_TYPES.has(r.Type))
+  const named = nested || iam.some((r) => IAM_NAME_PROPERTIES.some((p) => isSet(r.Properties?.[p])))
+  const needsIam =
+    named || iam.length > 0 || sam.some((r) => samExpandsToIam(r, template.functionGlobals))
+  const expands = nested || template.hasTransform || sam.length > 0
+  return KNOWN_CAPABILITIES.filter(
+    (capability) =>
+      (capability === 'CAPABILITY_IAM' && needsIam) ||
+      (capability === 'CAPABILITY_NAMED_IAM' && named) ||
+      (capability === 'CAPABILITY_AUTO_EXPAND' && expands)
   )
-  if (template.hasTransform || serverless) capabilities.push('CAPABILITY_AUTO_EXPAND')
-  return capabilities
 }
 
 /** Names of parameters declared `NoEcho: true`; their values are masked in logs. */

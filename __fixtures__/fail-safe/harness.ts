@@ -61,6 +61,7 @@ export const WRITE_COMMANDS = [
 /** The only commands the checks before the first write may send (no login: no GetAuthorizationToken). */
 export const PREFLIGHT_READS = [
   'GetCallerIdentityCommand',
+  'HeadBucketCommand',
   'GetBucketLocationCommand',
   'GetBucketVersioningCommand',
   'DescribeStacksCommand',

@@ -1,0 +1,236 @@
+/**
+ * The fault proxy's eventual-consistency and lost-response faults, run for real: the proxy
+ * (local/fault-proxy.mjs) in front of a tiny fake CloudFormation on loopback, no moto.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { CloudFormationClient, CreateChangeSetCommand } from '@aws-sdk/client-cloudformation'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const STACK_ARN = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/app/0000-1111'
+
+/** The fake CloudFormation: one stack per name, a status each, and every call it received. */
+const statuses = new Map<string, string>()
+const received: string[] = []
+let upstream: Server
+let proxy: ChildProcess
+let proxyUrl: string
+let dir: string
+
+function describeAnswer(name: string): string {
+  const status = statuses.get(name)
+  return `<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>${STACK_ARN}</StackId><StackStatus>${status}</StackStatus><CreationTime>2024-05-01T12:00:00Z</CreationTime></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`
+}
+
+function stackName(value: string | null): string {
+  return /:stack\/([^/]+)\//.exec(value ?? '')?.[1] ?? value ?? ''
+}
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+      const action = form.get('Action') ?? ''
+      const name = stackName(form.get('StackName'))
+      received.push(`${action} ${name}`)
+      let body = `<${action}Response><${action}Result/></${action}Response>`
+      if (action === 'DescribeStacks') body = describeAnswer(name)
+      if (action === 'ExecuteChangeSet') statuses.set(name, 'UPDATE_IN_PROGRESS')
+      if (action === 'DeleteStack') statuses.set(name, 'DELETE_IN_PROGRESS')
+      if (action === 'CreateChangeSet') {
+        statuses.set(name, 'REVIEW_IN_PROGRESS')
+        body = `<CreateChangeSetResponse><CreateChangeSetResult><Id>arn:aws:cloudformation:eu-west-1:123456789012:changeSet/cs/1</Id><StackId>${STACK_ARN}</StackId></CreateChangeSetResult></CreateChangeSetResponse>`
+      }
+      res.writeHead(200, {
+        'content-type': 'text/xml',
+        'x-amzn-requestid': `req-${received.length}`
+      })
+      res.end(body)
+    })
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  dir = mkdtempSync(join(tmpdir(), 'fault-proxy-test-'))
+  const portFile = join(dir, 'port')
+  proxy = spawn(
+    process.execPath,
+    [
+      'local/fault-proxy.mjs',
+      '--target',
+      `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      '--port-file',
+      portFile
+    ],
+    { stdio: 'ignore' }
+  )
+  for (let i = 0; i < 200; i++) {
+    try {
+      proxyUrl = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`
+      break
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+})
+
+afterAll(async () => {
+  proxy.kill('SIGTERM')
+  await new Promise((resolve) => proxy.once('exit', resolve))
+  await new Promise((resolve) => upstream.close(resolve))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+beforeEach(async () => {
+  await fetch(`${proxyUrl}/__faults`, { method: 'DELETE' })
+  statuses.clear()
+  received.length = 0
+})
+
+/** One query-protocol call through the proxy, as the SDK sends it (a form body). */
+async function call(action: string, params: Record<string, string> = {}): Promise<string> {
+  const response = await fetch(proxyUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body: new URLSearchParams({ Action: action, Version: '2010-05-15', ...params }).toString()
+  })
+  return response.text()
+}
+
+async function statusOf(name: string): Promise<string> {
+  return /<StackStatus>([^<]*)</.exec(await call('DescribeStacks', { StackName: name }))?.[1] ?? ''
+}
+
+async function addRule(rule: object): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${proxyUrl}/__faults/rules`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(rule)
+  })
+  return { status: response.status, body: await response.json() }
+}
+
+async function faultLog(): Promise<Array<Record<string, unknown>>> {
+  return (await (await fetch(`${proxyUrl}/__faults/log`)).json()) as Array<Record<string, unknown>>
+}
+
+describe('stale-reads', () => {
+  it.each([
+    ['ExecuteChangeSet', 'UPDATE_COMPLETE', 'UPDATE_IN_PROGRESS', { StackName: 'app' }],
+    ['DeleteStack', 'UPDATE_COMPLETE', 'DELETE_IN_PROGRESS', { StackName: STACK_ARN }],
+    ['DeleteStack', 'ROLLBACK_COMPLETE', 'DELETE_IN_PROGRESS', { StackName: 'app' }],
+    ['CreateChangeSet', 'UPDATE_COMPLETE', 'REVIEW_IN_PROGRESS', { StackName: 'app' }]
+  ])(
+    'replays the answer from before %s (%s) to the next 2 DescribeStacks, then reads through',
+    async (write, before, after, params) => {
+      statuses.set('app', before)
+      await addRule({ staleReads: { stackName: 'app', count: 2 } })
+      expect(await statusOf('app')).toBe(before)
+      await call(write, params)
+      expect(statuses.get('app')).toBe(after)
+
+      expect([await statusOf('app'), await statusOf('app'), await statusOf('app')]).toEqual([
+        before,
+        before,
+        after
+      ])
+      // The stale answers never reached the target.
+      expect(received).toEqual(['DescribeStacks app', `${write} app`, 'DescribeStacks app'])
+      expect((await faultLog()).map((e) => [e['operation'], e['stale']])).toEqual([
+        ['DescribeStacks', false],
+        [write, false],
+        ['DescribeStacks', true],
+        ['DescribeStacks', true],
+        ['DescribeStacks', false]
+      ])
+    }
+  )
+
+  it('leaves reads of the stack alone after a write to another stack', async () => {
+    statuses.set('app', 'UPDATE_COMPLETE')
+    statuses.set('other', 'UPDATE_COMPLETE')
+    await addRule({ staleReads: { stackName: 'app', count: 2 } })
+    await statusOf('other')
+    await call('ExecuteChangeSet', { StackName: 'other' })
+    expect(await statusOf('other')).toBe('UPDATE_IN_PROGRESS')
+  })
+
+  it('re-arms on every write and shows what is left in the rules', async () => {
+    statuses.set('app', 'UPDATE_COMPLETE')
+    const { body } = await addRule({ staleReads: { stackName: 'app', count: 1 } })
+    const id = (body as { ids: number[] }).ids[0]
+    await statusOf('app')
+    await call('ExecuteChangeSet', { StackName: 'app' })
+    const rules = (await (await fetch(`${proxyUrl}/__faults/rules`)).json()) as Array<
+      Record<string, unknown>
+    >
+    expect(rules).toEqual([
+      expect.objectContaining({ id, staleRemaining: 1, armedAfter: 'ExecuteChangeSet' })
+    ])
+    expect(await statusOf('app')).toBe('UPDATE_COMPLETE')
+    expect(await statusOf('app')).toBe('UPDATE_IN_PROGRESS')
+    statuses.set('app', 'UPDATE_COMPLETE')
+    await statusOf('app')
+    await call('DeleteStack', { StackName: 'app' })
+    expect(await statusOf('app')).toBe('UPDATE_COMPLETE')
+    expect(await statusOf('app')).toBe('DELETE_IN_PROGRESS')
+  })
+
+  it.each([
+    [{ staleReads: { count: 2 } }, 'staleReads needs stackName and count > 0'],
+    [{ staleReads: { stackName: 'app', count: 0 } }, 'staleReads needs stackName and count > 0'],
+    [
+      { staleReads: { stackName: 'app', count: 1, operations: ['DescribeStacks'] } },
+      'staleReads.operations must be a list of ExecuteChangeSet, DeleteStack, CreateChangeSet, UpdateStack, CreateStack'
+    ],
+    [{ dropResponse: true }, 'dropResponse rule needs "operation"']
+  ])('refuses the rule %j', async (rule, error) => {
+    expect(await addRule(rule)).toEqual({ status: 400, body: { error } })
+  })
+})
+
+describe('drop-response', () => {
+  it('forwards the call, then drops the answer: the target acted, the client saw the connection die', async () => {
+    statuses.set('app', 'UPDATE_COMPLETE')
+    await addRule({ operation: 'ExecuteChangeSet', dropResponse: true, times: 1 })
+    await expect(call('ExecuteChangeSet', { StackName: 'app' })).rejects.toThrow('fetch failed')
+    expect(received).toEqual(['ExecuteChangeSet app'])
+    expect(statuses.get('app')).toBe('UPDATE_IN_PROGRESS')
+    // Only once ("times": 1): the next call is answered.
+    await expect(call('ExecuteChangeSet', { StackName: 'app' })).resolves.toContain(
+      'ExecuteChangeSetResponse'
+    )
+    expect((await faultLog()).map((e) => [e['operation'], e['status'], e['dropped']])).toEqual([
+      ['ExecuteChangeSet', 200, true],
+      ['ExecuteChangeSet', 200, false]
+    ])
+  })
+
+  it('makes the real SDK retry a call that already took effect, and the retry is answered', async () => {
+    await addRule({ operation: 'CreateChangeSet', dropResponse: true, times: 1 })
+    const cfn = new CloudFormationClient({
+      region: 'eu-west-1',
+      endpoint: proxyUrl,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 3
+    })
+    try {
+      const answer = await cfn.send(
+        new CreateChangeSetCommand({ StackName: 'app', ChangeSetName: 'cs', TemplateURL: 'x' })
+      )
+      expect(answer.StackId).toBe(STACK_ARN)
+      expect(answer.$metadata.attempts).toBe(2)
+    } finally {
+      cfn.destroy()
+    }
+    expect(received).toEqual(['CreateChangeSet app', 'CreateChangeSet app'])
+    expect((await faultLog()).map((e) => [e['service'], e['operation'], e['dropped']])).toEqual([
+      ['cloudformation', 'CreateChangeSet', true],
+      ['cloudformation', 'CreateChangeSet', false]
+    ])
+  })
+})
