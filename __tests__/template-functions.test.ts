@@ -4,11 +4,9 @@ import {
   functionsUsingParameter,
   imageArchitecture,
   packageTypeWarnings,
-  parseTemplate,
-  type ImageFunction,
-  type Template,
-  type TemplateResource
-} from '../src/template.js'
+  type ImageFunction
+} from '../src/template-functions.js'
+import { parseTemplate, type Template, type TemplateResource } from '../src/template.js'
 
 const PARAM = 'CodeImageURI'
 

@@ -32,7 +32,7 @@ import {
   functionsUsingParameter,
   imageArchitecture,
   packageTypeWarnings
-} from './template.js'
+} from './template-functions.js'
 
 /** A built and checked image, not pushed yet. */
 interface CheckedImage {

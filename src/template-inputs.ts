@@ -8,7 +8,8 @@ import { InputError } from './errors.js'
 import { list, required, text } from './input-text.js'
 import type { RawInputs } from './inputs.js'
 import { parseKeyValueLines } from './parse.js'
-import { detectCapabilities, KNOWN_CAPABILITIES, parseTemplate, type Template } from './template.js'
+import { detectCapabilities, KNOWN_CAPABILITIES } from './capabilities.js'
+import { parseTemplate, type Template } from './template.js'
 import { existingFile } from './workspace-files.js'
 
 /** The template, parsed, and the parameters and capabilities checked against it. */
