@@ -84,6 +84,7 @@ describe('parseInputs defaults', () => {
       imageTags: [],
       pinDigest: true,
       cacheFrom: [],
+      buildCache: 'auto',
       changeSetName: '',
       roleArn: '',
       notificationArns: [],

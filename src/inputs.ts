@@ -71,6 +71,8 @@ export interface Inputs {
   pinDigest: boolean
   /** Registry images used as build cache (`--cache-from`). */
   cacheFrom: string[]
+  /** `build-cache`: the cache kept between runs on BuildKit (auto, registry, inline, off). */
+  buildCache: BuildCacheMode
   /** CloudFormation deploy options, as aws-cloudformation-github-deploy offers them. */
   changeSetName: string
   roleArn: string
@@ -144,6 +146,7 @@ export const INPUT_NAMES = [
   'image-tags',
   'pin-digest',
   'cache-from',
+  'build-cache',
   'change-set-name',
   'execute-change-set',
   'delete-image',
@@ -515,6 +518,7 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     imageTags,
     pinDigest: parseBoolean(raw, 'pin-digest', true),
     cacheFrom: parseList(raw['cache-from'] ?? ''),
+    buildCache: parseBuildCache(raw['build-cache']),
     changeSetName,
     roleArn,
     notificationArns,
@@ -679,4 +683,20 @@ export function parseParameterOverrides(text: string, workspace: string): Map<st
 /** True for the modes that need only the stack (`delete`, `execute`). */
 export function isStackOnly(inputs: ActionInputs): inputs is StackOnlyInputs {
   return inputs.mode === 'delete' || inputs.mode === 'execute'
+}
+
+/** How the build cache is kept between runs on BuildKit (the `build-cache` input). */
+export type BuildCacheMode = 'auto' | 'registry' | 'inline' | 'off'
+
+const BUILD_CACHE_MODES: readonly BuildCacheMode[] = ['auto', 'registry', 'inline', 'off']
+
+/** `build-cache`: one of auto (the default when empty), registry, inline, off. */
+export function parseBuildCache(value: string): BuildCacheMode {
+  const mode = value.trim() || 'auto'
+  if (!(BUILD_CACHE_MODES as readonly string[]).includes(mode)) {
+    throw new InputError(
+      `Input 'build-cache' must be one of ${BUILD_CACHE_MODES.join(', ')}, got '${mode}'.`
+    )
+  }
+  return mode as BuildCacheMode
 }
