@@ -18,12 +18,15 @@ import {
 } from './cloudformation.js'
 import {
   buildImage,
+  cacheLocation,
   checkDockerEngine,
   createDockerConfig,
+  detectBuilder,
   login,
+  needsLoad,
+  planBuildCache,
   pullImage,
   pushImage,
-  supportsAttestationFlags,
   tagImage,
   type BuiltImage,
   type DockerConfig,
@@ -96,6 +99,8 @@ interface Preflight {
   /** Undefined in a noop run without credentials: nothing in AWS was read. */
   bucket?: BucketState
   stackStatus?: string
+  /** The image the stack runs now (its image parameter): where the build cache lives. */
+  previousImage?: string
 }
 
 /** The pushed (or, in noop, the would-be) image. */
@@ -131,7 +136,7 @@ export async function runDeployFlow(ctx: FlowContext): Promise<Report> {
     }
   } else {
     const registry = createRegistryAccess(ctx)
-    const built = await phases.run('Build image', () => build(ctx, registry, preflight.accountId))
+    const built = await phases.run('Build image', () => build(ctx, registry, preflight))
     const target = checkBuiltImage(ctx, built, preflight.accountId)
     if (inputs.mode === 'noop') return noopReport(ctx, preflight, target)
     await ensureRepository(ctx, target, preflight.accountId)
@@ -269,37 +274,76 @@ async function runPreflight(ctx: FlowContext, zip: boolean): Promise<Preflight> 
     )
   }
   core.info(`Stack ${inputs.stackName}: ${stack?.StackStatus ?? 'does not exist yet'}`)
-  return { accountId, bucket, ...(stack?.StackStatus ? { stackStatus: stack.StackStatus } : {}) }
+  const previousImage = zip
+    ? undefined
+    : stack?.Parameters?.find((p) => p.ParameterKey === inputs.imageParameter)?.ParameterValue
+  return {
+    accountId,
+    bucket,
+    ...(stack?.StackStatus ? { stackStatus: stack.StackStatus } : {}),
+    ...(previousImage ? { previousImage } : {})
+  }
 }
 
-/** `docker build` with Sparta's build args; attestations off where the builder makes them. */
+/**
+ * `docker build` with Sparta's build args, in the private DOCKER_CONFIG (the user's context and
+ * builder, plus the ECR login a registry cache needs); attestations off where the builder makes
+ * them, `--load` where its driver keeps results to itself.
+ */
 async function build(
   ctx: FlowContext,
   registry: RegistryAccess,
-  accountId: string
+  preflight: Preflight
 ): Promise<BuiltImage> {
   const { inputs, runner } = ctx
-  const [attestationFlags] = await Promise.all([
-    supportsAttestationFlags(runner),
+  const { accountId } = preflight
+  const config = registry.config()
+  const [builder] = await Promise.all([
+    detectBuilder(runner, config),
     pullCacheImages(ctx, registry)
   ])
-  return buildImage(runner, {
-    dockerfile: inputs.dockerfile,
-    context: inputs.context,
-    localTag: localImageTag(inputs.stackName, inputs.buildTag),
-    buildArgs: [
-      { key: 'AWS_ACCOUNT_ID', value: accountId },
-      { key: 'AWS_REGION', value: inputs.region },
-      { key: 'SPARTA_BINARY', value: inputs.binary },
-      { key: 'SPARTA_ECR_LABEL_NAME', value: inputs.labelName },
-      { key: 'SPARTA_BUILD_ID', value: inputs.buildTag },
-      ...inputs.buildArgs
-    ],
-    platform: inputs.platform,
-    target: inputs.target,
-    attestationFlags,
-    cacheFrom: inputs.cacheFrom
-  })
+  const host = ecrRegistryHost({ accountId, region: inputs.region })
+  let cache = planBuildCache(
+    inputs.buildCache,
+    builder,
+    cacheLocation(preflight.previousImage, host)
+  )
+  for (const warning of cache.warnings) core.warning(warning)
+  if (cache.needsLogin) {
+    try {
+      await registry.login()
+    } catch (error) {
+      core.warning(
+        `build-cache: could not log in to ECR (${errorMessage(error)}); building without the cache.`
+      )
+      cache = { ...cache, cacheFrom: [], cacheTo: [] }
+    }
+  }
+  core.info(cache.summary)
+  return buildImage(
+    runner,
+    {
+      dockerfile: inputs.dockerfile,
+      context: inputs.context,
+      localTag: localImageTag(inputs.stackName, inputs.buildTag),
+      buildArgs: [
+        { key: 'AWS_ACCOUNT_ID', value: accountId },
+        { key: 'AWS_REGION', value: inputs.region },
+        { key: 'SPARTA_BINARY', value: inputs.binary },
+        { key: 'SPARTA_ECR_LABEL_NAME', value: inputs.labelName },
+        { key: 'SPARTA_BUILD_ID', value: inputs.buildTag },
+        ...inputs.buildArgs
+      ],
+      platform: inputs.platform,
+      target: inputs.target,
+      attestationFlags: builder.buildkit,
+      cacheFrom: [...inputs.cacheFrom, ...cache.cacheFrom],
+      // noop writes nothing, not even a cache
+      cacheTo: inputs.mode === 'noop' ? [] : cache.cacheTo,
+      load: needsLoad(builder)
+    },
+    config
+  )
 }
 
 /**
@@ -433,7 +477,7 @@ async function publishImage(
     'see if it is already there'
   )
   let digest: string
-  if (existing && existing.configDigest === built.imageId) {
+  if (existing && existing.configDigest === built.configDigest) {
     core.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
     digest = existing.digest
   } else {
