@@ -3,10 +3,12 @@
  * the fault proxy, a real Docker engine and a real registry under the ECR host name.
  */
 import { execFileSync } from 'node:child_process'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { runAction, type ActionRun } from '../../local/action-runner.mjs'
 
-export const root = resolve(import.meta.dirname, '..', '..')
+// Jest 29's ESM runtime has no import.meta.dirname.
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 const REQUIRED = [
   'AWS_ENDPOINT_URL',
