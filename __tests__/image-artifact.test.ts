@@ -198,8 +198,8 @@ describe('push skip', () => {
         ? {
             digest: HELD_DIGEST,
             mediaType: DOCKER_V2,
-            // The image id docker reported: what the config digest of the same image is.
-            configDigest: fake.callsOf('image')[0]?.argv[2] ?? 'none'
+            // The config digest of the image the build made.
+            configDigest: fake.images()[0]?.configDigest ?? 'none'
           }
         : undefined
     )
