@@ -8,11 +8,16 @@ export declare const CACHE_TARGET: { reusedPercent: number; speedUp: number }
 export interface BuildStep {
   name: string
   cached: boolean
+  /** It fetched image layers (a FROM that pulled). */
+  fetched: boolean
 }
 /** One measured build on a fresh engine. */
 export interface CacheRun {
   variant: 'without' | 'with'
+  /** The `docker build` call. */
   buildSeconds: number
+  /** The job summary's Build image phase. */
+  phaseSeconds: number
   wallSeconds: number
   steps: BuildStep[]
 }
@@ -25,8 +30,11 @@ export interface CacheFigures {
     reusedNames: string[]
   }
   buildSeconds: { without: number; with: number }
+  phaseSeconds: { without: number; with: number }
   wallSeconds: { without: number; with: number }
   speedUp: number
+  /** The same for the job summary's Build image phase. */
+  phaseSpeedUp: number
   pass: { reusedPercent: boolean; speedUp: boolean }
 }
 /** bench/cache-results.json */
