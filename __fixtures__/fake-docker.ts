@@ -17,6 +17,8 @@ export interface DockerCall {
   /** The environment the command got, without the FAKE_DOCKER_* settings. */
   env: Record<string, string>
   dockerConfig: string | null
+  /** The Docker context the call would reach (DOCKER_CONTEXT, else the config's currentContext). */
+  context: string
 }
 
 /** How the fake behaves (each maps to a FAKE_DOCKER_* variable). */
@@ -29,6 +31,12 @@ export interface FakeDockerOptions {
   buildFail?: boolean
   pushFailOnce?: boolean
   pushFail?: boolean
+  /** `docker build` is BuildKit's (buildx); the legacy builder otherwise. */
+  buildkit?: boolean
+  /** The active buildx builder's driver (with `buildkit`); `docker` when unset. */
+  buildxDriver?: string
+  /** The engine uses the containerd image store. */
+  containerdStore?: boolean
 }
 
 export interface FakeDocker {
@@ -40,6 +48,8 @@ export interface FakeDocker {
   argvs(): string[][]
   /** Invocations whose first argument is `command`. */
   callsOf(command: string): DockerCall[]
+  /** The images built so far (id as the engine names it, config digest, tags), oldest first. */
+  images(): Array<{ id: string; configDigest: string; tags: string[] }>
   /** Restores PATH and the FAKE_DOCKER_* variables and removes the temp dir. */
   restore(): void
 }
@@ -52,7 +62,10 @@ const SETTINGS = [
   'FAKE_DOCKER_NO_DAEMON',
   'FAKE_DOCKER_BUILD_FAIL',
   'FAKE_DOCKER_PUSH_FAIL_ONCE',
-  'FAKE_DOCKER_PUSH_FAIL'
+  'FAKE_DOCKER_PUSH_FAIL',
+  'FAKE_DOCKER_BUILDKIT',
+  'FAKE_DOCKER_BUILDX_DRIVER',
+  'FAKE_DOCKER_CONTAINERD_STORE'
 ] as const
 
 /** Installs the fake `docker` on PATH (in `process.env`, which child processes inherit). */
@@ -75,6 +88,10 @@ export function installFakeDocker(options: FakeDockerOptions = {}): FakeDocker {
   set('FAKE_DOCKER_BUILD_FAIL', flag(options.buildFail))
   set('FAKE_DOCKER_PUSH_FAIL_ONCE', flag(options.pushFailOnce))
   set('FAKE_DOCKER_PUSH_FAIL', flag(options.pushFail))
+  // Left as they are unless asked: some tests set FAKE_DOCKER_BUILDKIT themselves.
+  if (options.buildkit !== undefined) set('FAKE_DOCKER_BUILDKIT', flag(options.buildkit))
+  set('FAKE_DOCKER_BUILDX_DRIVER', options.buildxDriver)
+  set('FAKE_DOCKER_CONTAINERD_STORE', flag(options.containerdStore))
 
   const calls = (): DockerCall[] =>
     existsSync(logFile)
@@ -88,6 +105,14 @@ export function installFakeDocker(options: FakeDockerOptions = {}): FakeDocker {
     calls,
     argvs: () => calls().map((call) => call.argv),
     callsOf: (command) => calls().filter((call) => call.argv[0] === command),
+    images: () =>
+      existsSync(`${logFile}.state.json`)
+        ? (
+            JSON.parse(readFileSync(`${logFile}.state.json`, 'utf8')) as {
+              images: Array<{ id: string; configDigest: string; tags: string[] }>
+            }
+          ).images
+        : [],
     restore: () => {
       for (const [name, value] of saved) set(name, value)
       rmSync(dir, { recursive: true, force: true })

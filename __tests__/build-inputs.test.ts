@@ -262,3 +262,19 @@ describe('image-tags', () => {
     expect(parse({ 'image-tags': 't'.repeat(128) }).imageTags).toEqual(['t'.repeat(128)])
   })
 })
+
+describe('build-cache', () => {
+  it('defaults to auto when empty', () => {
+    expect(parse().buildCache).toBe('auto')
+  })
+
+  it.each(['auto', 'registry', 'inline', 'off'])('accepts %s', (mode) => {
+    expect(parse({ 'build-cache': ` ${mode} ` }).buildCache).toBe(mode)
+  })
+
+  it('refuses anything else, naming the input and the choices', () => {
+    expect(failure({ 'build-cache': 'local' })).toBe(
+      "Input 'build-cache' must be one of auto, registry, inline, off, got 'local'."
+    )
+  })
+})

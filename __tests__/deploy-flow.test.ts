@@ -103,11 +103,8 @@ describe('deploy mode', () => {
       expect.stringMatching(/\/iid$/),
       join(harness.workspace, 'service')
     ])
-    expect(inspect?.argv).toEqual([
-      'image',
-      'inspect',
-      expect.stringMatching(/^sha256:[a-f0-9]{64}$/)
-    ])
+    // By the tag: on the containerd image store the iid (a config digest) names no image.
+    expect(inspect?.argv).toEqual(['image', 'inspect', LOCAL_TAG])
     expect(login?.argv).toEqual(['login', '--username', 'AWS', '--password-stdin', REGISTRY])
     expect(login?.stdin).toBe(PASSWORD)
     expect(tag?.argv).toEqual(['tag', LOCAL_TAG, IMAGE_URI])

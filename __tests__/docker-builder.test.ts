@@ -162,13 +162,21 @@ describe('building with the detected flags', () => {
     expect(builds).toHaveLength(1)
     const argv = builds[0]?.argv ?? []
     const iidFile = argv[argv.indexOf('--iidfile') + 1] ?? ''
+    const metadataFile = argv[argv.indexOf('--metadata-file') + 1] ?? ''
     expect(iidFile).toMatch(/oci-stack-deploy-build-.*iid$/)
+    expect(metadataFile).toBe(iidFile.replace(/iid$/, 'metadata.json'))
     expect(argv).toEqual(
-      buildArgv({ ...request, attestationFlags: true, cacheFrom: ['repo/hello:cache'] }, iidFile)
+      buildArgv(
+        { ...request, attestationFlags: true, cacheFrom: ['repo/hello:cache'] },
+        iidFile,
+        metadataFile
+      )
     )
-    expect(argv.slice(-7)).toEqual([
+    expect(argv.slice(-9)).toEqual([
       '--cache-from',
       'repo/hello:cache',
+      '--metadata-file',
+      metadataFile,
       '--provenance=false',
       '--sbom=false',
       '--iidfile',

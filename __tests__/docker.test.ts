@@ -132,10 +132,13 @@ describe('buildImage', () => {
     expect(iidFile).toMatch(/oci-stack-deploy-build-.+\/iid$/)
     expect(existsSync(iidFile)).toBe(false)
     expect(built.imageId).toMatch(/^sha256:[a-f0-9]{64}$/)
-    expect(inspect?.argv).toEqual(['image', 'inspect', built.imageId])
+    // By the tag: on the containerd image store the iid (a config digest) names no image.
+    expect(inspect?.argv).toEqual(['image', 'inspect', 'sparta/hello:b1'])
     expect(built).toEqual({
       localTag: 'sparta/hello:b1',
       imageId: built.imageId,
+      // The legacy builder on the classic store: the image id is the config digest.
+      configDigest: built.imageId,
       labels: { 'io.sparta.ecr-name': 'hello:b1' },
       architecture: 'amd64',
       os: 'linux'

@@ -3,7 +3,11 @@
  * already holds the image, the checks that make an image Lambda-ready, and cache-from.
  */
 import { describe, expect, it } from '@jest/globals'
-import { CreateChangeSetCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation'
+import {
+  CreateChangeSetCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand
+} from '@aws-sdk/client-cloudformation'
 import {
   CreateRepositoryCommand,
   DescribeRepositoriesCommand,
@@ -17,6 +21,7 @@ import {
   BUILD_ID,
   cfn,
   commands,
+  createdStack,
   ecr,
   failure,
   harness,
@@ -29,6 +34,7 @@ import {
   runAction,
   s3,
   setInputs,
+  STACK,
   TEMPLATE,
   useDocker,
   warnings
@@ -198,8 +204,8 @@ describe('push skip', () => {
         ? {
             digest: HELD_DIGEST,
             mediaType: DOCKER_V2,
-            // The image id docker reported: what the config digest of the same image is.
-            configDigest: fake.callsOf('image')[0]?.argv[2] ?? 'none'
+            // The config digest of the image the build made.
+            configDigest: fake.images()[0]?.configDigest ?? 'none'
           }
         : undefined
     )
@@ -374,5 +380,70 @@ describe('cache-from', () => {
     // One login serves the pull and the push.
     expect(login).toHaveLength(1)
     expect(commands().indexOf('pull')).toBeLessThan(commands().lastIndexOf('build'))
+  })
+})
+
+describe('build cache', () => {
+  const RUNNING = `${REGISTRY}/hello-service@sha256:${'ab'.repeat(32)}`
+  const CACHE_REF = `${REGISTRY}/hello-service:oci-stack-deploy-cache`
+
+  /** The stack exists and runs RUNNING (its CodeImageURI), so the cache has a repository. */
+  function stackRunning(): void {
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({
+      Stacks: [
+        createdStack({
+          Parameters: [
+            { ParameterKey: 'CodeImageURI', ParameterValue: RUNNING },
+            { ParameterKey: 'DbPassword', ParameterValue: '****' }
+          ]
+        })
+      ]
+    })
+  }
+
+  it('reads and writes the registry cache beside the running image on the containerd store, logged in first', async () => {
+    stackRunning()
+    const fake = useDocker({ buildkit: true, containerdStore: true })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    const build = fake.callsOf('build').find((c) => c.argv.includes('--iidfile'))
+    const argv = build?.argv ?? []
+    expect(argv[argv.indexOf('--cache-from') + 1]).toBe(`type=registry,ref=${CACHE_REF}`)
+    expect(argv[argv.indexOf('--cache-to') + 1]).toBe(
+      `type=registry,ref=${CACHE_REF},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+    )
+    expect(argv).not.toContain('--load')
+    const login = fake.callsOf('login')
+    expect(login).toHaveLength(1)
+    expect(build?.dockerConfig).toBe(login[0]?.dockerConfig)
+    expect(commands().indexOf('login')).toBeLessThan(commands().lastIndexOf('build'))
+    expect(harness.stdout.lines()).toContain(`build cache: registry, ${CACHE_REF}`)
+  })
+
+  it('reads the cache but writes none in noop mode', async () => {
+    stackRunning()
+    setInputs({ mode: 'noop' })
+    const fake = useDocker({ buildkit: true, containerdStore: true })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    const argv = fake.callsOf('build').find((c) => c.argv.includes('--iidfile'))?.argv ?? []
+    expect(argv[argv.indexOf('--cache-from') + 1]).toBe(`type=registry,ref=${CACHE_REF}`)
+    expect(argv).not.toContain('--cache-to')
+  })
+
+  it('loads the result of a docker-container builder into the engine', async () => {
+    const fake = useDocker({ buildkit: true, buildxDriver: 'docker-container' })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    const argv = fake.callsOf('build').find((c) => c.argv.includes('--iidfile'))?.argv ?? []
+    expect(argv).toContain('--load')
+    // A new stack names no image yet: the registry cache starts with the next run.
+    expect(argv).not.toContain('--cache-from')
+    expect(harness.stdout.lines()).toContain(
+      'build cache: registry, from the next run on (the stack names no image yet)'
+    )
   })
 })

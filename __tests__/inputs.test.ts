@@ -105,6 +105,7 @@ describe('parseInputs defaults', () => {
       imageTags: [],
       pinDigest: true,
       cacheFrom: [],
+      buildCache: 'auto',
       changeSetName: '',
       roleArn: '',
       notificationArns: [],

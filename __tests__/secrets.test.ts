@@ -104,7 +104,7 @@ describe('the ECR password', () => {
     }
   })
 
-  it('lives in a private DOCKER_CONFIG that only login and push see, removed after the run', async () => {
+  it('lives in a private DOCKER_CONFIG that only build, login and push see, removed after the run', async () => {
     const own = useOwnDockerConfig()
     const fake = h.useDocker()
     try {
@@ -117,8 +117,9 @@ describe('the ECR password', () => {
       expect(config).toMatch(/\/oci-stack-deploy-docker-[^/]+$/)
       expect(config.startsWith(h.workspace())).toBe(false)
       for (const call of fake.calls()) {
-        const needsLogin = call.argv[0] === 'login' || call.argv[0] === 'push'
-        // `docker build` and every other command keep the user's own configuration.
+        // The build needs the login too (a registry build cache); tag, inspect and version keep
+        // the user's own configuration.
+        const needsLogin = ['build', 'login', 'push'].includes(call.argv[0] ?? '')
         expect([call.argv[0], call.dockerConfig]).toEqual([call.argv[0], needsLogin ? config : own])
       }
       expect(existsSync(config)).toBe(false)

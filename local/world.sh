@@ -10,6 +10,8 @@
 #   local/world.sh exec -- <cmd> [args...]  run <cmd> inside the started world
 #   local/world.sh env                      print `export K=V` lines of a running world
 #   local/world.sh stop                     stop the world started with `start`
+#   local/world.sh deps                     install/fetch what the world needs (needs the
+#                                           network: run it outside any network namespace)
 #
 # Everything runs inside a private mount namespace (unshare --mount) in which a
 # generated hosts file is bind-mounted over /etc/hosts, mapping the ECR host
@@ -35,6 +37,7 @@
 #   DOCKER_HOST             unix://<state>/docker.sock (or the reused engine's host)
 #   DOCKER_CONFIG           <state>/docker-config (docker login writes here)
 #   LOCAL_WORLD_DIR         the state dir (logs: *.log, env: env.sh)
+#   LOCAL_WORLD_ENGINE      the engine the world runs (legacy, buildkit, containerd, reused)
 # Inherited AWS_ENDPOINT_URL_<SERVICE>, AWS_PROFILE, AWS_SESSION_TOKEN and
 # AWS_IGNORE_CONFIGURED_ENDPOINT_URLS are unset.
 #
@@ -51,6 +54,25 @@
 #   LOCAL_WORLD_KEEP=1 keep the whole state dir after stop (debugging)
 #   LOCAL_WORLD_PYTHON python interpreter for moto (default python3)
 #   LOCAL_WORLD_TIMEOUT seconds to wait for each part to become ready (default 30)
+#   LOCAL_WORLD_ENGINE legacy (default) | buildkit | containerd: which engine the world starts
+#                      when it starts its own (see "engines" below); exported to the command
+#   LOCAL_WORLD_ENGINE_CACHE where the Debian 13 engine is unpacked (default
+#                      ${XDG_CACHE_HOME:-$HOME/.cache}/oci-stack-deploy/engines)
+#
+# Engines
+#   legacy      Debian 12's dockerd 20.10 on PATH, vfs storage; the CLI has no buildx plugin,
+#               so `docker build` is the legacy builder.
+#   buildkit    Debian 13's dockerd 26.1.5 + containerd 1.7.24 and the docker-buildx 0.13.1 CLI
+#               plugin (listed in the world's DOCKER_CONFIG as cliPluginsExtraDirs), classic
+#               image store on vfs: `docker build` is BuildKit with the `docker` driver.
+#               Debian 12's runc stays (Debian 13's needs glibc 2.38).
+#   containerd  the same binaries with the containerd image store
+#               ("features": {"containerd-snapshotter": true}, "storage-driver": "native").
+#   The Debian 13 packages are fetched once, without touching the machine's apt sources: a
+#   private source list (the Debian mirror this machine already uses, suite trixie), private
+#   lists and cache dirs, `apt-get download`, `dpkg -x` into LOCAL_WORLD_ENGINE_CACHE.
+#   `deps` (and `run`/`start` when the cache is missing) does this; inside a network namespace
+#   it cannot, so run `local/world.sh deps` first (.ci/run does).
 #
 # Logs: <state>/dockerd.log, registry.log, moto.log, fault-proxy.log, world.log
 # (start mode). On a failed start the tail of the failing part's log is printed.
@@ -61,6 +83,12 @@ SELF="$(readlink -f "${BASH_SOURCE[0]}")"
 HERE="$(dirname "$SELF")"
 POINTER="${TMPDIR:-/tmp}/local-world.current"
 REGION="${LOCAL_REGION:-us-east-1}"
+ENGINE="${LOCAL_WORLD_ENGINE:-legacy}"
+ENGINE_CACHE="${LOCAL_WORLD_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oci-stack-deploy/engines}"
+# The Debian 13 engine: package, upstream version the world expects.
+TRIXIE_PACKAGES=(docker.io containerd docker-buildx)
+TRIXIE_VERSIONS=(26.1.5 1.7.24 0.13.1)
+TRIXIE_ROOT="$ENGINE_CACHE/trixie-amd64"
 ACCOUNT="${LOCAL_ACCOUNT_ID:-123456789012}"
 REG_HOST="${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com"
 READY_TIMEOUT="${LOCAL_WORLD_TIMEOUT:-30}"
@@ -71,7 +99,7 @@ die() { say "ERROR: $*"; exit 1; }
 now_ms() { date +%s%3N; }
 
 usage() {
-  sed -n '2,13p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$SELF" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -101,6 +129,61 @@ ensure_deps() {
     "$PY" -m pip install -q 'moto[server]' >&2 || die "pip install 'moto[server]' failed (is the Python package index reachable?)"
   fi
   [[ $(id -u) == 0 ]] || die "must run as root (mount namespace, dockerd, port 443)"
+  ensure_engine
+}
+
+# ensure_engine: the engine LOCAL_WORLD_ENGINE asks for is on disk (fetches Debian 13's once).
+ensure_engine() {
+  case $ENGINE in
+  legacy) ;;
+  buildkit | containerd) [[ -f $TRIXIE_ROOT/.complete ]] || fetch_trixie_engine ;;
+  *) die "LOCAL_WORLD_ENGINE=$ENGINE: expected legacy, buildkit or containerd" ;;
+  esac
+}
+
+# debian_mirror: the Debian archive URI this machine's apt already uses (never another host).
+debian_mirror() {
+  local uri
+  uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    awk '/^[[:space:]]*deb[[:space:]]/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }
+         /^[[:space:]]*URIs:/ { for (i = 2; i <= NF; i++) print $i }' |
+    grep -E '/debian/?$' | head -n 1) || true
+  [[ -n $uri ]] || die "no Debian archive (…/debian) in /etc/apt/sources.list*: cannot fetch the Debian 13 engine"
+  printf '%s\n' "${uri%/}"
+}
+
+# fetch_trixie_engine: Debian 13's docker.io, containerd and docker-buildx, unpacked with
+# `dpkg -x` into $TRIXIE_ROOT. apt runs with a private source list, lists and cache: the
+# machine's apt sources and package state are never touched.
+fetch_trixie_engine() {
+  local mirror apt_dir keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  mirror=$(debian_mirror)
+  [[ -r $keyring ]] || die "$keyring missing (package debian-archive-keyring): cannot check Debian 13's signatures"
+  apt_dir="$ENGINE_CACHE/apt"
+  rm -rf "$apt_dir" "$TRIXIE_ROOT.tmp"
+  mkdir -p "$apt_dir"/{lists/partial,cache/archives/partial,debs} "$TRIXIE_ROOT.tmp"
+  printf 'deb [signed-by=%s] %s trixie main\n' "$keyring" "$mirror" >"$apt_dir/sources.list"
+  local -a opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=-
+    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+    -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o APT::Sandbox::User=root)
+  say "fetching Debian 13's ${TRIXIE_PACKAGES[*]} from $mirror (private apt lists in $apt_dir)"
+  apt-get "${opts[@]}" -qq update >"$apt_dir/update.log" 2>&1 ||
+    fail_part "Debian 13 package lists (apt-get update; is the network reachable? run 'local/world.sh deps' outside any network namespace)" "$apt_dir/update.log" "apt-get update failed"
+  (cd "$apt_dir/debs" && apt-get "${opts[@]}" -qq download "${TRIXIE_PACKAGES[@]}") >"$apt_dir/download.log" 2>&1 ||
+    fail_part "Debian 13 packages (apt-get download)" "$apt_dir/download.log" "apt-get download failed"
+  local i deb version
+  for i in "${!TRIXIE_PACKAGES[@]}"; do
+    deb=$(ls "$apt_dir/debs/${TRIXIE_PACKAGES[$i]}"_*.deb)
+    version=$(dpkg-deb -f "$deb" Version)
+    [[ $version == "${TRIXIE_VERSIONS[$i]}"* ]] ||
+      say "warning: Debian 13 now has ${TRIXIE_PACKAGES[$i]} $version (the world was proven with ${TRIXIE_VERSIONS[$i]})"
+    dpkg -x "$deb" "$TRIXIE_ROOT.tmp"
+    echo "${TRIXIE_PACKAGES[$i]} $version" >>"$TRIXIE_ROOT.tmp/.versions"
+  done
+  rm -rf "$TRIXIE_ROOT" "$apt_dir/debs" "$apt_dir/cache"
+  touch "$TRIXIE_ROOT.tmp/.complete"
+  mv "$TRIXIE_ROOT.tmp" "$TRIXIE_ROOT"
+  say "Debian 13 engine ready in $TRIXIE_ROOT ($(paste -sd, "$TRIXIE_ROOT/.versions"))"
 }
 
 # ------------------------------------------------------------------ helpers
@@ -151,18 +234,30 @@ registry_ready() {
 
 # ------------------------------------------------------------------ start
 
-# start_world: needs $W (state dir) and runs inside the private mount namespace.
+# start_world: needs $W (state dir) and runs inside the private mount namespace. One starter
+# per part; the slow ones (moto, registry, engine) start in parallel and are waited for later.
 start_world() {
-  local t_start t0
+  local t_start
   t_start=$(now_ms)
   mkdir -p "$W"/{tls,registry/data,docker-config,aws,x}
   start_watchdog
   : >"$W/aws/config"
   : >"$W/aws/credentials"
-  echo '{}' >"$W/docker-config/config.json"
   : >"$W/timings"
+  mount_hosts_file
+  make_tls
+  configure_registry
+  start_moto
+  start_registry
+  start_engine
+  wait_moto
+  start_fault_proxy
+  write_world_env
+  echo "world_start_ms=$(($(now_ms) - t_start))" >>"$W/timings"
+}
 
-  # hosts file over /etc/hosts (in this namespace only)
+# mount_hosts_file: a hosts file over /etc/hosts (in this namespace only) naming the ECR host.
+mount_hosts_file() {
   {
     grep -v -F "$REG_HOST" /etc/hosts || true
     echo "127.0.0.1 localhost"
@@ -170,8 +265,11 @@ start_world() {
   } >"$W/hosts"
   mount --bind "$W/hosts" /etc/hosts || die "bind-mounting the hosts file failed (not in a private mount namespace?)"
   [[ $(getent hosts "$REG_HOST" || true) == 127.0.0.1* ]] || die "$REG_HOST does not resolve to 127.0.0.1 after mounting the hosts file"
+}
 
-  # TLS: a throwaway CA and a leaf for the ECR host name
+# make_tls: a throwaway CA and a leaf for the ECR host name.
+make_tls() {
+  local t0
   t0=$(now_ms)
   (
     cd "$W/tls"
@@ -186,8 +284,10 @@ start_world() {
     cat registry.pem ca.pem >registry-chain.pem
   ) >"$W/openssl.log" 2>&1 || fail_part "TLS certificate (openssl)" "$W/openssl.log" "openssl failed"
   echo "tls_ms=$(($(now_ms) - t0))" >>"$W/timings"
+}
 
-  # registry config + htpasswd (password = what ECR's token decodes to)
+# configure_registry: the registry's config and htpasswd (password = what ECR's token decodes to).
+configure_registry() {
   htpasswd -Bbn AWS "${ACCOUNT}-auth-token" >"$W/registry/htpasswd" 2>"$W/htpasswd.log" ||
     fail_part "htpasswd" "$W/htpasswd.log" "htpasswd failed"
   cat >"$W/registry/config.yml" <<EOF
@@ -223,25 +323,42 @@ health:
   storagedriver:
     enabled: false
 EOF
-
   if port_in_use 443; then
     fail_part "registry" "" "127.0.0.1:443 is already in use (another local world running? try: local/world.sh stop)"
   fi
+}
 
-  # --- launch moto, registry (and later dockerd) in parallel
-  t0=$(now_ms)
+# start_moto: moto (patched, local/moto_launcher.py) on a free port; waited for by wait_moto.
+start_moto() {
+  T_MOTO=$(now_ms)
   MOTO_ACCOUNT_ID="$ACCOUNT" setsid "$PY" "$HERE/moto_launcher.py" --host 127.0.0.1 --port 0 \
     --port-file "$W/moto.port" >"$W/moto.log" 2>&1 </dev/null &
   echo $! >"$W/moto.pid"
+}
 
+wait_moto() {
+  wait_for "moto (local/moto_launcher.py)" "$W/moto.log" "$(cat "$W/moto.pid")" file_nonempty "$W/moto.port"
+  MOTO_PORT=$(cat "$W/moto.port")
+  wait_for "moto (local/moto_launcher.py)" "$W/moto.log" "$(cat "$W/moto.pid")" \
+    http_up "http://127.0.0.1:$MOTO_PORT/"
+  echo "moto_ready_ms=$(($(now_ms) - T_MOTO))" >>"$W/timings"
+}
+
+# start_registry: docker-registry with TLS and basic auth on 127.0.0.1:443, ready on return.
+start_registry() {
+  local t0
+  t0=$(now_ms)
   setsid docker-registry serve "$W/registry/config.yml" >"$W/registry.log" 2>&1 </dev/null &
   echo $! >"$W/registry.pid"
-
-  # --- Docker engine: reuse or start our own
-  local docker_mode="${LOCAL_WORLD_DOCKER:-auto}" reuse=0 t_d
-  t_d=$(now_ms)
   wait_for "registry (docker-registry on 127.0.0.1:443)" "$W/registry.log" "$(cat "$W/registry.pid")" registry_ready
   echo "registry_ready_ms=$(($(now_ms) - t0))" >>"$W/timings"
+}
+
+# start_engine: reuse a running engine that reaches our registry, or start our own
+# (LOCAL_WORLD_ENGINE picks which); ready on return. Writes $W/docker.host.
+start_engine() {
+  local docker_mode="${LOCAL_WORLD_DOCKER:-auto}" reuse=0
+  echo '{}' >"$W/docker-config/config.json"
   if [[ $docker_mode != own ]] && timeout 5 docker info >/dev/null 2>&1; then
     if printf '%s' "${ACCOUNT}-auth-token" | DOCKER_CONFIG="$W/x" timeout 15 \
       docker login --username AWS --password-stdin "$REG_HOST" >"$W/docker-reuse-probe.log" 2>&1; then
@@ -253,53 +370,75 @@ EOF
     local host="${DOCKER_HOST:-}"
     [[ -n $host ]] || host=$(docker context inspect --format '{{.Endpoints.docker.Host}}' 2>/dev/null || echo unix:///var/run/docker.sock)
     echo "$host" >"$W/docker.host"
+    ENGINE=reused
     say "reusing the running Docker engine at $host"
     echo "dockerd_ready_ms=0 (reused)" >>"$W/timings"
-  else
-    [[ $docker_mode != reuse ]] || fail_part "Docker engine" "$W/docker-reuse-probe.log" "LOCAL_WORLD_DOCKER=reuse but no usable engine reaches $REG_HOST"
-    local sock="$W/docker.sock"
-    ((${#sock} < 100)) || die "state dir path too long for a unix socket: $sock"
-    echo '{}' >"$W/daemon.json"
-    t_d=$(now_ms)
-    setsid dockerd --config-file "$W/daemon.json" \
-      --storage-driver=vfs --iptables=false --ip6tables=false --bridge=none --ip-masq=false \
-      --userland-proxy=false --data-root "$W/docker" --exec-root "$W/x" \
-      --pidfile "$W/dockerd.pid" --host "unix://$sock" >"$W/dockerd.log" 2>&1 </dev/null &
-    echo $! >"$W/dockerd.launcher.pid"
-    echo "unix://$sock" >"$W/docker.host"
-    wait_for "dockerd" "$W/dockerd.log" "$(cat "$W/dockerd.launcher.pid")" \
-      env DOCKER_HOST="unix://$sock" DOCKER_CONFIG="$W/docker-config" docker info
-    echo "dockerd_ready_ms=$(($(now_ms) - t_d))" >>"$W/timings"
+    return
   fi
+  [[ $docker_mode != reuse ]] || fail_part "Docker engine" "$W/docker-reuse-probe.log" "LOCAL_WORLD_DOCKER=reuse but no usable engine reaches $REG_HOST"
+  start_dockerd
+}
 
-  wait_for "moto (local/moto_launcher.py)" "$W/moto.log" "$(cat "$W/moto.pid")" file_nonempty "$W/moto.port"
-  local moto_port
-  moto_port=$(cat "$W/moto.port")
-  wait_for "moto (local/moto_launcher.py)" "$W/moto.log" "$(cat "$W/moto.pid")" \
-    http_up "http://127.0.0.1:$moto_port/"
-  echo "moto_ready_ms=$(($(now_ms) - t0))" >>"$W/timings"
-
+# start_dockerd: our own dockerd on a socket in the state dir, no networking, no iptables.
+start_dockerd() {
+  local sock="$W/docker.sock" dockerd=dockerd t0
+  ((${#sock} < 100)) || die "state dir path too long for a unix socket: $sock"
+  local -a path_prefix=()
+  case $ENGINE in
+  legacy)
+    echo '{"storage-driver": "vfs"}' >"$W/daemon.json"
+    ;;
+  buildkit | containerd)
+    [[ -x $TRIXIE_ROOT/usr/sbin/dockerd ]] || die "the Debian 13 engine is not in $TRIXIE_ROOT: run 'local/world.sh deps' (outside any network namespace)"
+    dockerd="$TRIXIE_ROOT/usr/sbin/dockerd"
+    # dockerd finds containerd and its shim on PATH; runc stays Debian 12's (/usr/sbin).
+    path_prefix=(env "PATH=$TRIXIE_ROOT/usr/bin:$PATH")
+    if [[ $ENGINE == containerd ]]; then
+      echo '{"storage-driver": "native", "features": {"containerd-snapshotter": true}}' >"$W/daemon.json"
+    else
+      echo '{"storage-driver": "vfs", "features": {"containerd-snapshotter": false}}' >"$W/daemon.json"
+    fi
+    # the CLI finds the buildx plugin through the world's config, so `docker build` is BuildKit
+    printf '{"cliPluginsExtraDirs": ["%s"]}\n' "$TRIXIE_ROOT/usr/libexec/docker/cli-plugins" >"$W/docker-config/config.json"
+    ;;
+  esac
   t0=$(now_ms)
-  setsid node "$HERE/fault-proxy.mjs" --target "http://127.0.0.1:$moto_port" --port 0 \
+  setsid "${path_prefix[@]}" "$dockerd" --config-file "$W/daemon.json" \
+    --iptables=false --ip6tables=false --bridge=none --ip-masq=false \
+    --userland-proxy=false --data-root "$W/docker" --exec-root "$W/x" \
+    --pidfile "$W/dockerd.pid" --host "unix://$sock" >"$W/dockerd.log" 2>&1 </dev/null &
+  echo $! >"$W/dockerd.launcher.pid"
+  echo "unix://$sock" >"$W/docker.host"
+  wait_for "dockerd ($ENGINE engine)" "$W/dockerd.log" "$(cat "$W/dockerd.launcher.pid")" \
+    env DOCKER_HOST="unix://$sock" DOCKER_CONFIG="$W/docker-config" docker info
+  echo "dockerd_ready_ms=$(($(now_ms) - t0))" >>"$W/timings"
+}
+
+# start_fault_proxy: local/fault-proxy.mjs in front of moto; ready on return.
+start_fault_proxy() {
+  local t0
+  t0=$(now_ms)
+  setsid node "$HERE/fault-proxy.mjs" --target "http://127.0.0.1:$MOTO_PORT" --port 0 \
     --port-file "$W/proxy.port" >"$W/fault-proxy.log" 2>&1 </dev/null &
   echo $! >"$W/proxy.pid"
   wait_for "fault proxy (local/fault-proxy.mjs)" "$W/fault-proxy.log" "$(cat "$W/proxy.pid")" file_nonempty "$W/proxy.port"
-  local proxy_port
-  proxy_port=$(cat "$W/proxy.port")
+  PROXY_PORT=$(cat "$W/proxy.port")
   wait_for "fault proxy (local/fault-proxy.mjs)" "$W/fault-proxy.log" "$(cat "$W/proxy.pid")" \
-    curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$proxy_port/__faults/health"
+    curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$PROXY_PORT/__faults/health"
   echo "proxy_ready_ms=$(($(now_ms) - t0))" >>"$W/timings"
+}
 
+# write_world_env: the contract (see the top of this file) as `export` lines in $W/env.sh.
+write_world_env() {
   local node_ca="$W/tls/ca.pem"
   if [[ -n ${NODE_EXTRA_CA_CERTS:-} && -r ${NODE_EXTRA_CA_CERTS:-} && ${NODE_EXTRA_CA_CERTS} != "$W/tls/ca.pem" && ${NODE_EXTRA_CA_CERTS} != "$W/tls/node-bundle.pem" ]]; then
     cat "$NODE_EXTRA_CA_CERTS" "$W/tls/ca.pem" >"$W/tls/node-bundle.pem"
     node_ca="$W/tls/node-bundle.pem"
   fi
-
   {
-    ev AWS_ENDPOINT_URL "http://127.0.0.1:$proxy_port"
-    ev LOCAL_FAULT_PROXY_URL "http://127.0.0.1:$proxy_port"
-    ev LOCAL_MOTO_URL "http://127.0.0.1:$moto_port"
+    ev AWS_ENDPOINT_URL "http://127.0.0.1:$PROXY_PORT"
+    ev LOCAL_FAULT_PROXY_URL "http://127.0.0.1:$PROXY_PORT"
+    ev LOCAL_MOTO_URL "http://127.0.0.1:$MOTO_PORT"
     ev AWS_ACCESS_KEY_ID testing
     ev AWS_SECRET_ACCESS_KEY testing
     ev AWS_REGION "$REGION"
@@ -316,8 +455,8 @@ EOF
     ev DOCKER_HOST "$(cat "$W/docker.host")"
     ev DOCKER_CONFIG "$W/docker-config"
     ev LOCAL_WORLD_DIR "$W"
+    ev LOCAL_WORLD_ENGINE "$ENGINE"
   } >"$W/env.sh"
-  echo "world_start_ms=$(($(now_ms) - t_start))" >>"$W/timings"
 }
 
 ev() { printf 'export %s=%q\n' "$1" "$2"; }
@@ -567,6 +706,7 @@ main() {
   (($#)) && shift
   case $mode in
   run) cmd_run "$@" ;;
+  deps) ensure_deps ;;
   start) cmd_start "$@" ;;
   stop) cmd_stop "$@" ;;
   env) cmd_env "$@" ;;

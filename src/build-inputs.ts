@@ -1,6 +1,7 @@
 /**
  * Readers of what is built: a Dockerfile or a zip package, the build context, `SPARTA_BINARY`,
- * the label naming the repository, build args, the build id and the extra image tags.
+ * the label naming the repository, build args, the build id, the extra image tags and the build
+ * cache kept between runs.
  */
 import { dirname, relative, resolve, sep } from 'node:path'
 import { InputError } from './errors.js'
@@ -162,4 +163,20 @@ export function readImageTags(raw: RawInputs): string[] {
     }
   }
   return imageTags
+}
+
+/** How the build cache is kept between runs on BuildKit (the `build-cache` input). */
+export type BuildCacheMode = 'auto' | 'registry' | 'inline' | 'off'
+
+const BUILD_CACHE_MODES: readonly BuildCacheMode[] = ['auto', 'registry', 'inline', 'off']
+
+/** `build-cache`: one of auto (the default when empty), registry, inline, off. */
+export function readBuildCache(raw: RawInputs): BuildCacheMode {
+  const mode = text(raw, 'build-cache') || 'auto'
+  if (!(BUILD_CACHE_MODES as readonly string[]).includes(mode)) {
+    throw new InputError(
+      `Input 'build-cache' must be one of ${BUILD_CACHE_MODES.join(', ')}, got '${mode}'.`
+    )
+  }
+  return mode as BuildCacheMode
 }

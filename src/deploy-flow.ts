@@ -39,7 +39,7 @@ export async function runDeployFlow(ctx: FlowContext): Promise<Report> {
   const { inputs, phases } = ctx
   const kind = artifactKind(inputs)
   const preflight = await phases.run('Preflight checks', () => runPreflight(ctx, kind))
-  const image = kind === 'image' ? await buildCheckedImage(ctx, preflight.accountId) : undefined
+  const image = kind === 'image' ? await buildCheckedImage(ctx, preflight) : undefined
   if (inputs.mode === 'noop') return noopReport(ctx, preflight, image?.target)
   const published = image
     ? await publishImageArtifact(ctx, preflight, image)

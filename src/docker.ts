@@ -1,13 +1,16 @@
 /**
- * Every docker call: build, inspect, login (password on stdin), tag, push, digest.
- * Commands run through a `Runner` so tests hand in a fake; argv is always an array, never a shell.
+ * Every docker call: the builder in use, build, inspect, login (password on stdin), tag, push,
+ * digest. Commands run through a `Runner` so tests hand in a fake; argv is always an array, never
+ * a shell.
  */
 import * as core from '@actions/core'
 import { getExecOutput } from '@actions/exec'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DeployError, errorMessage } from './errors.js'
+import { parseImageUri } from './image-ref.js'
+import type { BuildCacheMode } from './build-inputs.js'
 
 /** What a finished command returned. */
 export interface RunResult {
@@ -79,15 +82,184 @@ export async function checkDockerEngine(run: Runner): Promise<string> {
  * Whether `docker build` is BuildKit's (buildx) and knows `--provenance` and `--sbom`: the legacy
  * builder rejects both flags. False on any failure, so the build then runs without them.
  */
-export async function supportsAttestationFlags(run: Runner): Promise<boolean> {
+export async function supportsAttestationFlags(
+  run: Runner,
+  config?: DockerConfig
+): Promise<boolean> {
   try {
-    const result = await run('docker', ['build', '--help'], { silent: true })
+    const result = await run('docker', ['build', '--help'], {
+      silent: true,
+      ...(config ? { env: config.env } : {})
+    })
     if (result.exitCode !== 0) return false
     const help = `${result.stdout}\n${result.stderr}`
     return /(^|\s)--provenance\b/m.test(help) && /(^|\s)--sbom\b/m.test(help)
   } catch (error) {
     core.debug(`docker build --help failed: ${errorMessage(error)}`)
     return false
+  }
+}
+
+/** The builder `docker build` goes through, as buildx and the engine describe it. */
+export interface Builder {
+  /** `docker build` is BuildKit's (buildx); false for the legacy builder. */
+  buildkit: boolean
+  /**
+   * The active buildx builder's driver (`docker`, `docker-container`, `kubernetes`, `remote`);
+   * '' without buildx.
+   */
+  driver: string
+  /** The engine keeps images in the containerd image store (not the classic graph drivers). */
+  containerdStore: boolean
+}
+
+/** Parses the `Driver:` line of `docker buildx inspect` (pure). '' when there is none. */
+export function parseBuildxDriver(inspectOutput: string): string {
+  return /^Driver:\s*(\S+)/m.exec(inspectOutput)?.[1] ?? ''
+}
+
+/**
+ * Which builder `docker build` uses: BuildKit or legacy (`docker build --help`), the active
+ * buildx builder's driver (`docker buildx inspect`) and the engine's image store (`docker info`).
+ * Every probe that fails counts as the plainer answer, so a build then runs with fewer flags.
+ */
+export async function detectBuilder(run: Runner, config?: DockerConfig): Promise<Builder> {
+  const env = config?.env
+  const buildkit = await supportsAttestationFlags(run, config)
+  if (!buildkit) return { buildkit: false, driver: '', containerdStore: false }
+  const [inspected, info] = await Promise.all([
+    run('docker', ['buildx', 'inspect'], { silent: true, ...(env ? { env } : {}) }),
+    run('docker', ['info', '--format', '{{json .DriverStatus}}'], {
+      silent: true,
+      ...(env ? { env } : {})
+    })
+  ])
+  const driver = inspected.exitCode === 0 ? parseBuildxDriver(inspected.stdout) : ''
+  if (inspected.exitCode !== 0) core.debug(`docker buildx inspect: ${lastLine(inspected)}`)
+  const containerdStore =
+    info.exitCode === 0 && info.stdout.includes('io.containerd.snapshotter.v1')
+  return { buildkit, driver: driver || 'docker', containerdStore }
+}
+
+/**
+ * Whether the build result must be loaded into the engine with `--load`: every driver but
+ * `docker` keeps it in the builder's own cache otherwise ("No such image" afterwards).
+ * `--load` rather than `--push`: the label (which names the repository) and the architecture
+ * are checked on the local image before anything is written to ECR.
+ */
+export function needsLoad(builder: Builder): boolean {
+  return builder.buildkit && builder.driver !== 'docker'
+}
+
+/**
+ * Whether the builder can export a build cache (`--cache-to type=registry`): any BuildKit
+ * driver but `docker`, and the `docker` driver on the containerd image store. The `docker`
+ * driver on the classic store knows only the inline cache.
+ */
+export function canExportCache(builder: Builder): boolean {
+  return builder.buildkit && (builder.driver !== 'docker' || builder.containerdStore)
+}
+
+/** Where a build cache can live: known only when the stack already names an image. */
+export interface CacheLocation {
+  /** The registry cache reference, `<registry>/<repository>:<cache tag>`. */
+  ref: string
+  /** The image the stack runs now (an inline cache source). */
+  image: string
+}
+
+/** The tag of the registry build cache, next to the images in their repository. */
+export const CACHE_TAG = 'oci-stack-deploy-cache'
+
+/**
+ * Where the build cache lives (pure): in the repository of the image the stack runs now, when
+ * that image is in this account's ECR registry (`registryHost`). Undefined for a new stack.
+ */
+export function cacheLocation(
+  previousImage: string | undefined,
+  registryHost: string
+): CacheLocation | undefined {
+  if (previousImage === undefined) return undefined
+  const parsed = parseImageUri(previousImage)
+  if (parsed === undefined || parsed.host !== registryHost) return undefined
+  return { ref: `${registryHost}/${parsed.repository}:${CACHE_TAG}`, image: previousImage }
+}
+
+/** The cache flags of a build and what to tell the user about them. */
+export interface CachePlan {
+  cacheFrom: string[]
+  cacheTo: string[]
+  /** Whether the build needs the ECR login (it reads or writes the registry cache). */
+  needsLogin: boolean
+  /** Why a requested cache is not used; shown as warnings. */
+  warnings: string[]
+  /** What is used, for the log. */
+  summary: string
+}
+
+/**
+ * The cache flags for a mode, a builder and a cache location (pure). `auto` takes the registry
+ * cache where the builder can export one, else the inline cache; the legacy builder gets none.
+ */
+export function planBuildCache(
+  mode: BuildCacheMode,
+  builder: Builder,
+  location: CacheLocation | undefined
+): CachePlan {
+  const none = (summary: string, warnings: string[] = []): CachePlan => ({
+    cacheFrom: [],
+    cacheTo: [],
+    needsLogin: false,
+    warnings,
+    summary
+  })
+  if (mode === 'off') return none('build cache: off')
+  if (!builder.buildkit) {
+    return none(
+      'build cache: none (the legacy builder exports no cache)',
+      mode === 'auto'
+        ? []
+        : [
+            `build-cache: ${mode} needs BuildKit, but docker build is the legacy builder here; building without it. Install the buildx plugin (docker/setup-buildx-action).`
+          ]
+    )
+  }
+  const warnings: string[] = []
+  let kind: 'registry' | 'inline' = mode === 'inline' ? 'inline' : 'registry'
+  if (kind === 'registry' && !canExportCache(builder)) {
+    if (mode === 'registry') {
+      warnings.push(
+        'build-cache: registry needs a builder that exports caches (the docker driver on the classic image store does not); using the inline cache. Turn on the containerd image store, or use a docker-container builder (docker/setup-buildx-action).'
+      )
+    }
+    kind = 'inline'
+  }
+  if (kind === 'inline') {
+    return {
+      cacheFrom: location ? [location.image] : [],
+      cacheTo: ['type=inline'],
+      needsLogin: location !== undefined,
+      warnings,
+      summary: location
+        ? `build cache: inline, reusing ${location.image}`
+        : 'build cache: inline (no earlier image to reuse yet)'
+    }
+  }
+  if (location === undefined) {
+    return none(
+      'build cache: registry, from the next run on (the stack names no image yet)',
+      warnings
+    )
+  }
+  return {
+    cacheFrom: [`type=registry,ref=${location.ref}`],
+    // ignore-error: a cache that cannot be written (a missing permission) never fails a deploy.
+    cacheTo: [
+      `type=registry,ref=${location.ref},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
+    ],
+    needsLogin: true,
+    warnings,
+    summary: `build cache: registry, ${location.ref}`
   }
 }
 
@@ -103,50 +275,93 @@ export interface BuildRequest {
   /**
    * Adds `--provenance=false --sbom=false`, so BuildKit pushes a single-platform manifest (Lambda
    * refuses an index). Only when `supportsAttestationFlags` says the builder knows the flags.
+   * Also asks for `--metadata-file` (BuildKit's, the legacy builder rejects it).
    */
   attestationFlags?: boolean
-  /** Images to use as cache sources (`--cache-from`, in order). */
+  /** Images or cache sources (`--cache-from`, in order). */
   cacheFrom?: string[]
+  /** Cache exports (`--cache-to`, BuildKit only). */
+  cacheTo?: string[]
+  /** Adds `--load`: the builder's driver keeps results to itself otherwise. */
+  load?: boolean
 }
 
 /** A built local image. */
 export interface BuiltImage {
   localTag: string
+  /** What the engine calls the image (on the containerd store: the manifest digest). */
   imageId: string
+  /** The digest of the image's config: equal in the registry once pushed, whatever the store. */
+  configDigest: string
   labels: Record<string, string>
   architecture: string
   os: string
 }
 
 /** The argv of `docker build` for a request (pure, exported for tests and logs). */
-export function buildArgv(request: BuildRequest, iidFile: string): string[] {
+export function buildArgv(request: BuildRequest, iidFile: string, metadataFile?: string): string[] {
   const args = ['build', '--tag', request.localTag, '--file', request.dockerfile]
   for (const { key, value } of request.buildArgs) args.push('--build-arg', `${key}=${value}`)
   if (request.platform !== '') args.push('--platform', request.platform)
   if (request.target !== '') args.push('--target', request.target)
   for (const ref of request.cacheFrom ?? []) args.push('--cache-from', ref)
+  for (const ref of request.cacheTo ?? []) args.push('--cache-to', ref)
+  if (request.load === true) args.push('--load')
+  if (metadataFile !== undefined) args.push('--metadata-file', metadataFile)
   if (request.attestationFlags === true) args.push('--provenance=false', '--sbom=false')
   args.push('--iidfile', iidFile, request.context)
   return args
 }
 
-/** `docker build`, output streamed to the log; then the image's labels from `docker inspect`. */
-export async function buildImage(run: Runner, request: BuildRequest): Promise<BuiltImage> {
+/** The config digest BuildKit wrote to `--metadata-file`; '' when there is none (pure). */
+export function configDigestFromMetadata(metadata: string): string {
+  try {
+    const parsed = JSON.parse(metadata) as Record<string, unknown>
+    const digest = parsed['containerimage.config.digest']
+    return typeof digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(digest) ? digest : ''
+  } catch {
+    return ''
+  }
+}
+
+function readOptional(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * `docker build`, output streamed to the log; then the image's labels from `docker inspect`.
+ * With `config`, the build runs with that DOCKER_CONFIG (the ECR login a registry cache needs).
+ * The ids come from `--iidfile` and `--metadata-file`, never from the build's output.
+ */
+export async function buildImage(
+  run: Runner,
+  request: BuildRequest,
+  config?: DockerConfig
+): Promise<BuiltImage> {
   const dir = mkdtempSync(join(tmpdir(), 'oci-stack-deploy-build-'))
   try {
     const iidFile = join(dir, 'iid')
-    const result = await run('docker', buildArgv(request, iidFile))
+    const metadataFile = request.attestationFlags === true ? join(dir, 'metadata.json') : undefined
+    const result = await run(
+      'docker',
+      buildArgv(request, iidFile, metadataFile),
+      config ? { env: config.env } : {}
+    )
     if (result.exitCode !== 0) throw failure('docker build', result)
-    let imageId = ''
-    try {
-      imageId = readFileSync(iidFile, 'utf8').trim()
-    } catch {
-      // Engines that ignore --iidfile: the tag names the same image.
-    }
-    const inspected = await inspectImage(run, imageId || request.localTag)
+    // Engines that ignore --iidfile: the tag names the same image.
+    const iid = readOptional(iidFile)
+    const fromMetadata = metadataFile ? configDigestFromMetadata(readOptional(metadataFile)) : ''
+    const inspected = await inspectImage(run, request.localTag)
+    const imageId = inspected.id || iid
     return {
       localTag: request.localTag,
-      imageId: imageId || inspected.id,
+      imageId,
+      // The legacy builder and the classic store: the image id is the config digest.
+      configDigest: fromMetadata || iid || imageId,
       labels: inspected.labels,
       architecture: inspected.architecture,
       os: inspected.os
@@ -202,13 +417,63 @@ export interface DockerConfig {
   dispose(): void
 }
 
-/** Makes a private (0700) `DOCKER_CONFIG` directory. */
-export function createDockerConfig(): DockerConfig {
+/** The docker config directory the user's commands use: `DOCKER_CONFIG`, else `~/.docker`. */
+export function userDockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['DOCKER_CONFIG'] || join(homedir(), '.docker')
+}
+
+/** What the private config links back to in the user's: contexts, buildx builders, CLI plugins. */
+const SHARED_ENTRIES = ['contexts', 'buildx', 'cli-plugins'] as const
+
+/**
+ * Makes a private (0700) `DOCKER_CONFIG` directory that still reaches the user's engine and
+ * builder: it starts as a copy of the user's `config.json` (current context, plugin dirs,
+ * proxies, other registries' logins) and links the user's `contexts/`, `buildx/` and
+ * `cli-plugins/`, so login, pull, push and build all talk to the same engine. Only the ECR
+ * login written by `login` is new, and it dies with the directory.
+ */
+export function createDockerConfig(source: string = userDockerConfigDir()): DockerConfig {
   const dir = mkdtempSync(join(tmpdir(), 'oci-stack-deploy-docker-'))
+  let config: Record<string, unknown> = {}
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8'))
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      config = parsed as Record<string, unknown>
+    }
+  } catch {
+    // No config (or an unreadable one): docker's defaults, as with an empty file.
+  }
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2), { mode: 0o600 })
+  for (const entry of SHARED_ENTRIES) {
+    const target = join(source, entry)
+    if (existsSync(target)) symlinkSync(target, join(dir, entry))
+  }
   return {
     env: { DOCKER_CONFIG: dir },
     dispose: () => rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * Keeps the login for `registry` in the private config file itself: a `credsStore` or
+ * `credHelpers` copied from the user's config would otherwise store the ECR password outside
+ * the directory, where it outlives the step.
+ */
+function keepLoginInFile(config: DockerConfig, registry: string): void {
+  const dir = config.env['DOCKER_CONFIG']
+  if (dir === undefined) return
+  const file = join(dir, 'config.json')
+  let parsed: Record<string, unknown> = {}
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  } catch {
+    // Written by createDockerConfig; missing only if someone removed it: start afresh.
+  }
+  if (parsed['credsStore'] === undefined && parsed['credHelpers'] === undefined) return
+  const helpers = (parsed['credHelpers'] ?? {}) as Record<string, string>
+  // An empty helper name makes docker use the file store for this registry.
+  parsed['credHelpers'] = { ...helpers, [registry]: '' }
+  writeFileSync(file, JSON.stringify(parsed, null, 2), { mode: 0o600 })
 }
 
 /** Registry credentials; the password is masked before this is built. */
@@ -224,6 +489,7 @@ export async function login(
   config: DockerConfig,
   creds: RegistryLogin
 ): Promise<void> {
+  keepLoginInFile(config, creds.registry)
   const result = await run(
     'docker',
     ['login', '--username', creds.username, '--password-stdin', creds.registry],

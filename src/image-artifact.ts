@@ -7,17 +7,23 @@ import * as core from '@actions/core'
 import { settleBoth, uploadTemplateFile, type Publication } from './artifact.js'
 import {
   buildImage,
+  cacheLocation,
+  detectBuilder,
+  needsLoad,
+  planBuildCache,
   pullImage,
   pushImage,
-  supportsAttestationFlags,
   tagImage,
+  type Builder,
   type BuiltImage,
+  type CachePlan,
   type RegistryLogin
 } from './docker.js'
 import { createRepository, repositoryExists } from './ecr.js'
 import { DeployError, errorMessage, InputError } from './errors.js'
 import type { FlowContext } from './flow-context.js'
 import {
+  ecrRegistryHost,
   formatDigestUri,
   formatImageUri,
   localImageTag,
@@ -45,11 +51,11 @@ interface CheckedImage {
 /** Builds the image (its own phase) and checks it; nothing is written yet. */
 export async function buildCheckedImage(
   ctx: FlowContext,
-  accountId: string
+  preflight: Preflight
 ): Promise<CheckedImage> {
   const registry = createRegistryAccess(ctx)
-  const built = await ctx.phases.run('Build image', () => build(ctx, registry, accountId))
-  const target = checkBuiltImage(ctx, built, accountId)
+  const built = await ctx.phases.run('Build image', () => build(ctx, registry, preflight))
+  const target = checkBuiltImage(ctx, built, preflight.accountId)
   return { built, target, registry }
 }
 
@@ -66,34 +72,80 @@ export async function publishImageArtifact(
   return { artifact: { kind: 'image', ...published }, templateUrl: template.url }
 }
 
-/** `docker build` with Sparta's build args; attestations off where the builder makes them. */
+/**
+ * `docker build` with Sparta's build args, in the private DOCKER_CONFIG (the user's context and
+ * builder, plus the ECR login a registry cache needs); attestations off where the builder makes
+ * them, `--load` where its driver keeps results to itself.
+ */
 async function build(
   ctx: FlowContext,
   registry: RegistryAccess,
-  accountId: string
+  preflight: Preflight
 ): Promise<BuiltImage> {
   const { inputs, runner } = ctx
-  const [attestationFlags] = await Promise.all([
-    supportsAttestationFlags(runner),
+  const { accountId } = preflight
+  const config = registry.config()
+  const [builder] = await Promise.all([
+    detectBuilder(runner, config),
     pullCacheImages(ctx, registry)
   ])
-  return buildImage(runner, {
-    dockerfile: inputs.dockerfile,
-    context: inputs.context,
-    localTag: localImageTag(inputs.stackName, inputs.buildTag),
-    buildArgs: [
-      { key: 'AWS_ACCOUNT_ID', value: accountId },
-      { key: 'AWS_REGION', value: inputs.region },
-      { key: 'SPARTA_BINARY', value: inputs.binary },
-      { key: 'SPARTA_ECR_LABEL_NAME', value: inputs.labelName },
-      { key: 'SPARTA_BUILD_ID', value: inputs.buildTag },
-      ...inputs.buildArgs
-    ],
-    platform: inputs.platform,
-    target: inputs.target,
-    attestationFlags,
-    cacheFrom: inputs.cacheFrom
-  })
+  const cache = await planCache(ctx, registry, preflight, builder)
+  return buildImage(
+    runner,
+    {
+      dockerfile: inputs.dockerfile,
+      context: inputs.context,
+      localTag: localImageTag(inputs.stackName, inputs.buildTag),
+      buildArgs: [
+        { key: 'AWS_ACCOUNT_ID', value: accountId },
+        { key: 'AWS_REGION', value: inputs.region },
+        { key: 'SPARTA_BINARY', value: inputs.binary },
+        { key: 'SPARTA_ECR_LABEL_NAME', value: inputs.labelName },
+        { key: 'SPARTA_BUILD_ID', value: inputs.buildTag },
+        ...inputs.buildArgs
+      ],
+      platform: inputs.platform,
+      target: inputs.target,
+      attestationFlags: builder.buildkit,
+      cacheFrom: [...inputs.cacheFrom, ...cache.cacheFrom],
+      // noop writes nothing, not even a cache
+      cacheTo: inputs.mode === 'noop' ? [] : cache.cacheTo,
+      load: needsLoad(builder)
+    },
+    config
+  )
+}
+
+/**
+ * The build cache for this builder, kept beside the image the stack runs now; its warnings are
+ * shown. The ECR login it needs failing only warns: the build then runs without the cache.
+ */
+async function planCache(
+  ctx: FlowContext,
+  registry: RegistryAccess,
+  preflight: Preflight,
+  builder: Builder
+): Promise<CachePlan> {
+  const { inputs } = ctx
+  const host = ecrRegistryHost({ accountId: preflight.accountId, region: inputs.region })
+  let cache = planBuildCache(
+    inputs.buildCache,
+    builder,
+    cacheLocation(preflight.previousImage, host)
+  )
+  for (const warning of cache.warnings) core.warning(warning)
+  if (cache.needsLogin) {
+    try {
+      await registry.login()
+    } catch (error) {
+      core.warning(
+        `build-cache: could not log in to ECR (${errorMessage(error)}); building without the cache.`
+      )
+      cache = { ...cache, cacheFrom: [], cacheTo: [] }
+    }
+  }
+  core.info(cache.summary)
+  return cache
 }
 
 /**
@@ -183,7 +235,7 @@ async function publishImage(
     'see if it is already there'
   )
   let digest: string
-  if (existing && existing.configDigest === built.imageId) {
+  if (existing && existing.configDigest === built.configDigest) {
     core.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
     digest = existing.digest
   } else {

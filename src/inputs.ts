@@ -6,9 +6,11 @@ import * as core from '@actions/core'
 import {
   readArtifact,
   readBuild,
+  readBuildCache,
   readBuildId,
   readImageTags,
-  SPARTA_BUILD_ARGS
+  SPARTA_BUILD_ARGS,
+  type BuildCacheMode
 } from './build-inputs.js'
 import {
   readChangeSetName,
@@ -92,6 +94,8 @@ export interface Inputs {
   pinDigest: boolean
   /** Registry images used as build cache (`--cache-from`). */
   cacheFrom: string[]
+  /** `build-cache`: the cache kept between runs on BuildKit (auto, registry, inline, off). */
+  buildCache: BuildCacheMode
   /** CloudFormation deploy options, as aws-cloudformation-github-deploy offers them. */
   changeSetName: string
   roleArn: string
@@ -165,6 +169,7 @@ export const INPUT_NAMES = [
   'image-tags',
   'pin-digest',
   'cache-from',
+  'build-cache',
   'change-set-name',
   'execute-change-set',
   'delete-image',
@@ -285,6 +290,7 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     noFailOnEmptyChangeset: flag(raw, 'no-fail-on-empty-changeset', true),
     pinDigest: flag(raw, 'pin-digest', true),
     cacheFrom: list(raw, 'cache-from'),
+    buildCache: readBuildCache(raw),
     terminationProtection: flag(raw, 'termination-protection', false),
     disableRollback: flag(raw, 'disable-rollback', false),
     includeNestedStacks: flag(raw, 'include-nested-stacks', false),

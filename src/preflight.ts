@@ -27,6 +27,8 @@ export interface Preflight {
   /** Undefined in a noop run without credentials: nothing in AWS was read. */
   bucket?: BucketState
   stackStatus?: string
+  /** The image the stack runs now (its image parameter): where the build cache lives. */
+  previousImage?: string
 }
 
 /** The checked bucket; only a noop run without credentials has none, and it uploads nothing. */
@@ -74,7 +76,16 @@ export async function runPreflight(ctx: FlowContext, kind: ArtifactKind): Promis
     )
   }
   core.info(`Stack ${inputs.stackName}: ${stack?.StackStatus ?? 'does not exist yet'}`)
-  return { accountId, bucket, ...(stack?.StackStatus ? { stackStatus: stack.StackStatus } : {}) }
+  const previousImage =
+    kind === 'image'
+      ? stack?.Parameters?.find((p) => p.ParameterKey === inputs.imageParameter)?.ParameterValue
+      : undefined
+  return {
+    accountId,
+    bucket,
+    ...(stack?.StackStatus ? { stackStatus: stack.StackStatus } : {}),
+    ...(previousImage ? { previousImage } : {})
+  }
 }
 
 /** Every declared parameter without a Default must get a value; CloudFormation would refuse it. */
