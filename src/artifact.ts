@@ -92,6 +92,7 @@ export async function uploadTemplateFile(
     bucket.versioningEnabled
   )
   core.info(`Uploaded template to ${location.url}`)
+  ctx.sink.template(location.url)
   return location
 }
 

@@ -26,7 +26,11 @@ async function uploadZip(ctx: FlowContext, preflight: Preflight): Promise<Public
       key,
       await readFile(inputs.codeArchive),
       bucket.versioningEnabled
-    ),
+    ).then((uploaded) => {
+      // Set now: a template upload that fails must not hide the package that is there.
+      ctx.sink.archive(key, uploaded.versionId)
+      return uploaded
+    }),
     uploadTemplateFile(ctx, bucket)
   )
   core.info(
