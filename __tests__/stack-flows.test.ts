@@ -111,6 +111,7 @@ describe('delete mode', () => {
     const lines = harness.stdout.lines()
     expect(lines).toContain('09:30:00 HelloFunction AWS::Lambda::Function DELETE_COMPLETE')
     expect(lines).toContain(`Deleted ${STACK}: DELETE_COMPLETE`)
+    expect(lines).toContain('Image: kept in ECR (delete-image is off).')
     expect(summary()).toContain(`<h2>Deleted ${STACK}: DELETE_COMPLETE</h2>`)
   })
 
@@ -172,7 +173,7 @@ describe('delete mode', () => {
     ])
     expect(fake.calls()).toEqual([])
     expect(readOutputs()['image-uri']).toBe(IMAGE_URI)
-    expect(harness.stdout.lines()).toContain(`Deleted image ${IMAGE_URI} from ECR.`)
+    expect(harness.stdout.lines()).toContain(`Image: deleted ${IMAGE_URI} from ECR.`)
   })
 
   it('delete-image: deletes by digest when the stack ran a digest-pinned URI', async () => {
@@ -192,7 +193,61 @@ describe('delete mode', () => {
       }
     ])
     expect(readOutputs()['image-uri']).toBe(OLD_PINNED)
-    expect(harness.stdout.lines()).toContain(`Deleted image ${OLD_PINNED} from ECR.`)
+    expect(harness.stdout.lines()).toContain(`Image: deleted ${OLD_PINNED} from ECR.`)
+  })
+
+  it('delete-image: says so when the image was not in ECR any more, and outputs no image-uri', async () => {
+    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
+    mockDelete(
+      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }] })
+    )
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        { imageId: { imageTag: BUILD_ID }, failureCode: 'ImageNotFound', failureReason: 'gone' }
+      ]
+    })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(warnings()).toEqual([])
+    expect(readOutputs()['image-uri']).toBe('')
+    expect(harness.stdout.lines()).toContain(
+      `Image: ${IMAGE_URI} was not in ECR (deleted already?); nothing to delete.`
+    )
+    expect(summary()).toContain(
+      `<tr><td>Image</td><td>not found in ECR (already deleted?): <code>${IMAGE_URI}</code></td></tr>`
+    )
+  })
+
+  it('delete-image: keeps the image with a warning when ECR refuses to delete it', async () => {
+    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
+    mockDelete(
+      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }] })
+    )
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        {
+          imageId: { imageTag: BUILD_ID },
+          failureCode: 'ImageReferencedByManifestList',
+          failureReason: 'in use by an index'
+        }
+      ]
+    })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(warnings()).toEqual([
+      `Could not delete image hello-service {"imageTag":"${BUILD_ID}"}: in use by an index`
+    ])
+    expect(readOutputs()['image-uri']).toBe('')
+    expect(harness.stdout.lines()).toContain(
+      `Image: kept ${IMAGE_URI} (the delete failed; see the warning above).`
+    )
+    expect(summary()).toContain(`<tr><td>Image</td><td>kept <code>${IMAGE_URI}</code></td></tr>`)
   })
 
   it('delete-image: leaves an image in another region or registry alone, with a warning', async () => {
