@@ -1,5 +1,4 @@
 /** The zip artifact: the code package and the template uploaded side by side (one phase). */
-import * as core from '@actions/core'
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { settleBoth, uploadTemplateFile, type Publication } from './artifact.js'
@@ -32,9 +31,6 @@ async function uploadZip(ctx: FlowContext, preflight: Preflight): Promise<Public
       return uploaded
     }),
     uploadTemplateFile(ctx, bucket)
-  )
-  core.info(
-    `Uploaded package to s3://${inputs.bucket}/${key}${archive.versionId ? ` (version ${archive.versionId})` : ''}`
   )
   return {
     artifact: { kind: 'zip', key, ...(archive.versionId ? { versionId: archive.versionId } : {}) },
