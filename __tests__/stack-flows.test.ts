@@ -12,6 +12,7 @@ import {
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr'
+import { htmlProblems } from '../__fixtures__/html-check.js'
 import {
   ACCOUNT,
   BUILD_ID,
@@ -248,6 +249,46 @@ describe('delete mode', () => {
       `Image: kept ${IMAGE_URI} (the delete failed; see the warning above).`
     )
     expect(summary()).toContain(`<tr><td>Image</td><td>kept <code>${IMAGE_URI}</code></td></tr>`)
+  })
+
+  it('a delete that fails writes a failure summary naming the resource that stayed, and keeps the image', async () => {
+    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
+    const stack = createdStack({
+      Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }]
+    })
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [stack] })
+    cfn
+      .on(DescribeStacksCommand, { StackName: STACK_ID })
+      .resolves({ Stacks: [{ ...stack, StackStatus: 'DELETE_FAILED' }] })
+    cfn
+      .on(DescribeStackEventsCommand)
+      .resolvesOnce({ StackEvents: [] })
+      .resolves({
+        StackEvents: [
+          {
+            EventId: 'f1',
+            StackId: STACK_ID,
+            StackName: STACK,
+            LogicalResourceId: 'Assets',
+            ResourceType: 'AWS::S3::Bucket',
+            ResourceStatus: 'DELETE_FAILED',
+            ResourceStatusReason: 'The bucket you tried to delete is not empty',
+            Timestamp: new Date('2024-05-02T09:30:00Z')
+          }
+        ]
+      })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toMatch(new RegExp(`^Deleting stack ${STACK} ended in DELETE_FAILED\n`))
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0)
+    const html = summary()
+    expect(htmlProblems(html)).toEqual([])
+    expect(html).toContain(`<h2>Delete of ${STACK} failed: Delete stack</h2>`)
+    expect(html).toContain('<tr><td>Stack status now</td><td>DELETE_FAILED</td></tr>')
+    expect(html).toContain(
+      '<tr><td>Assets</td><td>AWS::S3::Bucket</td><td>DELETE_FAILED</td><td>The bucket you tried to delete is not empty</td></tr>'
+    )
   })
 
   it('delete-image: leaves an image in another region or registry alone, with a warning', async () => {

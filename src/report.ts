@@ -249,15 +249,18 @@ export interface FailedRun {
 }
 
 /**
- * After a failure: writes the failure summary (the phase
- * that failed, the failed resources, the stack now, what was done, what to do next). Never throws:
- * the step already fails with the error itself.
+ * After a failure that left something behind (an image pushed, a template uploaded, a stack
+ * touched): writes the failure summary (the phase that failed, the failed resources, the stack
+ * now, what was done, what to do next). A run refused before any write leaves no summary: its
+ * error alone says what to fix. Never throws: the step already fails with the error itself.
  */
 export async function reportFailure(
   error: unknown,
   run: FailedRun,
   options: SummaryOptions = {}
 ): Promise<boolean> {
+  const known = run.sink.known()
+  if (Object.keys(known).length === 0 && !(error instanceof StackOperationError)) return false
   let stackStatus: string | undefined
   if (error instanceof StackOperationError) stackStatus = error.stackStatus
   else if (run.readStackStatus) {
@@ -275,7 +278,7 @@ export async function reportFailure(
       error: errorMessage(error),
       ...(stackStatus === undefined ? {} : { stackStatus }),
       ...(error instanceof StackOperationError ? { failedResources: error.failedResources } : {}),
-      known: run.sink.known(),
+      known,
       phases: run.phases.done
     },
     options
