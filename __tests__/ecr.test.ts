@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import {
+  BatchDeleteImageCommand,
   CreateRepositoryCommand,
   DescribeRepositoriesCommand,
   ECRClient,
@@ -7,7 +8,7 @@ import {
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-jest'
-import { createRepository, getRegistryLogin, repositoryExists } from '../src/ecr.js'
+import { createRepository, deleteImage, getRegistryLogin, repositoryExists } from '../src/ecr.js'
 import { ACCOUNT_ID, awsError, captureStdout } from '../__fixtures__/aws.js'
 
 const ecr = mockClient(ECRClient)
@@ -124,5 +125,47 @@ describe('getRegistryLogin', () => {
     await expect(getRegistryLogin(client)).rejects.toThrow(
       'Could not get an ECR login token (ecr:GetAuthorizationToken): not authorized'
     )
+  })
+})
+
+describe('deleteImage', () => {
+  it('is deleted when ECR reports no failure', async () => {
+    ecr.on(BatchDeleteImageCommand).resolves({ imageIds: [{ imageTag: 'b1' }], failures: [] })
+    await expect(deleteImage(client, 'svc', { tag: 'b1' }, ACCOUNT_ID)).resolves.toBe('deleted')
+    expect(ecr).toHaveReceivedCommandWith(BatchDeleteImageCommand, {
+      repositoryName: 'svc',
+      imageIds: [{ imageTag: 'b1' }],
+      registryId: ACCOUNT_ID
+    })
+  })
+
+  it('is not-found when the image is gone already, without a warning', async () => {
+    ecr.on(BatchDeleteImageCommand).resolves({
+      failures: [{ imageId: { imageDigest: 'sha256:ab' }, failureCode: 'ImageNotFound' }]
+    })
+    await expect(deleteImage(client, 'svc', { digest: 'sha256:ab' })).resolves.toBe('not-found')
+    expect(stdout.lines().filter((l) => l.startsWith('::warning::'))).toEqual([])
+  })
+
+  it.each<[string, () => void]>([
+    [
+      'ECR lists a failure',
+      () =>
+        ecr.on(BatchDeleteImageCommand).resolves({
+          failures: [{ failureCode: 'KmsError', failureReason: 'key disabled' }]
+        })
+    ],
+    [
+      'the call is refused',
+      () => ecr.on(BatchDeleteImageCommand).rejects(awsError('AccessDeniedException', 'denied'))
+    ]
+  ])('is failed, with a warning, when %s', async (_when, mock) => {
+    mock()
+    await expect(deleteImage(client, 'svc', { tag: 'b1' })).resolves.toBe('failed')
+    expect(stdout.lines().filter((l) => l.startsWith('::warning::'))).toEqual([
+      expect.stringMatching(
+        /^::warning::Could not delete image svc \{"imageTag":"b1"\}: (key disabled|denied)$/
+      )
+    ])
   })
 })

@@ -5,14 +5,22 @@
  */
 import { describe, expect, it, jest } from '@jest/globals'
 import * as github from '@actions/github'
-import { DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { GetBucketLocationCommand } from '@aws-sdk/client-s3'
+import {
+  CreateChangeSetCommand,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand
+} from '@aws-sdk/client-cloudformation'
+import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { awsError } from '../__fixtures__/aws.js'
 import { fakeOctokit, OWNER, PR_NUMBER, REPO } from '../__fixtures__/github.js'
+import { htmlProblems } from '../__fixtures__/html-check.js'
 import {
   BUILD_ID,
   cfn,
+  CHANGE_SET_ID,
   clients,
   createdStack,
   ecr,
@@ -30,6 +38,8 @@ import {
   STACK,
   STACK_ID,
   sts,
+  summary,
+  TEMPLATE_URL,
   useDocker,
   warnings
 } from '../__fixtures__/run-harness.js'
@@ -53,6 +63,120 @@ describe('run', () => {
     expect(fake.calls()).toEqual([])
     expect(clientFactory).not.toHaveBeenCalled()
     for (const mock of [sts, ecr, s3, cfn]) expect(mock.calls()).toHaveLength(0)
+  })
+})
+
+describe('a deploy that fails after the push', () => {
+  /** The stack rolls back: the function failed, CloudFormation undid the create. */
+  function mockRollback(): void {
+    cfn
+      .on(DescribeStacksCommand, { StackName: STACK_ID })
+      .resolvesOnce({ Stacks: [createdStack({ StackStatus: 'CREATE_IN_PROGRESS', Outputs: [] })] })
+      .resolves({ Stacks: [createdStack({ StackStatus: 'ROLLBACK_COMPLETE', Outputs: [] })] })
+    cfn
+      .on(DescribeStackEventsCommand)
+      .resolvesOnce({ StackEvents: [] })
+      .resolves({
+        StackEvents: [
+          {
+            EventId: 'e2',
+            StackId: STACK_ID,
+            StackName: STACK,
+            LogicalResourceId: 'HelloFunction',
+            ResourceType: 'AWS::Lambda::Function',
+            ResourceStatus: 'CREATE_FAILED',
+            ResourceStatusReason: 'Source image <oops> does not exist',
+            Timestamp: new Date('2024-05-01T12:01:02Z')
+          }
+        ]
+      })
+  }
+
+  it('leaves the image, digest, template URL, stack and change set ids in the outputs', async () => {
+    mockRollback()
+    useDocker()
+    await runAction()
+
+    expect(failure()).toMatch(/^Stack Hello-Service ended in ROLLBACK_COMPLETE\n/)
+    expect(readOutputs()).toEqual({
+      'image-uri': IMAGE_URI,
+      'image-digest': expect.stringMatching(/^sha256:[a-f0-9]{64}$/),
+      'image-uri-pinned': expect.stringMatching(/^\S+\/hello-service@sha256:[a-f0-9]{64}$/),
+      'template-url': TEMPLATE_URL,
+      'stack-id': STACK_ID,
+      'change-set-id': CHANGE_SET_ID
+    })
+  })
+
+  it('writes a well-formed failure summary: the phase, the failed resource, the stack now, next steps', async () => {
+    mockRollback()
+    useDocker()
+    await runAction()
+
+    const html = summary()
+    expect(htmlProblems(html)).toEqual([])
+    expect(html).toContain('<h2>Deploy of Hello-Service failed: Deploy stack</h2>')
+    expect(html).toContain('<tr><td>Stack status now</td><td>ROLLBACK_COMPLETE</td></tr>')
+    expect(html).toContain(
+      '<tr><td>HelloFunction</td><td>AWS::Lambda::Function</td><td>CREATE_FAILED</td><td>Source image &lt;oops&gt; does not exist</td></tr>'
+    )
+    expect(html).toContain(`<tr><td>Image</td><td><code>${IMAGE_URI}</code></td></tr>`)
+    expect(html).toContain('<h3>What to do next</h3>')
+    expect(html).toContain('Fix the cause named above and run the workflow again.')
+    expect(warnings()).toEqual([])
+  })
+
+  it('names the phase and reads the stack status when the change set is refused', async () => {
+    cfn.on(CreateChangeSetCommand).rejects(awsError('ValidationError', 'Template format error'))
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBe(
+      'CloudFormation refused the change set for Hello-Service (CreateChangeSet): Template format error'
+    )
+    const html = summary()
+    expect(htmlProblems(html)).toEqual([])
+    expect(html).toContain('<h2>Deploy of Hello-Service failed: Deploy stack</h2>')
+    expect(html).toContain('<tr><td>Stack status now</td><td>DOES_NOT_EXIST</td></tr>')
+    expect(html).not.toContain('<h3>Failed resources</h3>')
+    expect(readOutputs()).toMatchObject({ 'image-uri': IMAGE_URI, 'template-url': TEMPLATE_URL })
+    expect(readOutputs()['stack-id']).toBeUndefined()
+  })
+
+  it('keeps the pushed image in the outputs when the template upload fails beside it', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('AccessDenied', 'Access Denied'))
+    useDocker()
+    await runAction()
+
+    expect(failure()).toMatch(/\(s3:PutObject\): Access Denied$/)
+    expect(readOutputs()).toMatchObject({ 'image-uri': IMAGE_URI })
+    expect(readOutputs()['template-url']).toBeUndefined()
+    expect(summary()).toContain(
+      '<h2>Deploy of Hello-Service failed: Push image and upload template</h2>'
+    )
+  })
+
+  it('only warns when the stack status cannot be read for the summary', async () => {
+    let refused = false
+    cfn.on(CreateChangeSetCommand).callsFake(() => {
+      refused = true
+      throw awsError('ValidationError', 'Template format error')
+    })
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).callsFake(() => {
+      // Until the change set is refused the stack is new; then reading it is denied.
+      if (refused) throw awsError('AccessDenied', 'no DescribeStacks')
+      throw awsError('ValidationError', `Stack with id ${STACK} does not exist`)
+    })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toContain('Template format error')
+    expect(warnings()).toEqual([
+      expect.stringMatching(/^Could not read the stack's status for the summary: /)
+    ])
+    expect(summary()).toContain(
+      '<tr><td>Stack status now</td><td>unknown (could not be read)</td></tr>'
+    )
   })
 })
 

@@ -247,9 +247,10 @@ describe('uploadObject on a re-run', () => {
       versionId: 'v7'
     })
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand)
-    expect(stdout.lines()).toContain(
+    // One true line: the bytes were there, nothing claims an upload.
+    expect(stdout.lines()).toEqual([
       's3://artifacts/svc/b1/t.yaml already holds these bytes; not uploaded again.'
-    )
+    ])
   })
 
   it.each([
@@ -263,6 +264,7 @@ describe('uploadObject on a re-run', () => {
       versionId: 'v8'
     })
     expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1)
+    expect(stdout.lines()).toEqual(['Uploaded s3://artifacts/k (version v8)'])
   })
 
   it('uploads when the key does not exist yet', async () => {
@@ -271,6 +273,7 @@ describe('uploadObject on a re-run', () => {
 
     await expect(uploadObject(client, 'artifacts', 'k', body, false)).resolves.toEqual({})
     expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1)
+    expect(stdout.lines()).toEqual(['Uploaded s3://artifacts/k'])
   })
 })
 

@@ -12,6 +12,7 @@ import {
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr'
+import { htmlProblems } from '../__fixtures__/html-check.js'
 import {
   ACCOUNT,
   BUILD_ID,
@@ -111,6 +112,7 @@ describe('delete mode', () => {
     const lines = harness.stdout.lines()
     expect(lines).toContain('09:30:00 HelloFunction AWS::Lambda::Function DELETE_COMPLETE')
     expect(lines).toContain(`Deleted ${STACK}: DELETE_COMPLETE`)
+    expect(lines).toContain('Image: kept in ECR (delete-image is off).')
     expect(summary()).toContain(`<h2>Deleted ${STACK}: DELETE_COMPLETE</h2>`)
   })
 
@@ -172,7 +174,7 @@ describe('delete mode', () => {
     ])
     expect(fake.calls()).toEqual([])
     expect(readOutputs()['image-uri']).toBe(IMAGE_URI)
-    expect(harness.stdout.lines()).toContain(`Deleted image ${IMAGE_URI} from ECR.`)
+    expect(harness.stdout.lines()).toContain(`Image: deleted ${IMAGE_URI} from ECR.`)
   })
 
   it('delete-image: deletes by digest when the stack ran a digest-pinned URI', async () => {
@@ -192,7 +194,101 @@ describe('delete mode', () => {
       }
     ])
     expect(readOutputs()['image-uri']).toBe(OLD_PINNED)
-    expect(harness.stdout.lines()).toContain(`Deleted image ${OLD_PINNED} from ECR.`)
+    expect(harness.stdout.lines()).toContain(`Image: deleted ${OLD_PINNED} from ECR.`)
+  })
+
+  it('delete-image: says so when the image was not in ECR any more, and outputs no image-uri', async () => {
+    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
+    mockDelete(
+      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }] })
+    )
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        { imageId: { imageTag: BUILD_ID }, failureCode: 'ImageNotFound', failureReason: 'gone' }
+      ]
+    })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(warnings()).toEqual([])
+    expect(readOutputs()['image-uri']).toBe('')
+    expect(harness.stdout.lines()).toContain(
+      `Image: ${IMAGE_URI} was not in ECR (deleted already?); nothing to delete.`
+    )
+    expect(summary()).toContain(
+      `<tr><td>Image</td><td>not found in ECR (already deleted?): <code>${IMAGE_URI}</code></td></tr>`
+    )
+  })
+
+  it('delete-image: keeps the image with a warning when ECR refuses to delete it', async () => {
+    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
+    mockDelete(
+      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }] })
+    )
+    ecr.on(BatchDeleteImageCommand).resolves({
+      imageIds: [],
+      failures: [
+        {
+          imageId: { imageTag: BUILD_ID },
+          failureCode: 'ImageReferencedByManifestList',
+          failureReason: 'in use by an index'
+        }
+      ]
+    })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(warnings()).toEqual([
+      `Could not delete image hello-service {"imageTag":"${BUILD_ID}"}: in use by an index`
+    ])
+    expect(readOutputs()['image-uri']).toBe('')
+    expect(harness.stdout.lines()).toContain(
+      `Image: kept ${IMAGE_URI} (the delete failed; see the warning above).`
+    )
+    expect(summary()).toContain(`<tr><td>Image</td><td>kept <code>${IMAGE_URI}</code></td></tr>`)
+  })
+
+  it('a delete that fails writes a failure summary naming the resource that stayed, and keeps the image', async () => {
+    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
+    const stack = createdStack({
+      Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }]
+    })
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [stack] })
+    cfn
+      .on(DescribeStacksCommand, { StackName: STACK_ID })
+      .resolves({ Stacks: [{ ...stack, StackStatus: 'DELETE_FAILED' }] })
+    cfn
+      .on(DescribeStackEventsCommand)
+      .resolvesOnce({ StackEvents: [] })
+      .resolves({
+        StackEvents: [
+          {
+            EventId: 'f1',
+            StackId: STACK_ID,
+            StackName: STACK,
+            LogicalResourceId: 'Assets',
+            ResourceType: 'AWS::S3::Bucket',
+            ResourceStatus: 'DELETE_FAILED',
+            ResourceStatusReason: 'The bucket you tried to delete is not empty',
+            Timestamp: new Date('2024-05-02T09:30:00Z')
+          }
+        ]
+      })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toMatch(new RegExp(`^Deleting stack ${STACK} ended in DELETE_FAILED\n`))
+    expect(ecr.commandCalls(BatchDeleteImageCommand)).toHaveLength(0)
+    const html = summary()
+    expect(htmlProblems(html)).toEqual([])
+    expect(html).toContain(`<h2>Delete of ${STACK} failed: Delete stack</h2>`)
+    expect(html).toContain('<tr><td>Stack status now</td><td>DELETE_FAILED</td></tr>')
+    expect(html).toContain(
+      '<tr><td>Assets</td><td>AWS::S3::Bucket</td><td>DELETE_FAILED</td><td>The bucket you tried to delete is not empty</td></tr>'
+    )
   })
 
   it('delete-image: leaves an image in another region or registry alone, with a warning', async () => {

@@ -117,9 +117,7 @@ Resources:
       'template-url': TEMPLATE_URL,
       'stack-status': 'CREATE_COMPLETE'
     })
-    expect(harness.stdout.lines()).toContain(
-      `Uploaded package to s3://${BUCKET}/${ZIP_KEY} (version zip-v7)`
-    )
+    expect(harness.stdout.lines()).toContain(`Uploaded s3://${BUCKET}/${ZIP_KEY} (version zip-v7)`)
     expect(summary()).toContain(`<tr><td>Package</td><td><code>${ZIP_KEY}</code></td></tr>`)
   })
 

@@ -91,7 +91,9 @@ export async function uploadTemplateFile(
     inputs.template.body,
     bucket.versioningEnabled
   )
-  core.info(`Uploaded template to ${location.url}`)
+  // s3.ts said whether the bytes were uploaded or already there; this is where they are.
+  core.info(`Template URL: ${location.url}`)
+  ctx.sink.template(location.url)
   return location
 }
 

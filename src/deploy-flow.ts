@@ -142,7 +142,11 @@ function changeSetRequest(ctx: FlowContext, url: string, artifact: BuildArtifact
       : {}),
     ...(inputs.deploymentMode ? { deploymentMode: inputs.deploymentMode } : {}),
     ...(inputs.includeNestedStacks ? { includeNestedStacks: true } : {}),
-    noEchoParameters: noEchoParameters(inputs.template)
+    noEchoParameters: noEchoParameters(inputs.template),
+    onSubmitted: ({ stackId, changeSetId }) => {
+      ctx.sink.stack(stackId)
+      ctx.sink.changeSet(changeSetId)
+    }
   }
 }
 

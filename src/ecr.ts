@@ -69,16 +69,20 @@ export async function getRegistryLogin(ecr: ECRClient): Promise<RegistryLogin> {
   }
 }
 
+/** What happened to an image `deleteImage` was asked to delete. */
+export type ImageDeletion = 'deleted' | 'not-found' | 'failed'
+
 /**
  * Deletes one image reference (a tag, or a digest) from a repository. An image already gone is
- * fine; anything else is a warning: clean-up never fails the step.
+ * `not-found`; anything else is a warning and `failed` (the image is kept): clean-up never fails
+ * the step.
  */
 export async function deleteImage(
   ecr: ECRClient,
   repository: string,
   reference: { tag?: string; digest?: string },
   registryId?: string
-): Promise<boolean> {
+): Promise<ImageDeletion> {
   const imageId =
     reference.tag !== undefined ? { imageTag: reference.tag } : { imageDigest: reference.digest }
   try {
@@ -94,13 +98,13 @@ export async function deleteImage(
       core.warning(
         `Could not delete image ${repository} ${JSON.stringify(imageId)}: ${failure.failureReason ?? failure.failureCode}`
       )
-      return false
+      return 'failed'
     }
-    return failure === undefined
+    return failure === undefined ? 'deleted' : 'not-found'
   } catch (error) {
     core.warning(
       `Could not delete image ${repository} ${JSON.stringify(imageId)}: ${errorMessage(error)}`
     )
-    return false
+    return 'failed'
   }
 }

@@ -12,6 +12,59 @@ export class DeployError extends Error {
   override name = 'DeployError'
 }
 
+/** One resource that failed, as CloudFormation's stack events name it. */
+export interface FailedResource {
+  logicalId: string
+  type?: string
+  /** CREATE_FAILED, UPDATE_FAILED, … */
+  status?: string
+  reason?: string
+}
+
+/** The stack event fields a failed resource is read from (StackEvent from the SDK fits). */
+interface FailedEvent {
+  LogicalResourceId?: string
+  ResourceType?: string
+  ResourceStatus?: string
+  ResourceStatusReason?: string
+}
+
+/**
+ * A stack operation that CloudFormation ran and that failed (a rollback, a failed delete): the
+ * stack's status at the end and the resources that failed, so the failure summary can list them.
+ */
+export class StackOperationError extends DeployError {
+  override name = 'StackOperationError'
+
+  constructor(
+    message: string,
+    /** The stack's status when the failure was detected (UPDATE_ROLLBACK_COMPLETE, …). */
+    readonly stackStatus: string,
+    /** The `*_FAILED` stack events of the operation, oldest first. */
+    readonly failedResources: FailedResource[] = []
+  ) {
+    super(message)
+  }
+
+  /** The error with the failed resources read from the operation's failed stack events. */
+  static fromEvents(
+    message: string,
+    stackStatus: string,
+    events: readonly FailedEvent[]
+  ): StackOperationError {
+    return new StackOperationError(
+      message,
+      stackStatus,
+      events.map((e) => ({
+        logicalId: e.LogicalResourceId ?? '?',
+        ...(e.ResourceType ? { type: e.ResourceType } : {}),
+        ...(e.ResourceStatus ? { status: e.ResourceStatus } : {}),
+        ...(e.ResourceStatusReason ? { reason: e.ResourceStatusReason } : {})
+      }))
+    )
+  }
+}
+
 /** Text of any thrown value, without the stack. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message

@@ -5,6 +5,7 @@ import type { RegistryLogin, Runner } from './docker.js'
 import type { Inputs } from './inputs.js'
 import type { Phases } from './phases.js'
 import type { ManifestInfo } from './registry.js'
+import type { OutputSink } from './report.js'
 import type { Session } from './session.js'
 
 /** What the flow works with. */
@@ -17,6 +18,8 @@ export interface FlowContext {
   session: Session
   /** Reads a manifest from the registry (the push skip and the Lambda manifest check). */
   getManifest: ManifestReader
+  /** Sets each step output as soon as it is known, so a failed run still leaves them. */
+  sink: OutputSink
 }
 
 /** `getManifest` from registry.ts, or a stand-in in tests. */

@@ -243,6 +243,9 @@ async function publishImage(
     digest = await push(imageUri)
     core.info(`Pushed ${imageUri} (${digest})`)
   }
+  const pinnedUri = formatDigestUri(creds.registry, target.repository, digest)
+  // The image is in the registry now, whatever fails next.
+  ctx.sink.image({ imageUri, imageDigest: digest, imageUriPinned: pinnedUri })
   const manifest =
     existing && existing.digest === digest
       ? existing
@@ -262,7 +265,6 @@ async function publishImage(
     await push(extra)
     core.info(`Tagged ${extra}`)
   }
-  const pinnedUri = formatDigestUri(creds.registry, target.repository, digest)
   return { imageUri, pinnedUri, digest, templateValue: inputs.pinDigest ? pinnedUri : imageUri }
 }
 

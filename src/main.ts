@@ -7,7 +7,7 @@
  */
 import * as core from '@actions/core'
 import { createAwsClients, type AwsClients } from './aws-clients.js'
-import { DEFAULT_WAIT, type WaitOptions } from './cloudformation/index.js'
+import { DEFAULT_WAIT, describeStack, type WaitOptions } from './cloudformation/index.js'
 import { runDeployFlow } from './deploy-flow.js'
 import type { ManifestReader } from './flow-context.js'
 import { getManifest } from './registry.js'
@@ -16,7 +16,15 @@ import { errorMessage } from './errors.js'
 import { getInputs, isStackOnly, type ActionInputs, type Inputs } from './inputs.js'
 import { Phases } from './phases.js'
 import { postPullRequestComment, type CommentContent } from './pr-comment.js'
-import { commentContent, setOutputs, summaryHeading, writeSummary, type Report } from './report.js'
+import {
+  commentContent,
+  OutputSink,
+  reportFailure,
+  setOutputs,
+  summaryHeading,
+  writeSummary,
+  type Report
+} from './report.js'
 import { Session } from './session.js'
 import { runDeleteFlow, runExecuteFlow } from './stack-flows.js'
 import { noEchoParameters } from './template.js'
@@ -46,14 +54,17 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
   }
   const session = new Session(deps.signals)
   const phases = new Phases()
+  // Outputs are set as they become known, so a run that fails later still leaves them.
+  const sink = new OutputSink()
   let inputs: ActionInputs | undefined
+  let aws: AwsClients | undefined
   try {
     inputs = getInputs()
-    const aws = deps.clients(inputs.region, { httpProxy: inputs.httpProxy })
+    aws = deps.clients(inputs.region, { httpProxy: inputs.httpProxy })
     const wait = { ...deps.wait, timeoutMs: inputs.timeoutMinutes * 60_000 }
     let report: Report
     if (isStackOnly(inputs)) {
-      const ctx = { inputs, aws, wait, phases, session }
+      const ctx = { inputs, aws, wait, phases, session, sink }
       report = inputs.mode === 'delete' ? await runDeleteFlow(ctx) : await runExecuteFlow(ctx)
     } else {
       maskNoEchoValues(inputs)
@@ -64,16 +75,29 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
         wait,
         phases,
         session,
-        getManifest: deps.getManifest
+        getManifest: deps.getManifest,
+        sink
       })
     }
     core.info(summaryHeading(report))
-    setOutputs(report)
+    setOutputs(report, sink)
     await writeSummary(report)
     await comment(deps, inputs, commentContent(report))
   } catch (error) {
     core.setFailed(errorMessage(error))
     if (inputs !== undefined) {
+      const { stackName } = inputs
+      const cfn = aws?.cloudformation
+      await reportFailure(error, {
+        mode: inputs.mode,
+        stackName,
+        phases,
+        sink,
+        ...(cfn && {
+          readStackStatus: async () =>
+            (await describeStack(cfn, stackName))?.StackStatus ?? 'DOES_NOT_EXIST'
+        })
+      })
       await comment(deps, inputs, {
         stackName: inputs.stackName,
         state: 'failed',

@@ -1,6 +1,7 @@
 /** Every step output and the job summary: what the action tells the workflow and the person. */
 import * as core from '@actions/core'
-import { errorMessage } from './errors.js'
+import { errorMessage, StackOperationError } from './errors.js'
+import type { Phases } from './phases.js'
 import type { Output } from '@aws-sdk/client-cloudformation'
 import type { ParameterChange, ResourceChangeRow } from './cloudformation/index.js'
 import { textCell } from './markdown.js'
@@ -176,7 +177,9 @@ export function changesMarkdown(
  */
 export function setOutputs(report: Report, sink: OutputSink = new OutputSink()): void {
   const setOutput = (name: string, value: string): void => sink.set(name, value)
-  setOutput('image-uri', report.imageUri)
+  // A delete's image-uri names the image it deleted, and only that one.
+  const kept = report.mode === 'delete' && (report.imageCleanup ?? 'deleted') !== 'deleted'
+  setOutput('image-uri', kept ? '' : report.imageUri)
   setOutput('image-digest', report.imageDigest)
   setOutput('build-id', report.buildId)
   setOutput('template-url', report.templateUrl)
@@ -233,6 +236,53 @@ export async function writeFailureSummary(
   options: SummaryOptions = {}
 ): Promise<boolean> {
   return writeBlocks(() => failureBlocks(failure), options)
+}
+
+/** What `reportFailure` knows about the run that failed. */
+export interface FailedRun {
+  mode: NonNullable<Report['mode']>
+  stackName: string
+  phases: Phases
+  sink: OutputSink
+  /** Reads the stack's status now (DOES_NOT_EXIST when there is none); absent: not read. */
+  readStackStatus?: () => Promise<string>
+}
+
+/**
+ * After a failure that left something behind (an image pushed, a template uploaded, a stack
+ * touched): writes the failure summary (the phase that failed, the failed resources, the stack
+ * now, what was done, what to do next). A run refused before any write leaves no summary: its
+ * error alone says what to fix. Never throws: the step already fails with the error itself.
+ */
+export async function reportFailure(
+  error: unknown,
+  run: FailedRun,
+  options: SummaryOptions = {}
+): Promise<boolean> {
+  const known = run.sink.known()
+  if (Object.keys(known).length === 0 && !(error instanceof StackOperationError)) return false
+  let stackStatus: string | undefined
+  if (error instanceof StackOperationError) stackStatus = error.stackStatus
+  else if (run.readStackStatus) {
+    try {
+      stackStatus = await run.readStackStatus()
+    } catch (readError) {
+      core.warning(`Could not read the stack's status for the summary: ${errorMessage(readError)}`)
+    }
+  }
+  return writeFailureSummary(
+    {
+      mode: run.mode,
+      stackName: run.stackName,
+      phase: run.phases.failedPhase(),
+      error: errorMessage(error),
+      ...(stackStatus === undefined ? {} : { stackStatus }),
+      ...(error instanceof StackOperationError ? { failedResources: error.failedResources } : {}),
+      known,
+      phases: run.phases.done
+    },
+    options
+  )
 }
 
 async function writeBlocks(

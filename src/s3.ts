@@ -189,6 +189,9 @@ export async function uploadObject(
         ContentType: contentType(key)
       })
     )
+    core.info(
+      `Uploaded s3://${bucket}/${key}${result.VersionId ? ` (version ${result.VersionId})` : ''}`
+    )
     return versioningEnabled && result.VersionId !== undefined
       ? { versionId: result.VersionId }
       : {}

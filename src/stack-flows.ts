@@ -14,7 +14,7 @@ import { deleteImage } from './ecr.js'
 import { ecrRegistryOf, formatDigestUri, formatImageUri, parseImageUri } from './image-ref.js'
 import type { StackOnlyInputs } from './inputs.js'
 import type { Phases } from './phases.js'
-import { blankReport, type Report } from './report.js'
+import { blankReport, type OutputSink, type Report } from './report.js'
 import type { Session } from './session.js'
 
 export interface StackFlowContext {
@@ -23,6 +23,8 @@ export interface StackFlowContext {
   wait: WaitOptions
   phases: Phases
   session: Session
+  /** Sets each step output as soon as it is known, so a failed run still leaves them. */
+  sink: OutputSink
 }
 
 /**
@@ -41,25 +43,53 @@ export async function runDeleteFlow(ctx: StackFlowContext): Promise<Report> {
       inputs.roleArn ? { roleArn: inputs.roleArn } : {}
     )
   )
-  let deletedImage = ''
-  if (image !== undefined) {
-    const reference =
-      image.tag !== undefined ? { tag: image.tag } : { digest: image.digest as string }
-    if (await deleteImage(aws.ecr, image.repository, reference, image.registryId)) {
-      // The output names the image as the template had it: registry/repository:tag or @digest.
-      deletedImage =
-        image.tag !== undefined
-          ? formatImageUri(image.host, { repository: image.repository, tag: image.tag })
-          : formatDigestUri(image.host, image.repository, reference.digest as string)
-      core.info(`Deleted image ${deletedImage} from ECR.`)
-    }
-  }
+  const cleanup = await cleanUpImage(ctx, image)
   return {
     ...blankReport(inputs.mode, inputs.stackName, phases.done),
     stackId: deleted.stackId ?? '',
     stackStatus: deleted.existed ? deleted.status : 'DOES_NOT_EXIST',
     executed: deleted.existed,
-    imageUri: deletedImage
+    ...cleanup
+  }
+}
+
+/**
+ * Deletes the stack's image when asked, and always says in the log what became of it: deleted,
+ * not found, or kept (and why).
+ */
+async function cleanUpImage(
+  ctx: StackFlowContext,
+  image: Awaited<ReturnType<typeof imageOfStack>>
+): Promise<Pick<Report, 'imageUri' | 'imageCleanup'>> {
+  if (!ctx.inputs.deleteImage) {
+    core.info('Image: kept in ECR (delete-image is off).')
+    return { imageUri: '', imageCleanup: 'kept' }
+  }
+  if (image === undefined) {
+    core.info(
+      'Image: none deleted (no stack, or its image parameter names no private ECR image of this region).'
+    )
+    return { imageUri: '', imageCleanup: 'kept' }
+  }
+  const reference =
+    image.tag !== undefined ? { tag: image.tag } : { digest: image.digest as string }
+  // Named as the template had it: registry/repository:tag or @digest.
+  const imageUri =
+    image.tag !== undefined
+      ? formatImageUri(image.host, { repository: image.repository, tag: image.tag })
+      : formatDigestUri(image.host, image.repository, reference.digest as string)
+  const result = await deleteImage(ctx.aws.ecr, image.repository, reference, image.registryId)
+  switch (result) {
+    case 'deleted':
+      core.info(`Image: deleted ${imageUri} from ECR.`)
+      return { imageUri, imageCleanup: 'deleted' }
+    case 'not-found':
+      core.info(`Image: ${imageUri} was not in ECR (deleted already?); nothing to delete.`)
+      return { imageUri, imageCleanup: 'not-found' }
+    case 'failed':
+      // deleteImage warned with ECR's reason.
+      core.info(`Image: kept ${imageUri} (the delete failed; see the warning above).`)
+      return { imageUri, imageCleanup: 'kept' }
   }
 }
 
@@ -103,7 +133,10 @@ export async function runExecuteFlow(ctx: StackFlowContext): Promise<Report> {
         disableRollback: inputs.disableRollback,
         terminationProtection: inputs.terminationProtection,
         // From the accepted execute on, a cancelled workflow cancels this update.
-        onExecuted: (stackId) => session.trackUpdate(aws.cloudformation, stackId)
+        onExecuted: (stackId) => {
+          ctx.sink.stack(stackId)
+          session.trackUpdate(aws.cloudformation, stackId)
+        }
       })
     )
     return {

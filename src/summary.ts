@@ -5,10 +5,12 @@
  */
 import * as core from '@actions/core'
 import { appendFile } from 'node:fs/promises'
-import { errorMessage } from './errors.js'
+import { errorMessage, type FailedResource } from './errors.js'
 import { escapeHtml, htmlCode, htmlLinkOrCode, htmlTable, htmlWithCode } from './markdown.js'
 import type { Report } from './report.js'
 import { isFailedState, recoveryHint } from './stack-rules.js'
+
+export type { FailedResource } from './errors.js'
 
 /** GitHub refuses a step summary over 1 MiB; stay clearly below it. */
 export const MAX_SUMMARY_BYTES = 1_000_000
@@ -184,15 +186,6 @@ function deleteBlocks(report: Report): SummaryBlock[] {
   ]
 }
 
-/** One resource that failed, as a failure summary lists it. */
-export interface FailedResource {
-  logicalId: string
-  type?: string
-  /** CREATE_FAILED, UPDATE_FAILED, … */
-  status?: string
-  reason?: string
-}
-
 /** What was already known when a run failed: the outputs it could set. */
 export interface KnownValues {
   imageUri?: string
@@ -232,11 +225,26 @@ export function failureNextSteps(failure: FailureReport): string[] {
   return steps
 }
 
+function failureVerb(mode: Report['mode']): string {
+  switch (mode) {
+    case 'delete':
+      return 'Delete of'
+    case 'execute':
+      return 'Change set execution for'
+    case 'review':
+      return 'Review of'
+    case 'noop':
+      return 'Noop for'
+    default:
+      return 'Deploy of'
+  }
+}
+
 /** The summary of a failed run, as blocks: where it failed, why, the stack now, what is done. */
 export function failureBlocks(failure: FailureReport): SummaryBlock[] {
   const known = failure.known ?? {}
   const blocks: SummaryBlock[] = [
-    heading(2, `Deploy of ${failure.stackName} failed: ${failure.phase}`),
+    heading(2, `${failureVerb(failure.mode)} ${failure.stackName} failed: ${failure.phase}`),
     itemTable([
       ['Failed phase', failure.phase, escapeHtml],
       ['Stack status now', failure.stackStatus ?? 'unknown (could not be read)', escapeHtml]

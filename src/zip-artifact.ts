@@ -1,5 +1,4 @@
 /** The zip artifact: the code package and the template uploaded side by side (one phase). */
-import * as core from '@actions/core'
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { settleBoth, uploadTemplateFile, type Publication } from './artifact.js'
@@ -26,11 +25,12 @@ async function uploadZip(ctx: FlowContext, preflight: Preflight): Promise<Public
       key,
       await readFile(inputs.codeArchive),
       bucket.versioningEnabled
-    ),
+    ).then((uploaded) => {
+      // Set now: a template upload that fails must not hide the package that is there.
+      ctx.sink.archive(key, uploaded.versionId)
+      return uploaded
+    }),
     uploadTemplateFile(ctx, bucket)
-  )
-  core.info(
-    `Uploaded package to s3://${inputs.bucket}/${key}${archive.versionId ? ` (version ${archive.versionId})` : ''}`
   )
   return {
     artifact: { kind: 'zip', key, ...(archive.versionId ? { versionId: archive.versionId } : {}) },

@@ -278,6 +278,7 @@ export async function prepareChangeSet(
 ): Promise<Prepared> {
   const ready = await readyStack(cfn, request.stackName, options, started)
   const submitted = await submitChangeSet(cfn, request, ready)
+  request.onSubmitted?.(submitted)
   return settleChangeSet(cfn, request, ready, submitted, { options, started })
 }
 

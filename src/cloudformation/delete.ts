@@ -8,7 +8,7 @@ import {
   type CloudFormationClient,
   type Stack
 } from '@aws-sdk/client-cloudformation'
-import { DeployError, errorMessage } from '../errors.js'
+import { DeployError, errorMessage, StackOperationError } from '../errors.js'
 import { isSettled } from '../stack-rules.js'
 import { EventStream, failedResource, failureDetail } from './events.js'
 import type { DeleteResult } from './types.js'
@@ -31,8 +31,10 @@ function deleteFailed(stackName: string, final: Stack, events: EventStream): Dep
     ids.length > 0
       ? ` or delete it keeping them: \`aws cloudformation delete-stack --stack-name ${stackName} --retain-resources ${ids.join(' ')}\``
       : ''
-  return new DeployError(
-    `Deleting stack ${stackName} ended in ${final.StackStatus ?? ''}${detail}\nFix the resources that could not be deleted (an S3 bucket must be empty, for example) and delete again,${retain || ' or retain them with `aws cloudformation delete-stack --retain-resources`'}.`
+  return StackOperationError.fromEvents(
+    `Deleting stack ${stackName} ended in ${final.StackStatus ?? ''}${detail}\nFix the resources that could not be deleted (an S3 bucket must be empty, for example) and delete again,${retain || ' or retain them with `aws cloudformation delete-stack --retain-resources`'}.`,
+    final.StackStatus ?? '',
+    failed
   )
 }
 

@@ -11,7 +11,7 @@ import {
   type DescribeChangeSetCommandOutput,
   type Stack
 } from '@aws-sdk/client-cloudformation'
-import { awsErrorName, DeployError, errorMessage } from '../errors.js'
+import { awsErrorName, DeployError, errorMessage, StackOperationError } from '../errors.js'
 import { disabledRollbackHint, isFailedState, recoveryHint } from '../stack-rules.js'
 import { prepareChangeSet } from './change-sets.js'
 import { readChangeRows } from './changes.js'
@@ -59,8 +59,10 @@ function checkExecuted(
   // Sparta's form: `Error ensuring <Type> (<LogicalId>): <Reason>`.
   const lines = events.failedEvents().map((e) => `Error ensuring ${failedResource(e)}`)
   const hint = (extra.disableRollback && disabledRollbackHint(status)) || recoveryHint(status)
-  throw new DeployError(
-    `Stack ${stackName} ended in ${status}${failureDetail(lines, final)}\n${hint}`
+  throw StackOperationError.fromEvents(
+    `Stack ${stackName} ended in ${status}${failureDetail(lines, final)}\n${hint}`,
+    status,
+    events.failedEvents()
   )
 }
 

@@ -38,6 +38,8 @@ export interface DeployRequest {
   includeNestedStacks?: boolean
   /** Parameters declared NoEcho: their values are never listed among the parameter changes. */
   noEchoParameters?: string[]
+  /** Called once CloudFormation accepted the change set: the stack and change set have ids. */
+  onSubmitted?: (ids: { stackId: string; changeSetId: string }) => void
 }
 
 /** A change set that is ready (or was empty), before anything is executed. */
