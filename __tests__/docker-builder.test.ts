@@ -1,14 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { captureStdout } from '../__fixtures__/aws.js'
 import { installFakeDocker, type FakeDocker } from '../__fixtures__/fake-docker.js'
-import {
-  buildArgv,
-  buildImage,
-  execRunner,
-  supportsAttestationFlags,
-  type BuildRequest,
-  type Runner
-} from '../src/docker.js'
+import { buildArgv, buildImage, execRunner, type BuildRequest, type Runner } from '../src/docker.js'
+import { supportsAttestationFlags } from '../src/docker-builder.js'
 import { DeployError } from '../src/errors.js'
 
 const request: BuildRequest = {

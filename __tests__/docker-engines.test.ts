@@ -15,22 +15,24 @@ import {
 } from '../__fixtures__/fake-docker.js'
 import {
   buildImage,
-  cacheLocation,
-  canExportCache,
   configDigestFromMetadata,
   createDockerConfig,
-  detectBuilder,
   execRunner,
   login,
-  needsLoad,
-  parseBuildxDriver,
-  planBuildCache,
   pushImage,
   tagImage,
-  type Builder,
   type BuildRequest,
   type DockerConfig
 } from '../src/docker.js'
+import {
+  cacheLocation,
+  canExportCache,
+  detectBuilder,
+  needsLoad,
+  parseBuildxDriver,
+  planBuildCache,
+  type Builder
+} from '../src/docker-builder.js'
 import { DeployError } from '../src/errors.js'
 
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com'

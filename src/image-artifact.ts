@@ -7,18 +7,20 @@ import * as core from '@actions/core'
 import { settleBoth, uploadTemplateFile, type Publication } from './artifact.js'
 import {
   buildImage,
+  pullImage,
+  pushImage,
+  tagImage,
+  type BuiltImage,
+  type RegistryLogin
+} from './docker.js'
+import {
   cacheLocation,
   detectBuilder,
   needsLoad,
   planBuildCache,
-  pullImage,
-  pushImage,
-  tagImage,
   type Builder,
-  type BuiltImage,
-  type CachePlan,
-  type RegistryLogin
-} from './docker.js'
+  type CachePlan
+} from './docker-builder.js'
 import { createRepository, repositoryExists } from './ecr.js'
 import { DeployError, errorMessage, InputError } from './errors.js'
 import type { FlowContext } from './flow-context.js'
