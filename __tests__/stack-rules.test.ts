@@ -3,6 +3,8 @@ import { DeployError } from '../src/errors.js'
 import {
   blockedStackError,
   buildParameters,
+  changeSetWait,
+  type ChangeSetWait,
   defaultChangeSetName,
   disabledRollbackHint,
   isEmptyChangeSet,
@@ -379,5 +381,22 @@ describe('previousParameterKeys', () => {
 
   it('has no keys for a stack without parameters', () => {
     expect(previousParameterKeys({ kind: 'update' }, undefined)).toEqual(new Set())
+  })
+})
+
+describe('changeSetWait', () => {
+  it.each<[string | undefined, ChangeSetWait]>([
+    ['CREATE_COMPLETE', { kind: 'ready' }],
+    ['FAILED', { kind: 'failed' }],
+    ['CREATE_PENDING', { kind: 'wait' }],
+    ['CREATE_IN_PROGRESS', { kind: 'wait' }],
+    ['DELETE_PENDING', { kind: 'unexpected', status: 'DELETE_PENDING' }],
+    ['DELETE_IN_PROGRESS', { kind: 'unexpected', status: 'DELETE_IN_PROGRESS' }],
+    ['DELETE_COMPLETE', { kind: 'unexpected', status: 'DELETE_COMPLETE' }],
+    ['DELETE_FAILED', { kind: 'unexpected', status: 'DELETE_FAILED' }],
+    ['SOMETHING_NEW', { kind: 'unexpected', status: 'SOMETHING_NEW' }],
+    [undefined, { kind: 'unexpected', status: 'unknown' }]
+  ])('decides a change set in %s: %j', (status, decision) => {
+    expect(changeSetWait(status)).toEqual(decision)
   })
 })

@@ -55,6 +55,25 @@ export function isFailedState(status: string): boolean {
   return FAILED_TERMINAL.has(status)
 }
 
+/** What a change set's status means to a wait for it. */
+export type ChangeSetWait =
+  | { kind: 'ready' } // CREATE_COMPLETE
+  | { kind: 'failed' } // FAILED: empty, or refused (StatusReason says which)
+  | { kind: 'wait' } // CREATE_PENDING, CREATE_IN_PROGRESS: CloudFormation is still making it
+  | { kind: 'unexpected'; status: string } // deleted, being deleted, or a status this code does not know
+
+/**
+ * Decides a change set wait from its Status. Only CREATE_PENDING and CREATE_IN_PROGRESS can still
+ * become ready; a DELETE_* status (someone deleted it) or an unknown one never will, so the wait
+ * ends at once instead of at `timeout-minutes`.
+ */
+export function changeSetWait(status: string | undefined): ChangeSetWait {
+  if (status === 'CREATE_COMPLETE') return { kind: 'ready' }
+  if (status === 'FAILED') return { kind: 'failed' }
+  if (status === 'CREATE_PENDING' || status === 'CREATE_IN_PROGRESS') return { kind: 'wait' }
+  return { kind: 'unexpected', status: status ?? 'unknown' }
+}
+
 /** True when CloudFormation refused a change set only because it changes nothing. */
 export function isEmptyChangeSet(status: string | undefined, reason: string | undefined): boolean {
   if (status !== 'FAILED' || reason === undefined) return false

@@ -118,4 +118,25 @@ describe('deployStack: timeouts', () => {
     )
     expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
   })
+
+  it.each([
+    'DELETE_FAILED',
+    'DELETE_PENDING',
+    'DELETE_IN_PROGRESS',
+    'DELETE_COMPLETE',
+    'NEW_STATUS'
+  ])('ends the wait at once on a change set that is %s, naming it', async (status) => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_IN_PROGRESS' }, { Status: status as never }])
+    const clock = fakeClock(120_000)
+    const start = clock.now()
+
+    const error = await failure(deployStack(client, request(), clock))
+
+    expect(error.message).toBe(
+      `Change set ${CHANGE_SET_NAME} is ${status}: it can no longer become ready (deleted, or a status this action does not know), so the wait ends here. Create a new change set.`
+    )
+    expect(clock.now() - start).toBe(500)
+    expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
+  })
 })

@@ -11,7 +11,7 @@ import {
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { awsErrorName, DeployError, errorMessage } from '../errors.js'
-import { isSettled } from '../stack-rules.js'
+import { changeSetWait, isSettled } from '../stack-rules.js'
 import type { EventStream } from './events.js'
 
 /** How waits behave; tests pass a fake clock. */
@@ -134,7 +134,7 @@ async function stackTimedOut(
   )
 }
 
-/** Waits until a change set is CREATE_COMPLETE, FAILED or gone. */
+/** Waits until a change set is CREATE_COMPLETE or FAILED; any other settled status is an error. */
 export async function waitForChangeSet(
   cfn: CloudFormationClient,
   changeSetId: string,
@@ -153,10 +153,13 @@ export async function waitForChangeSet(
           ...(stackName === undefined ? {} : { StackName: stackName })
         })
       )
-      const status = result.Status ?? ''
-      return status === 'CREATE_COMPLETE' || status === 'FAILED' || status === 'DELETE_COMPLETE'
-        ? result
-        : undefined
+      const decision = changeSetWait(result.Status)
+      if (decision.kind === 'unexpected') {
+        throw new DeployError(
+          `Change set ${label} is ${decision.status}${result.StatusReason ? ` (${result.StatusReason})` : ''}: it can no longer become ready (deleted, or a status this action does not know), so the wait ends here. Create a new change set.`
+        )
+      }
+      return decision.kind === 'wait' ? undefined : result
     },
     () => {
       throw new DeployError(
