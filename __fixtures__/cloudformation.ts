@@ -32,6 +32,7 @@ import {
   CHANGE_SET_NAME,
   REGION,
   resourceChange,
+  stack,
   STACK_ID,
   STACK_NAME
 } from './aws.js'
@@ -64,6 +65,14 @@ export const PREVIOUS_PARAMETERS = [
   { ParameterKey: 'CodeImageURI', ParameterValue: 'old-image' },
   { ParameterKey: 'MemorySize', ParameterValue: '512' }
 ]
+
+/**
+ * The stack as read once an operation this test started has run: its LastUpdatedTime is newer
+ * than `stack()`'s, so the read cannot be a stale copy of the stack before the operation.
+ */
+export function deployed(status: string, overrides: Partial<Stack> = {}): Stack {
+  return stack(status, { LastUpdatedTime: new Date('2024-05-01T12:05:00Z'), ...overrides })
+}
 
 /** The sets of previous parameters each `request().parameters` callback received. */
 export const previousSeen: Set<string>[] = []

@@ -16,6 +16,9 @@ import {
   previousParameterKeys,
   recoveryHint,
   rollbackConfiguration,
+  settledOutcome,
+  stackChanged,
+  type SettleEvidence,
   type ParameterChange,
   type StackPlan
 } from '../src/stack-rules.js'
@@ -398,5 +401,40 @@ describe('changeSetWait', () => {
     [undefined, { kind: 'unexpected', status: 'unknown' }]
   ])('decides a change set in %s: %j', (status, decision) => {
     expect(changeSetWait(status)).toEqual(decision)
+  })
+})
+
+describe('settledOutcome after our own write', () => {
+  const none: SettleEvidence = { seenInProgress: false, newestEventAfterCall: false }
+  it.each<[string, SettleEvidence | undefined, 'settled' | 'wait']>([
+    ['UPDATE_COMPLETE', undefined, 'settled'],
+    ['UPDATE_IN_PROGRESS', undefined, 'wait'],
+    ['UPDATE_COMPLETE', { ...none, changedSinceCall: false }, 'wait'],
+    ['UPDATE_COMPLETE', { ...none, changedSinceCall: false, newestEventAfterCall: true }, 'wait'],
+    ['UPDATE_COMPLETE', { ...none, changedSinceCall: true }, 'settled'],
+    ['UPDATE_COMPLETE', { ...none, seenInProgress: true, changedSinceCall: false }, 'settled'],
+    ['REVIEW_IN_PROGRESS', { ...none, changedSinceCall: false }, 'wait'],
+    ['UPDATE_IN_PROGRESS', { ...none, seenInProgress: true, changedSinceCall: true }, 'wait'],
+    ['UPDATE_COMPLETE', none, 'wait'],
+    ['UPDATE_COMPLETE', { ...none, newestEventAfterCall: true }, 'settled'],
+    ['DELETE_COMPLETE', { ...none, changedSinceCall: true }, 'settled']
+  ])('%s with %j is %s', (status, evidence, outcome) => {
+    expect(settledOutcome(status, evidence)).toBe(outcome)
+  })
+})
+
+describe('stackChanged', () => {
+  const t1 = new Date('2024-05-01T12:00:00Z')
+  const t2 = new Date('2024-05-01T12:05:00Z')
+  const base = { StackStatus: 'UPDATE_COMPLETE' as const, LastUpdatedTime: t1, ChangeSetId: 'cs-1' }
+  it.each<[string, Record<string, unknown>, boolean]>([
+    ['an identical read (a stale one)', {}, false],
+    ['the same time as another Date object', { LastUpdatedTime: new Date(t1.getTime()) }, false],
+    ['another status', { StackStatus: 'DELETE_COMPLETE' }, true],
+    ['a newer last update', { LastUpdatedTime: t2 }, true],
+    ['another change set', { ChangeSetId: 'cs-2' }, true],
+    ['a deletion time', { DeletionTime: t2 }, true]
+  ])('%s: %s', (_name, overrides, changed) => {
+    expect(stackChanged(base, { ...base, ...overrides })).toBe(changed)
   })
 })

@@ -3,7 +3,7 @@
  * as an empty change set, which parameters to send. Tested with tables, no mocks.
  */
 import { createHash } from 'node:crypto'
-import type { Parameter, RollbackConfiguration } from '@aws-sdk/client-cloudformation'
+import type { Parameter, RollbackConfiguration, Stack } from '@aws-sdk/client-cloudformation'
 import { DeployError } from './errors.js'
 
 /** What to do with the stack as it stands. */
@@ -48,6 +48,63 @@ const FAILED_TERMINAL = new Set([
 /** True when no operation is running on the stack (REVIEW_IN_PROGRESS waits for us, so it counts). */
 export function isSettled(status: string): boolean {
   return !status.endsWith('_IN_PROGRESS') || status === 'REVIEW_IN_PROGRESS'
+}
+
+/**
+ * What the reads after one of our own writes (ExecuteChangeSet, DeleteStack) have shown so far.
+ * DescribeStacks is eventually consistent: right after the write a read may still answer the
+ * stack as it was before, settled, with its old outputs.
+ */
+export interface SettleEvidence {
+  /** A read after the write showed the stack *_IN_PROGRESS (REVIEW_IN_PROGRESS aside). */
+  seenInProgress: boolean
+  /**
+   * This read differs from the stack as read before the write (see `stackChanged`); undefined
+   * when there was no read before it to compare with.
+   */
+  changedSinceCall?: boolean
+  /** A stack event newer than the write was seen. */
+  newestEventAfterCall: boolean
+}
+
+/**
+ * Whether a read after our own write shows the outcome ('settled') or may be a stale read to
+ * wait past ('wait'). A settled status counts once the stack was seen in progress, or once the
+ * read itself differs from the stack before the write. Only without a read from before the write
+ * does a newer stack event stand in: a stale answer can come after our events are visible, and it
+ * carries the old outputs, so events alone would report the previous version as the result.
+ * Without a write (`evidence` undefined) any settled status counts.
+ */
+export function settledOutcome(status: string, evidence?: SettleEvidence): 'settled' | 'wait' {
+  if (!isSettled(status)) return 'wait'
+  if (evidence === undefined || evidence.seenInProgress) return 'settled'
+  const confirmed = evidence.changedSinceCall ?? evidence.newestEventAfterCall
+  return confirmed ? 'settled' : 'wait'
+}
+
+/** True when a status means an operation is running (REVIEW_IN_PROGRESS waits for us: not one). */
+export function isInProgress(status: string): boolean {
+  return !isSettled(status)
+}
+
+/** The fields of a DescribeStacks answer that tell one read of a stack from a later one. */
+export type StackRead = Pick<
+  Stack,
+  'StackStatus' | 'LastUpdatedTime' | 'DeletionTime' | 'ChangeSetId'
+>
+
+/**
+ * True when `after` cannot be a stale copy of `before`: another status, another last update,
+ * another change set run or a deletion time (a stale read replays all of them unchanged).
+ */
+export function stackChanged(before: StackRead, after: StackRead): boolean {
+  const time = (d: Date | undefined): number | undefined => d?.getTime()
+  return (
+    before.StackStatus !== after.StackStatus ||
+    time(before.LastUpdatedTime) !== time(after.LastUpdatedTime) ||
+    time(before.DeletionTime) !== time(after.DeletionTime) ||
+    before.ChangeSetId !== after.ChangeSetId
+  )
 }
 
 /** True for a settled state that means the last operation failed. */

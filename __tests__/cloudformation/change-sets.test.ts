@@ -33,6 +33,7 @@ import {
   callOrder,
   cfn,
   client,
+  deployed,
   describeChangeSet,
   describeChangeSets,
   describeStacks,
@@ -193,7 +194,7 @@ describe('deployStack: change set type and inputs', () => {
 
   it('removes a change set of the same name left by an earlier run before creating it again', async () => {
     const OLD_ID = CHANGE_SET_ID.replace('9f8e7d6c', '00000000')
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }], {
       ChangeSetId: OLD_ID,
       ChangeSetName: CHANGE_SET_NAME,
@@ -217,7 +218,7 @@ describe('deployStack: change set type and inputs', () => {
   })
 
   it('deletes nothing when no earlier change set has the name', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
 
     await deployStack(client, request(), fakeClock())
@@ -229,7 +230,7 @@ describe('deployStack: change set type and inputs', () => {
   })
 
   it('reads every page of changes (NextToken)', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     cfn.on(DescribeChangeSetCommand).callsFake(async (input: DescribeChangeSetCommandInput) => {
       if (input.ChangeSetName === CHANGE_SET_NAME)
         throw awsError('ChangeSetNotFoundException', 'no')

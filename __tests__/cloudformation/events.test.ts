@@ -18,6 +18,7 @@ import {
 import {
   cfn,
   client,
+  deployed,
   describeChangeSet,
   describeStackEvents,
   describeStacks,
@@ -73,7 +74,7 @@ describe('deployStack: log', () => {
   })
 
   it('keeps deploying when stack events cannot be read', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
     cfn.on(DescribeStackEventsCommand).rejects(awsError('Throttling', 'Rate exceeded'))
 

@@ -13,11 +13,13 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import {
+  createChangeSet,
   type DeployResult,
   deployStack,
   executeExistingChangeSet,
   type ExecuteOptions
 } from '../../src/cloudformation/index.js'
+import { changesMarkdown } from '../../src/report.js'
 import { disabledRollbackHint } from '../../src/stack-rules.js'
 import {
   awsError,
@@ -35,6 +37,7 @@ import {
   callOrder,
   cfn,
   client,
+  deployed,
   describeChangeSet,
   describeChangeSets,
   describeStackEvents,
@@ -46,6 +49,7 @@ import {
   MODIFY_FUNCTION,
   MODIFY_ROLE,
   OUTPUTS,
+  PREVIOUS_PARAMETERS,
   request,
   resetCloudFormation
 } from '../../__fixtures__/cloudformation.js'
@@ -186,7 +190,11 @@ describe('executing a ready change set', () => {
   }
 
   it('executes without DisableRollback by default and returns the stack as deployed', async () => {
-    describeStacks(stack('UPDATE_IN_PROGRESS'), stack('UPDATE_COMPLETE', { Outputs: OUTPUTS }))
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_COMPLETE', { Outputs: OUTPUTS })
+    )
 
     const result = await execute()
 
@@ -200,6 +208,7 @@ describe('executing a ready change set', () => {
       changeSetId: CHANGE_SET_ID,
       noChanges: false,
       changes: [],
+      parameterChanges: [],
       outputs: OUTPUTS
     })
     expect(cfn).not.toHaveReceivedCommand(UpdateTerminationProtectionCommand)
@@ -247,7 +256,10 @@ describe('executing a ready change set', () => {
   })
 
   it('enables termination protection on an updated stack that lacks it', async () => {
-    describeStacks(stack('UPDATE_COMPLETE', { EnableTerminationProtection: false }))
+    describeStacks(
+      stack('UPDATE_COMPLETE', { EnableTerminationProtection: false }),
+      deployed('UPDATE_COMPLETE', { EnableTerminationProtection: false })
+    )
 
     await execute({ terminationProtection: true })
 
@@ -257,9 +269,15 @@ describe('executing a ready change set', () => {
   })
 
   it('leaves termination protection alone when the stack has it, or when it is not asked for', async () => {
-    describeStacks(stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }))
+    describeStacks(
+      stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }),
+      deployed('UPDATE_COMPLETE', { EnableTerminationProtection: true })
+    )
     await execute({ terminationProtection: true })
-    describeStacks(stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }))
+    describeStacks(
+      stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }),
+      deployed('UPDATE_COMPLETE', { EnableTerminationProtection: true })
+    )
     await execute({ terminationProtection: false })
 
     expect(cfn).not.toHaveReceivedCommand(UpdateTerminationProtectionCommand)
@@ -274,7 +292,7 @@ describe('executing a ready change set', () => {
   })
 
   it('fails naming the permission when termination protection cannot be enabled', async () => {
-    describeStacks(stack('CREATE_COMPLETE'))
+    describeStacks(stack('CREATE_COMPLETE'), deployed('CREATE_COMPLETE'))
     cfn
       .on(UpdateTerminationProtectionCommand)
       .rejects(awsError('AccessDenied', 'not authorized to perform UpdateTerminationProtection'))
@@ -289,7 +307,7 @@ describe('executing a ready change set', () => {
 
 describe('deployStack with execute options', () => {
   it('enables termination protection when the change set is empty and the stack lacks it', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'FAILED', StatusReason: EMPTY_REASON }] })
 
     const result = await deployStack(
@@ -311,7 +329,7 @@ describe('deployStack with execute options', () => {
       stack('UPDATE_COMPLETE', {
         Parameters: [{ ParameterKey: 'MemorySize', ParameterValue: '512' }]
       }),
-      stack('UPDATE_COMPLETE')
+      deployed('UPDATE_COMPLETE')
     )
     describeChangeSets({
       [CHANGE_SET_ID]: [
@@ -348,7 +366,11 @@ describe('executeExistingChangeSet', () => {
 
   it('executes a change set named within the stack and returns its changes', async () => {
     describeChangeSets({ [CHANGE_SET_NAME]: [READY] })
-    describeStacks(stack('UPDATE_IN_PROGRESS'), stack('UPDATE_COMPLETE', { Outputs: OUTPUTS }))
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_COMPLETE', { Outputs: OUTPUTS })
+    )
 
     const result = await executeExistingChangeSet(client, STACK_NAME, CHANGE_SET_NAME, fakeClock())
 
@@ -372,6 +394,7 @@ describe('executeExistingChangeSet', () => {
           physicalId: 'hello-svc-HelloFunction-1'
         }
       ],
+      parameterChanges: [],
       outputs: OUTPUTS
     })
     expect(stdout.lines().slice(0, 3)).toEqual([
@@ -383,7 +406,7 @@ describe('executeExistingChangeSet', () => {
 
   it('describes a change set given by ARN without the stack name, and passes the execute options', async () => {
     describeChangeSets({ [CHANGE_SET_ID]: [READY] })
-    describeStacks(stack('CREATE_COMPLETE'))
+    describeStacks(stack('CREATE_COMPLETE'), deployed('CREATE_COMPLETE'))
 
     await executeExistingChangeSet(client, STACK_NAME, CHANGE_SET_ID, fakeClock(), {
       disableRollback: true,
@@ -406,7 +429,7 @@ describe('executeExistingChangeSet', () => {
         READY
       ]
     })
-    describeStacks(stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     const clock = fakeClock()
 
     await executeExistingChangeSet(client, STACK_NAME, CHANGE_SET_NAME, clock)
@@ -481,5 +504,39 @@ describe('executeExistingChangeSet', () => {
     expect(error.message).toBe(
       `Could not read change set ${CHANGE_SET_NAME} of stack ${STACK_NAME} (cloudformation:DescribeChangeSet): not authorized`
     )
+  })
+})
+
+describe('review and execute of one change set', () => {
+  it('give the same changes-markdown, parameter table included', async () => {
+    const current = stack('UPDATE_COMPLETE', { Parameters: PREVIOUS_PARAMETERS })
+    const proposed = [
+      { ParameterKey: 'CodeImageURI', ParameterValue: 'new-image' },
+      { ParameterKey: 'MemorySize', ParameterValue: '512' },
+      { ParameterKey: 'LogLevel', ParameterValue: 'debug' }
+    ]
+    const ready: Partial<DescribeChangeSetCommandOutput> = {
+      ChangeSetId: CHANGE_SET_ID,
+      ChangeSetName: CHANGE_SET_NAME,
+      StackId: STACK_ID,
+      StackName: STACK_NAME,
+      Status: 'CREATE_COMPLETE',
+      ExecutionStatus: 'AVAILABLE',
+      Changes: [MODIFY_FUNCTION],
+      Parameters: proposed
+    }
+    describeStacks(current)
+    describeChangeSets({ [CHANGE_SET_ID]: [ready] })
+    const review = await createChangeSet(client, request(), fakeClock())
+
+    describeStacks(current, stack('UPDATE_IN_PROGRESS'), deployed('UPDATE_COMPLETE'))
+    const executed = await executeExistingChangeSet(client, STACK_NAME, CHANGE_SET_ID, fakeClock())
+
+    const reviewed = changesMarkdown(review.changes, review.parameterChanges)
+    expect(changesMarkdown(executed.changes, executed.parameterChanges)).toBe(reviewed)
+    expect(executed.parameterChanges).toEqual([
+      { key: 'CodeImageURI', old: 'old-image', new: 'new-image' },
+      { key: 'LogLevel', new: 'debug' }
+    ])
   })
 })

@@ -44,6 +44,8 @@ type Submitted = Pick<
 interface Prepared {
   result: ChangeSetResult
   current?: Stack
+  /** The stack as last read before the change set ran (a new one: REVIEW_IN_PROGRESS). */
+  before?: Stack
 }
 
 /** Removes a change set left under the same name by an earlier run of this build (idempotent re-runs). */
@@ -97,8 +99,12 @@ async function deleteFailedStack(
   core.info(
     `Stack ${stack.StackName} is in ROLLBACK_COMPLETE (its first create failed); deleting it to create it again.`
   )
+  const calledAt = options.now()
   await cfn.send(new DeleteStackCommand({ StackName: stackId }))
-  const gone = await waitForStack(cfn, stackId, undefined, options, options.now(), stack)
+  const gone = await waitForStack(cfn, stackId, undefined, options, calledAt, stack, {
+    calledAt,
+    before: stack
+  })
   if (gone.StackStatus !== 'DELETE_COMPLETE') {
     throw new DeployError(
       `Deleting the rolled-back stack ${stack.StackName} ended in ${gone.StackStatus}: ${gone.StackStatusReason ?? ''}`
@@ -278,7 +284,16 @@ export async function prepareChangeSet(
 ): Promise<Prepared> {
   const ready = await readyStack(cfn, request.stackName, options, started)
   const submitted = await submitChangeSet(cfn, request, ready)
-  return settleChangeSet(cfn, request, ready, submitted, { options, started })
+  const prepared = await settleChangeSet(cfn, request, ready, submitted, { options, started })
+  const before: Stack =
+    ready.type === 'UPDATE' && ready.stack
+      ? ready.stack
+      : ({
+          StackId: submitted.stackId,
+          StackName: request.stackName,
+          StackStatus: 'REVIEW_IN_PROGRESS'
+        } as Stack)
+  return { ...prepared, before }
 }
 
 /**

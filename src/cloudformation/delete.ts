@@ -48,6 +48,7 @@ async function deleteAndWait(
   const events = new EventStream(cfn, stackId)
   await events.baseline()
   core.info(`Deleting stack ${stackName}`)
+  const calledAt = timing.options.now()
   try {
     await cfn.send(
       new DeleteStackCommand({ StackName: stackId, ...(roleArn ? { RoleARN: roleArn } : {}) })
@@ -57,7 +58,10 @@ async function deleteAndWait(
       `CloudFormation refused to delete stack ${stackName} (DeleteStack): ${errorMessage(error)}`
     )
   }
-  const final = await waitForStack(cfn, stackId, events, timing.options, timing.started, stack)
+  const final = await waitForStack(cfn, stackId, events, timing.options, timing.started, stack, {
+    calledAt,
+    before: stack
+  })
   await events.poll()
   if (final.StackStatus !== 'DELETE_COMPLETE') {
     throw deleteFailed(stackName, { ...final, StackId: stackId }, events)

@@ -15,6 +15,8 @@ import { errorMessage } from '../errors.js'
 export class EventStream {
   private readonly seen = new Set<string>()
   private readonly failures: StackEvent[] = []
+  /** The newest Timestamp among the events printed (not the baseline), in ms. */
+  private newest = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly cfn: CloudFormationClient,
@@ -32,8 +34,14 @@ export class EventStream {
     for (const event of fresh.reverse()) {
       this.seen.add(event.EventId as string)
       core.info(formatEvent(event))
+      this.newest = Math.max(this.newest, event.Timestamp?.getTime() ?? this.newest)
       if (event.ResourceStatus?.endsWith('_FAILED')) this.failures.push(event)
     }
+  }
+
+  /** True once an event after the baseline carries a Timestamp at or after `ms`. */
+  seenSince(ms: number): boolean {
+    return this.newest >= ms
   }
 
   /** The `*_FAILED` events seen so far, oldest first. */

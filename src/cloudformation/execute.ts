@@ -12,12 +12,17 @@ import {
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { awsErrorName, DeployError, errorMessage } from '../errors.js'
-import { disabledRollbackHint, isFailedState, recoveryHint } from '../stack-rules.js'
+import {
+  disabledRollbackHint,
+  isFailedState,
+  parameterChanges,
+  recoveryHint
+} from '../stack-rules.js'
 import { prepareChangeSet } from './change-sets.js'
 import { readChangeRows } from './changes.js'
 import { EventStream, failedResource, failureDetail } from './events.js'
 import type { ChangeSetRef, DeployRequest, DeployResult, ExecuteOptions } from './types.js'
-import { waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
+import { describeStack, waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
 
 /** Turns termination protection on when asked and the stack lacks it. */
 async function ensureTerminationProtection(
@@ -82,6 +87,7 @@ async function executeChangeSet(
   core.info(
     `Executing change set ${label}${extra.disableRollback ? ' (rollback disabled: failed resources are kept)' : ''}`
   )
+  const calledAt = options.now()
   try {
     await cfn.send(
       new ExecuteChangeSetCommand({
@@ -97,7 +103,10 @@ async function executeChangeSet(
   }
   extra.onExecuted?.(stackId)
 
-  const final = await waitForStack(cfn, stackId, events, options, started)
+  const final = await waitForStack(cfn, stackId, events, options, started, undefined, {
+    calledAt,
+    ...(changeSet.before ? { before: changeSet.before } : {})
+  })
   await events.poll()
   checkExecuted(final, stackName, events, extra)
   await ensureTerminationProtection(cfn, final, stackName, extra)
@@ -123,7 +132,7 @@ export async function deployStack(
   extra: ExecuteOptions = {}
 ): Promise<DeployResult> {
   const started = options.now()
-  const { result, current } = await prepareChangeSet(cfn, request, options, started)
+  const { result, current, before } = await prepareChangeSet(cfn, request, options, started)
   if (result.empty) {
     if (current) await ensureTerminationProtection(cfn, current, request.stackName, extra)
     return {
@@ -135,7 +144,13 @@ export async function deployStack(
       outputs: result.outputs ?? []
     }
   }
-  return executeChangeSet(cfn, result, options, extra, started)
+  return executeChangeSet(
+    cfn,
+    { ...result, ...(before ? { before } : {}) },
+    options,
+    extra,
+    started
+  )
 }
 
 function isChangeSetArn(value: string): boolean {
@@ -228,12 +243,20 @@ export async function executeExistingChangeSet(
   const stackId = described.StackId ?? stackName
   core.info(`Change set ${described.ChangeSetName ?? changeSetIdOrName} of stack ${stackName}:`)
   const changes = await readChangeRows(cfn, described, changeSetId, stackId)
-  const changeSet = {
+  // Review mode listed the parameter changes against the stack as it stood; so does this step.
+  const current = await describeStack(cfn, stackId)
+  const params =
+    current && current.StackStatus !== 'REVIEW_IN_PROGRESS'
+      ? parameterChanges(current.Parameters ?? [], described.Parameters ?? [])
+      : undefined
+  const changeSet: ChangeSetRef = {
     changeSetId,
     stackId,
     stackName: described.StackName ?? stackName,
     changeSetName: described.ChangeSetName ?? changeSetIdOrName,
-    changes
+    changes,
+    ...(params ? { parameterChanges: params } : {}),
+    ...(current ? { before: current } : {})
   }
   return executeChangeSet(cfn, changeSet, options, extra, timing.started)
 }
