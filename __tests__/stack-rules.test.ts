@@ -58,6 +58,22 @@ describe('planStack', () => {
   })
 })
 
+describe('planStack with DisableRollback (fix forward)', () => {
+  it.each<[string, boolean, StackPlan]>([
+    ['CREATE_FAILED', true, { kind: 'update' }],
+    ['CREATE_FAILED', false, { kind: 'blocked', status: 'CREATE_FAILED' }],
+    ['UPDATE_FAILED', true, { kind: 'update' }],
+    ['UPDATE_FAILED', false, { kind: 'update' }],
+    ['ROLLBACK_FAILED', true, { kind: 'blocked', status: 'ROLLBACK_FAILED' }],
+    ['DELETE_FAILED', true, { kind: 'blocked', status: 'DELETE_FAILED' }],
+    ['UPDATE_ROLLBACK_FAILED', true, { kind: 'blocked', status: 'UPDATE_ROLLBACK_FAILED' }],
+    ['ROLLBACK_COMPLETE', true, { kind: 'recreate' }],
+    ['CREATE_IN_PROGRESS', true, { kind: 'wait', status: 'CREATE_IN_PROGRESS' }]
+  ])('plans %s with DisableRollback %s as %j', (status, disableRollback, plan) => {
+    expect(planStack(status, disableRollback)).toEqual(plan)
+  })
+})
+
 describe('isSettled', () => {
   it.each([
     ['CREATE_COMPLETE', true],
@@ -344,7 +360,7 @@ describe('rollbackConfiguration', () => {
 describe('disabledRollbackHint', () => {
   it.each([
     ['UPDATE_FAILED', 'Fix the cause and deploy again'],
-    ['CREATE_FAILED', 'the next deploy then recreates the stack']
+    ['CREATE_FAILED', 'the next deploy updates this stack in place (fix forward)']
   ])('explains %s', (status, text) => {
     expect(disabledRollbackHint(status)).toContain(text)
     expect(disabledRollbackHint(status)).toContain('rollback-stack --stack-name <stack>')

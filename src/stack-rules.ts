@@ -23,12 +23,20 @@ const BLOCKED = new Set([
   'IMPORT_ROLLBACK_FAILED'
 ])
 
-/** Decides the change set type from the stack's current status (undefined: no stack). */
-export function planStack(status: string | undefined): StackPlan {
+/** Failed states an update can fix forward when the operation ran with rollback disabled. */
+const FIX_FORWARD = new Set(['CREATE_FAILED', 'UPDATE_FAILED'])
+
+/**
+ * Decides the change set type from the stack's current status (undefined: no stack) and its
+ * `DisableRollback` field: a stack left CREATE_FAILED by an operation with rollback disabled
+ * keeps its resources so that the next update can fix it forward; without it, only a delete helps.
+ */
+export function planStack(status: string | undefined, disableRollback = false): StackPlan {
   if (status === undefined || status === 'DELETE_COMPLETE') return { kind: 'create' }
   if (status === 'REVIEW_IN_PROGRESS') return { kind: 'create' }
   if (status === 'ROLLBACK_COMPLETE') return { kind: 'recreate' }
   if (status.endsWith('_IN_PROGRESS')) return { kind: 'wait', status }
+  if (disableRollback && FIX_FORWARD.has(status)) return { kind: 'update' }
   if (BLOCKED.has(status)) return { kind: 'blocked', status }
   return { kind: 'update' }
 }
@@ -276,7 +284,7 @@ export function disabledRollbackHint(status: string): string | undefined {
     return 'Rollback was disabled (disable-rollback), so the resources that were updated are kept. Fix the cause and deploy again, or return to the last stable state with `aws cloudformation rollback-stack --stack-name <stack>`.'
   }
   if (status === 'CREATE_FAILED') {
-    return 'Rollback was disabled (disable-rollback), so the resources that were created are kept for inspection. Run `aws cloudformation rollback-stack --stack-name <stack>` (the next deploy then recreates the stack) or delete the stack before deploying again.'
+    return 'Rollback was disabled (disable-rollback), so the resources that were created are kept. Fix the cause and deploy again: the next deploy updates this stack in place (fix forward). Or run `aws cloudformation rollback-stack --stack-name <stack>` (the next deploy then recreates the stack).'
   }
   return undefined
 }

@@ -50,6 +50,7 @@ import {
   MODIFY_ROLE,
   OUTPUTS,
   PREVIOUS_PARAMETERS,
+  previousSeen,
   request,
   resetCloudFormation
 } from '../../__fixtures__/cloudformation.js'
@@ -145,6 +146,32 @@ describe('deployStack: failed updates', () => {
 
     expect(error.message).toBe(
       `Stack ${STACK_NAME} is in UPDATE_ROLLBACK_FAILED and cannot be updated. The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources that could not be rolled back (its stack events name them), then run \`aws cloudformation continue-update-rollback --stack-name <stack>\` (optionally with --resources-to-skip) before deploying again.`
+    )
+    expect(cfn).not.toHaveReceivedCommand(CreateChangeSetCommand)
+  })
+
+  it('fixes forward a stack left CREATE_FAILED with rollback disabled (an UPDATE change set)', async () => {
+    const failed = stack('CREATE_FAILED', {
+      DisableRollback: true,
+      Parameters: PREVIOUS_PARAMETERS
+    })
+    describeStacks(failed, stack('UPDATE_IN_PROGRESS'), deployed('UPDATE_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_FUNCTION] }])
+
+    const result = await deployStack(client, request(), fakeClock(), { disableRollback: true })
+
+    expect(cfn).toHaveReceivedCommandWith(CreateChangeSetCommand, { ChangeSetType: 'UPDATE' })
+    expect(previousSeen).toEqual([new Set(['CodeImageURI', 'MemorySize'])])
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+  })
+
+  it('refuses a CREATE_FAILED stack whose rollback was not disabled', async () => {
+    describeStacks(stack('CREATE_FAILED', { DisableRollback: false }))
+
+    const error = await failure(deployStack(client, request(), fakeClock()))
+
+    expect(error.message).toBe(
+      `Stack ${STACK_NAME} is in CREATE_FAILED and cannot be updated. Delete the stack (retaining the failed resources if needed) before deploying again.`
     )
     expect(cfn).not.toHaveReceivedCommand(CreateChangeSetCommand)
   })

@@ -138,13 +138,13 @@ async function readyStack(
   started: number
 ): Promise<ReadyStack> {
   let stack = await describeStack(cfn, stackName)
-  let plan = planStack(stack?.StackStatus)
+  let plan = planStack(stack?.StackStatus, stack?.DisableRollback)
   if (plan.kind === 'wait' && stack) {
     core.info(
       `Stack ${stackName} is busy (${plan.status}); waiting for that operation to finish first.`
     )
     stack = await waitForStack(cfn, stack.StackId as string, undefined, options, started)
-    plan = planStack(stack.StackStatus)
+    plan = planStack(stack.StackStatus, stack.DisableRollback)
   }
   if (plan.kind === 'recreate' && stack) {
     await deleteFailedStack(cfn, stack, options)
