@@ -52,7 +52,8 @@ import {
   resetCloudFormation,
   ROLE_ARN,
   TEMPLATE_URL,
-  TOPIC_ARN
+  TOPIC_ARN,
+  TOKENS
 } from '../../__fixtures__/cloudformation.js'
 
 let stdout: ReturnType<typeof captureStdout>
@@ -83,6 +84,7 @@ describe('deployStack: change set type and inputs', () => {
     expect(previousSeen).toEqual([new Set()])
     expect(inputs(CreateChangeSetCommand)).toEqual([
       {
+        ClientToken: TOKENS.createChangeSet,
         StackName: STACK_NAME,
         ChangeSetName: CHANGE_SET_NAME,
         ChangeSetType: 'CREATE',
@@ -143,6 +145,7 @@ describe('deployStack: change set type and inputs', () => {
     expect(previousSeen).toEqual([new Set(['CodeImageURI', 'MemorySize'])])
     expect(inputs(CreateChangeSetCommand)).toEqual([
       {
+        ClientToken: TOKENS.createChangeSet,
         StackName: STACK_NAME,
         ChangeSetName: CHANGE_SET_NAME,
         ChangeSetType: 'UPDATE',
@@ -161,7 +164,7 @@ describe('deployStack: change set type and inputs', () => {
       }
     ])
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
     expect(result.stackStatus).toBe('UPDATE_COMPLETE')
     expect(result.noChanges).toBe(false)
@@ -378,7 +381,9 @@ describe('deployStack: stacks that are not ready', () => {
 
     const result = await deployStack(client, request(), fakeClock())
 
-    expect(inputs(DeleteStackCommand)).toEqual([{ StackName: STACK_ID }])
+    expect(inputs(DeleteStackCommand)).toEqual([
+      { StackName: STACK_ID, ClientRequestToken: TOKENS.deleteFailed }
+    ])
     expect(inputs(DescribeStacksCommand).slice(0, 3)).toEqual([
       { StackName: STACK_NAME },
       { StackName: STACK_ID },
@@ -474,6 +479,7 @@ describe('CreateChangeSet optional fields', () => {
 
     expect(inputs(CreateChangeSetCommand)).toEqual([
       {
+        ClientToken: TOKENS.createChangeSet,
         StackName: STACK_NAME,
         ChangeSetName: CHANGE_SET_NAME,
         ChangeSetType: 'UPDATE',

@@ -52,7 +52,8 @@ import {
   PREVIOUS_PARAMETERS,
   previousSeen,
   request,
-  resetCloudFormation
+  resetCloudFormation,
+  TOKENS
 } from '../../__fixtures__/cloudformation.js'
 
 let stdout: ReturnType<typeof captureStdout>
@@ -226,7 +227,7 @@ describe('executing a ready change set', () => {
     const result = await execute()
 
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
     expect(inputs(ExecuteChangeSetCommand)[0]).not.toHaveProperty('DisableRollback')
     expect(result).toEqual({
@@ -256,7 +257,12 @@ describe('executing a ready change set', () => {
     const error = await failure(execute({ disableRollback: true }))
 
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, DisableRollback: true }
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: TOKENS.execute,
+        DisableRollback: true
+      }
     ])
     expect(error.message).toBe(
       [
@@ -373,7 +379,12 @@ describe('deployStack with execute options', () => {
     })
 
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, DisableRollback: true }
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: TOKENS.execute,
+        DisableRollback: true
+      }
     ])
     expect(result.parameterChanges).toEqual([{ key: 'MemorySize', old: '512', new: '1024' }])
     expect(result.changes.map((row) => row.logicalId)).toEqual(['HelloFunction'])
@@ -405,7 +416,7 @@ describe('executeExistingChangeSet', () => {
       { ChangeSetName: CHANGE_SET_NAME, StackName: STACK_NAME }
     ])
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
     expect(result).toEqual({
       stackId: STACK_ID,
@@ -442,7 +453,12 @@ describe('executeExistingChangeSet', () => {
 
     expect(inputs(DescribeChangeSetCommand)).toEqual([{ ChangeSetName: CHANGE_SET_ID }])
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, DisableRollback: true }
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: TOKENS.execute,
+        DisableRollback: true
+      }
     ])
     expect(cfn).toHaveReceivedCommandWith(UpdateTerminationProtectionCommand, {
       EnableTerminationProtection: true
@@ -565,5 +581,77 @@ describe('review and execute of one change set', () => {
       { key: 'CodeImageURI', old: 'old-image', new: 'new-image' },
       { key: 'LogLevel', new: 'debug' }
     ])
+  })
+})
+
+describe('a write retried after its answer was lost (idempotency tokens)', () => {
+  it('goes on with the change set a retried CreateChangeSet already created', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      deployed('UPDATE_COMPLETE')
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }], {
+      ChangeSetId: CHANGE_SET_ID,
+      StackId: STACK_ID,
+      Status: 'CREATE_PENDING',
+      ExecutionStatus: 'EXECUTE_IN_PROGRESS'
+    })
+    cfn
+      .on(CreateChangeSetCommand)
+      .rejects(awsError('AlreadyExistsException', `ChangeSet ${CHANGE_SET_NAME} already exists`))
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+    expect(inputs(ExecuteChangeSetCommand)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
+    ])
+    expect(stdout.lines()).toContain(
+      `Change set ${CHANGE_SET_NAME} was created by a retried call; going on with it.`
+    )
+  })
+
+  it('tracks the update when a retried ExecuteChangeSet finds it already executing', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      deployed('UPDATE_COMPLETE')
+    )
+    describeChangeSets({
+      [CHANGE_SET_ID]: [
+        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
+        { Status: 'CREATE_COMPLETE', ExecutionStatus: 'EXECUTE_IN_PROGRESS' }
+      ]
+    })
+    cfn
+      .on(ExecuteChangeSetCommand)
+      .rejects(awsError('InvalidChangeSetStatus', 'ChangeSet is in EXECUTE_IN_PROGRESS state'))
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+    expect(stdout.lines()).toContain(
+      `Change set ${CHANGE_SET_NAME} is EXECUTE_IN_PROGRESS: a retried call already started it.`
+    )
+  })
+
+  it('still refuses a change set that is not executable for another reason', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSets({
+      [CHANGE_SET_ID]: [
+        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
+        { Status: 'CREATE_COMPLETE', ExecutionStatus: 'OBSOLETE' }
+      ]
+    })
+    cfn
+      .on(ExecuteChangeSetCommand)
+      .rejects(awsError('InvalidChangeSetStatus', 'ChangeSet is OBSOLETE'))
+
+    const error = await failure(deployStack(client, request(), fakeClock()))
+
+    expect(error.message).toBe(
+      `CloudFormation refused to execute change set ${CHANGE_SET_NAME}: ChangeSet is OBSOLETE`
+    )
   })
 })

@@ -23,6 +23,7 @@ import {
   previousParameterKeys
 } from '../stack-rules.js'
 import { readChangeRows } from './changes.js'
+import { requestToken } from './tokens.js'
 import type { ChangeSetResult, DeployRequest } from './types.js'
 import { describeStack, waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
 
@@ -100,7 +101,12 @@ async function deleteFailedStack(
     `Stack ${stack.StackName} is in ROLLBACK_COMPLETE (its first create failed); deleting it to create it again.`
   )
   const calledAt = options.now()
-  await cfn.send(new DeleteStackCommand({ StackName: stackId }))
+  await cfn.send(
+    new DeleteStackCommand({
+      StackName: stackId,
+      ClientRequestToken: requestToken('delete-failed', stackId)
+    })
+  )
   const gone = await waitForStack(cfn, stackId, undefined, options, calledAt, stack, {
     calledAt,
     before: stack
@@ -161,6 +167,36 @@ async function readyStack(
   }
 }
 
+/**
+ * A CreateChangeSet that failed with AlreadyExists after the stale one was removed: the SDK
+ * retried a call whose answer was lost, and the first attempt created the change set. Finds it
+ * by name and goes on with it; any other failure is the refusal it is.
+ */
+async function createdByRetry(
+  cfn: CloudFormationClient,
+  request: DeployRequest,
+  error: unknown
+): Promise<{ Id?: string; StackId?: string }> {
+  const refused = new DeployError(
+    `CloudFormation refused the change set for ${request.stackName} (CreateChangeSet): ${errorMessage(error)}`
+  )
+  if (awsErrorName(error) !== 'AlreadyExistsException') throw refused
+  try {
+    const existing = await cfn.send(
+      new DescribeChangeSetCommand({
+        ChangeSetName: request.changeSetName,
+        StackName: request.stackName
+      })
+    )
+    core.info(
+      `Change set ${request.changeSetName} was created by a retried call; going on with it.`
+    )
+    return { Id: existing.ChangeSetId, StackId: existing.StackId }
+  } catch {
+    throw refused
+  }
+}
+
 /** Step 2: replaces a stale change set of the same name, then creates this one. */
 async function submitChangeSet(
   cfn: CloudFormationClient,
@@ -172,10 +208,14 @@ async function submitChangeSet(
     await removeStaleChangeSet(cfn, ready.stack.StackId, request.changeSetName)
   }
   core.info(`Creating ${type} change set ${request.changeSetName} for stack ${request.stackName}`)
-  let created
+  let created: { Id?: string; StackId?: string }
   try {
     created = await cfn.send(
       new CreateChangeSetCommand({
+        ClientToken: requestToken(
+          'create-change-set',
+          `${request.stackName}\n${request.changeSetName}`
+        ),
         StackName: request.stackName,
         ChangeSetName: request.changeSetName,
         ChangeSetType: type,
@@ -188,9 +228,7 @@ async function submitChangeSet(
       })
     )
   } catch (error) {
-    throw new DeployError(
-      `CloudFormation refused the change set for ${request.stackName} (CreateChangeSet): ${errorMessage(error)}`
-    )
+    created = await createdByRetry(cfn, request, error)
   }
   return {
     changeSetId: created.Id as string,

@@ -11,6 +11,7 @@ import {
 import { DeployError, errorMessage } from '../errors.js'
 import { isSettled } from '../stack-rules.js'
 import { EventStream, failedResource, failureDetail } from './events.js'
+import { requestToken } from './tokens.js'
 import type { DeleteResult } from './types.js'
 import { describeStack, waitForStack, type WaitOptions } from './wait.js'
 
@@ -51,7 +52,11 @@ async function deleteAndWait(
   const calledAt = timing.options.now()
   try {
     await cfn.send(
-      new DeleteStackCommand({ StackName: stackId, ...(roleArn ? { RoleARN: roleArn } : {}) })
+      new DeleteStackCommand({
+        StackName: stackId,
+        ClientRequestToken: requestToken('delete', stackId),
+        ...(roleArn ? { RoleARN: roleArn } : {})
+      })
     )
   } catch (error) {
     throw new DeployError(

@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core'
 import {
+  DescribeChangeSetCommand,
   ExecuteChangeSetCommand,
   UpdateTerminationProtectionCommand,
   type CloudFormationClient,
@@ -21,6 +22,7 @@ import {
 import { prepareChangeSet } from './change-sets.js'
 import { readChangeRows } from './changes.js'
 import { EventStream, failedResource, failureDetail } from './events.js'
+import { requestToken } from './tokens.js'
 import type { ChangeSetRef, DeployRequest, DeployResult, ExecuteOptions } from './types.js'
 import { describeStack, waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
 
@@ -70,6 +72,43 @@ function checkExecuted(
 }
 
 /**
+ * Sends ExecuteChangeSet with a ClientRequestToken. When the SDK retried a call whose answer was
+ * lost, CloudFormation may answer the retry InvalidChangeSetStatus because the first attempt
+ * already started the execution: a change set found executing or executed is then ours to track.
+ */
+async function sendExecute(
+  cfn: CloudFormationClient,
+  changeSet: ChangeSetRef,
+  label: string,
+  extra: ExecuteOptions
+): Promise<void> {
+  const { changeSetId, stackId } = changeSet
+  try {
+    await cfn.send(
+      new ExecuteChangeSetCommand({
+        ChangeSetName: changeSetId,
+        StackName: stackId,
+        ClientRequestToken: requestToken('execute', `${stackId}\n${changeSetId}`),
+        ...(extra.disableRollback ? { DisableRollback: true } : {})
+      })
+    )
+  } catch (error) {
+    const refused = new DeployError(
+      `CloudFormation refused to execute change set ${label}: ${errorMessage(error)}`
+    )
+    if (awsErrorName(error) !== 'InvalidChangeSetStatus') throw refused
+    const described = await cfn
+      .send(new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackId }))
+      .catch(() => undefined)
+    const execution = described?.ExecutionStatus ?? ''
+    if (!['EXECUTE_IN_PROGRESS', 'EXECUTE_COMPLETE', 'EXECUTE_FAILED'].includes(execution)) {
+      throw refused
+    }
+    core.info(`Change set ${label} is ${execution}: a retried call already started it.`)
+  }
+}
+
+/**
  * Executes a ready change set and waits to a settled state while streaming events; failures name
  * each failed resource. Afterwards enables termination protection when asked and missing.
  */
@@ -88,19 +127,7 @@ async function executeChangeSet(
     `Executing change set ${label}${extra.disableRollback ? ' (rollback disabled: failed resources are kept)' : ''}`
   )
   const calledAt = options.now()
-  try {
-    await cfn.send(
-      new ExecuteChangeSetCommand({
-        ChangeSetName: changeSetId,
-        StackName: stackId,
-        ...(extra.disableRollback ? { DisableRollback: true } : {})
-      })
-    )
-  } catch (error) {
-    throw new DeployError(
-      `CloudFormation refused to execute change set ${label}: ${errorMessage(error)}`
-    )
-  }
+  await sendExecute(cfn, changeSet, label, extra)
   extra.onExecuted?.(stackId)
 
   const final = await waitForStack(cfn, stackId, events, options, started, undefined, {
