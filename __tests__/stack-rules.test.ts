@@ -11,6 +11,7 @@ import {
   isFailedState,
   isSettled,
   missingParameters,
+  overlappingChangeSet,
   parameterChanges,
   planStack,
   previousParameterKeys,
@@ -452,5 +453,16 @@ describe('stackChanged', () => {
     ['a deletion time', { DeletionTime: t2 }, true]
   ])('%s: %s', (_name, overrides, changed) => {
     expect(stackChanged(base, { ...base, ...overrides })).toBe(changed)
+  })
+})
+
+describe('overlappingChangeSet', () => {
+  it.each<[string | undefined, boolean]>([
+    [undefined, false],
+    ['', false],
+    ['arn:cs/ours', false],
+    ['arn:cs/theirs', true]
+  ])('stack last ran %s: %s', (lastRun, overlapping) => {
+    expect(overlappingChangeSet(lastRun, 'arn:cs/ours')).toBe(overlapping)
   })
 })

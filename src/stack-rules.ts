@@ -115,6 +115,14 @@ export function stackChanged(before: StackRead, after: StackRead): boolean {
   )
 }
 
+/**
+ * True when the stack's last run change set (DescribeStacks' ChangeSetId) is known and is not
+ * ours: another deploy executed its change set on the stack after ours.
+ */
+export function overlappingChangeSet(lastRun: string | undefined, ours: string): boolean {
+  return lastRun !== undefined && lastRun !== '' && lastRun !== ours
+}
+
 /** True for a settled state that means the last operation failed. */
 export function isFailedState(status: string): boolean {
   return FAILED_TERMINAL.has(status)

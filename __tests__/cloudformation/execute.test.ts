@@ -655,3 +655,34 @@ describe('a write retried after its answer was lost (idempotency tokens)', () =>
     )
   })
 })
+
+describe('overlapping runs', () => {
+  const OTHER = `${CHANGE_SET_ID}-other`
+
+  it('fails without this run outputs when another deploy ran its change set meanwhile', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE', { ChangeSetId: 'earlier' }),
+      stack('UPDATE_IN_PROGRESS'),
+      deployed('UPDATE_COMPLETE', { ChangeSetId: OTHER, Outputs: OUTPUTS })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+
+    const error = await failure(deployStack(client, request(), fakeClock()))
+
+    expect(error.message).toBe(
+      `Another deploy updated stack ${STACK_NAME} meanwhile: it last ran change set ${OTHER}, not this run's ${CHANGE_SET_ID}, so its status (UPDATE_COMPLETE) and outputs are not this run's and none are reported. Run one deploy per stack at a time (a workflow \`concurrency\` group): see docs/WORKFLOWS.md#concurrency.`
+    )
+  })
+
+  it('reports the outputs when the stack last ran this run change set', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE', { ChangeSetId: 'earlier' }),
+      deployed('UPDATE_COMPLETE', { ChangeSetId: CHANGE_SET_ID, Outputs: OUTPUTS })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.outputs).toEqual(OUTPUTS)
+  })
+})

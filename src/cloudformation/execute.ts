@@ -16,6 +16,7 @@ import { awsErrorName, DeployError, errorMessage } from '../errors.js'
 import {
   disabledRollbackHint,
   isFailedState,
+  overlappingChangeSet,
   parameterChanges,
   recoveryHint
 } from '../stack-rules.js'
@@ -47,6 +48,17 @@ async function ensureTerminationProtection(
     )
   }
   core.info(`Enabled termination protection on stack ${stackName}`)
+}
+
+/**
+ * Throws when the stack last ran another change set than ours (DescribeStacks' ChangeSetId):
+ * another deploy updated it meanwhile, and its status and outputs are that run's, not ours.
+ */
+function checkOwnChangeSet(final: Stack, stackName: string, changeSetId: string): void {
+  if (!overlappingChangeSet(final.ChangeSetId, changeSetId)) return
+  throw new DeployError(
+    `Another deploy updated stack ${stackName} meanwhile: it last ran change set ${final.ChangeSetId}, not this run's ${changeSetId}, so its status (${final.StackStatus ?? 'unknown'}) and outputs are not this run's and none are reported. Run one deploy per stack at a time (a workflow \`concurrency\` group): see docs/WORKFLOWS.md#concurrency.`
+  )
 }
 
 /** Throws when the executed stack ended deleted or failed, naming each failed resource. */
@@ -135,6 +147,7 @@ async function executeChangeSet(
     ...(changeSet.before ? { before: changeSet.before } : {})
   })
   await events.poll()
+  checkOwnChangeSet(final, stackName, changeSetId)
   checkExecuted(final, stackName, events, extra)
   await ensureTerminationProtection(cfn, final, stackName, extra)
   return {
