@@ -626,7 +626,9 @@ describe('a write retried after its answer was lost (idempotency tokens)', () =>
     })
     cfn
       .on(ExecuteChangeSetCommand)
-      .rejects(awsError('InvalidChangeSetStatus', 'ChangeSet is in EXECUTE_IN_PROGRESS state'))
+      .rejects(
+        awsError('InvalidChangeSetStatusException', 'ChangeSet is in EXECUTE_IN_PROGRESS state')
+      )
 
     const result = await deployStack(client, request(), fakeClock())
 

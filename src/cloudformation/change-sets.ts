@@ -180,7 +180,7 @@ async function createdByRetry(
   const refused = new DeployError(
     `CloudFormation refused the change set for ${request.stackName} (CreateChangeSet): ${errorMessage(error)}`
   )
-  if (awsErrorName(error) !== 'AlreadyExistsException') throw refused
+  if (!/^AlreadyExists(Exception)?$/.test(awsErrorName(error))) throw refused
   try {
     const existing = await cfn.send(
       new DescribeChangeSetCommand({

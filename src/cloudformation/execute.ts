@@ -108,7 +108,8 @@ async function sendExecute(
     const refused = new DeployError(
       `CloudFormation refused to execute change set ${label}: ${errorMessage(error)}`
     )
-    if (awsErrorName(error) !== 'InvalidChangeSetStatus') throw refused
+    // The SDK names the error InvalidChangeSetStatusException; the wire code lacks the suffix.
+    if (!/^InvalidChangeSetStatus(Exception)?$/.test(awsErrorName(error))) throw refused
     const described = await cfn
       .send(new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackId }))
       .catch(() => undefined)
