@@ -24,6 +24,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock'
 import type { DeployRequest } from '../src/cloudformation/index.js'
 import { DeployError } from '../src/errors.js'
+import { requestToken } from '../src/cloudformation/tokens.js'
 import { buildParameters } from '../src/stack-rules.js'
 import {
   ACCOUNT_ID,
@@ -32,6 +33,7 @@ import {
   CHANGE_SET_NAME,
   REGION,
   resourceChange,
+  stack,
   STACK_ID,
   STACK_NAME
 } from './aws.js'
@@ -64,6 +66,22 @@ export const PREVIOUS_PARAMETERS = [
   { ParameterKey: 'CodeImageURI', ParameterValue: 'old-image' },
   { ParameterKey: 'MemorySize', ParameterValue: '512' }
 ]
+
+/**
+ * The stack as read once an operation this test started has run: its LastUpdatedTime is newer
+ * than `stack()`'s, so the read cannot be a stale copy of the stack before the operation.
+ */
+export function deployed(status: string, overrides: Partial<Stack> = {}): Stack {
+  return stack(status, { LastUpdatedTime: new Date('2024-05-01T12:05:00Z'), ...overrides })
+}
+
+/** The idempotency tokens this process sends for the fixture's stack and change set. */
+export const TOKENS = {
+  createChangeSet: requestToken('create-change-set', `${STACK_NAME}\n${CHANGE_SET_NAME}`),
+  execute: requestToken('execute', `${STACK_ID}\n${CHANGE_SET_ID}`),
+  delete: requestToken('delete', STACK_ID),
+  deleteFailed: requestToken('delete-failed', STACK_ID)
+}
 
 /** The sets of previous parameters each `request().parameters` callback received. */
 export const previousSeen: Set<string>[] = []

@@ -123,6 +123,7 @@ describe('deploy mode', () => {
     const changeSets = cfn.commandCalls(CreateChangeSetCommand)
     expect(changeSets.map((call) => call.args[0].input)).toEqual([
       {
+        ClientToken: expect.stringMatching(/^oci-create-change-set-[\w-]+$/),
         StackName: STACK,
         ChangeSetName: CHANGE_SET_NAME,
         ChangeSetType: 'CREATE',
@@ -140,7 +141,11 @@ describe('deploy mode', () => {
       }
     ])
     expect(cfn.commandCalls(ExecuteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: expect.stringMatching(/^oci-execute-[\w-]+$/)
+      }
     ])
     expect(ecr.commandCalls(DescribeRepositoriesCommand)[0]?.args[0].input).toEqual({
       repositoryNames: ['hello-service']
@@ -276,6 +281,7 @@ describe('review mode', () => {
     ])
     expect(createChangeSetInputs()).toEqual([
       {
+        ClientToken: expect.stringMatching(/^oci-create-change-set-[\w-]+$/),
         StackName: STACK,
         ChangeSetName: CHANGE_SET_NAME,
         ChangeSetType: 'CREATE',

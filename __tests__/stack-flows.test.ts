@@ -95,7 +95,7 @@ describe('delete mode', () => {
     expect(process.exitCode).toBeUndefined()
     expect(fake.calls()).toEqual([])
     expect(cfn.commandCalls(DeleteStackCommand).map((c) => c.args[0].input)).toEqual([
-      { StackName: STACK_ID }
+      { StackName: STACK_ID, ClientRequestToken: expect.stringMatching(/^oci-delete-[\w-]+$/) }
     ])
     expect(cfn.commandCalls(DescribeStacksCommand, { StackName: STACK_ID })).toHaveLength(2)
     for (const mock of [sts, ecr, s3]) expect(mock.calls()).toHaveLength(0)
@@ -345,7 +345,11 @@ describe('execute-change-set', () => {
       ChangeSetName: CHANGE_SET_ID
     })
     expect(cfn.commandCalls(ExecuteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: expect.stringMatching(/^oci-execute-[\w-]+$/)
+      }
     ])
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
     for (const mock of [sts, ecr, s3]) expect(mock.calls()).toHaveLength(0)

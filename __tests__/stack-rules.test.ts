@@ -3,17 +3,23 @@ import { DeployError } from '../src/errors.js'
 import {
   blockedStackError,
   buildParameters,
+  changeSetWait,
+  type ChangeSetWait,
   defaultChangeSetName,
   disabledRollbackHint,
   isEmptyChangeSet,
   isFailedState,
   isSettled,
   missingParameters,
+  overlappingChangeSet,
   parameterChanges,
   planStack,
   previousParameterKeys,
   recoveryHint,
   rollbackConfiguration,
+  settledOutcome,
+  stackChanged,
+  type SettleEvidence,
   type ParameterChange,
   type StackPlan
 } from '../src/stack-rules.js'
@@ -50,6 +56,22 @@ describe('planStack', () => {
     ['IMPORT_ROLLBACK_FAILED', { kind: 'blocked', status: 'IMPORT_ROLLBACK_FAILED' }]
   ])('plans %s as %j', (status, plan) => {
     expect(planStack(status)).toEqual(plan)
+  })
+})
+
+describe('planStack with DisableRollback (fix forward)', () => {
+  it.each<[string, boolean, StackPlan]>([
+    ['CREATE_FAILED', true, { kind: 'update' }],
+    ['CREATE_FAILED', false, { kind: 'blocked', status: 'CREATE_FAILED' }],
+    ['UPDATE_FAILED', true, { kind: 'update' }],
+    ['UPDATE_FAILED', false, { kind: 'update' }],
+    ['ROLLBACK_FAILED', true, { kind: 'blocked', status: 'ROLLBACK_FAILED' }],
+    ['DELETE_FAILED', true, { kind: 'blocked', status: 'DELETE_FAILED' }],
+    ['UPDATE_ROLLBACK_FAILED', true, { kind: 'blocked', status: 'UPDATE_ROLLBACK_FAILED' }],
+    ['ROLLBACK_COMPLETE', true, { kind: 'recreate' }],
+    ['CREATE_IN_PROGRESS', true, { kind: 'wait', status: 'CREATE_IN_PROGRESS' }]
+  ])('plans %s with DisableRollback %s as %j', (status, disableRollback, plan) => {
+    expect(planStack(status, disableRollback)).toEqual(plan)
   })
 })
 
@@ -339,7 +361,7 @@ describe('rollbackConfiguration', () => {
 describe('disabledRollbackHint', () => {
   it.each([
     ['UPDATE_FAILED', 'Fix the cause and deploy again'],
-    ['CREATE_FAILED', 'the next deploy then recreates the stack']
+    ['CREATE_FAILED', 'the next deploy updates this stack in place (fix forward)']
   ])('explains %s', (status, text) => {
     expect(disabledRollbackHint(status)).toContain(text)
     expect(disabledRollbackHint(status)).toContain('rollback-stack --stack-name <stack>')
@@ -379,5 +401,68 @@ describe('previousParameterKeys', () => {
 
   it('has no keys for a stack without parameters', () => {
     expect(previousParameterKeys({ kind: 'update' }, undefined)).toEqual(new Set())
+  })
+})
+
+describe('changeSetWait', () => {
+  it.each<[string | undefined, ChangeSetWait]>([
+    ['CREATE_COMPLETE', { kind: 'ready' }],
+    ['FAILED', { kind: 'failed' }],
+    ['CREATE_PENDING', { kind: 'wait' }],
+    ['CREATE_IN_PROGRESS', { kind: 'wait' }],
+    ['DELETE_PENDING', { kind: 'unexpected', status: 'DELETE_PENDING' }],
+    ['DELETE_IN_PROGRESS', { kind: 'unexpected', status: 'DELETE_IN_PROGRESS' }],
+    ['DELETE_COMPLETE', { kind: 'unexpected', status: 'DELETE_COMPLETE' }],
+    ['DELETE_FAILED', { kind: 'unexpected', status: 'DELETE_FAILED' }],
+    ['SOMETHING_NEW', { kind: 'unexpected', status: 'SOMETHING_NEW' }],
+    [undefined, { kind: 'unexpected', status: 'unknown' }]
+  ])('decides a change set in %s: %j', (status, decision) => {
+    expect(changeSetWait(status)).toEqual(decision)
+  })
+})
+
+describe('settledOutcome after our own write', () => {
+  const none: SettleEvidence = { seenInProgress: false, newestEventAfterCall: false }
+  it.each<[string, SettleEvidence | undefined, 'settled' | 'wait']>([
+    ['UPDATE_COMPLETE', undefined, 'settled'],
+    ['UPDATE_IN_PROGRESS', undefined, 'wait'],
+    ['UPDATE_COMPLETE', { ...none, changedSinceCall: false }, 'wait'],
+    ['UPDATE_COMPLETE', { ...none, changedSinceCall: false, newestEventAfterCall: true }, 'wait'],
+    ['UPDATE_COMPLETE', { ...none, changedSinceCall: true }, 'settled'],
+    ['UPDATE_COMPLETE', { ...none, seenInProgress: true, changedSinceCall: false }, 'settled'],
+    ['REVIEW_IN_PROGRESS', { ...none, changedSinceCall: false }, 'wait'],
+    ['UPDATE_IN_PROGRESS', { ...none, seenInProgress: true, changedSinceCall: true }, 'wait'],
+    ['UPDATE_COMPLETE', none, 'wait'],
+    ['UPDATE_COMPLETE', { ...none, newestEventAfterCall: true }, 'settled'],
+    ['DELETE_COMPLETE', { ...none, changedSinceCall: true }, 'settled']
+  ])('%s with %j is %s', (status, evidence, outcome) => {
+    expect(settledOutcome(status, evidence)).toBe(outcome)
+  })
+})
+
+describe('stackChanged', () => {
+  const t1 = new Date('2024-05-01T12:00:00Z')
+  const t2 = new Date('2024-05-01T12:05:00Z')
+  const base = { StackStatus: 'UPDATE_COMPLETE' as const, LastUpdatedTime: t1, ChangeSetId: 'cs-1' }
+  it.each<[string, Record<string, unknown>, boolean]>([
+    ['an identical read (a stale one)', {}, false],
+    ['the same time as another Date object', { LastUpdatedTime: new Date(t1.getTime()) }, false],
+    ['another status', { StackStatus: 'DELETE_COMPLETE' }, true],
+    ['a newer last update', { LastUpdatedTime: t2 }, true],
+    ['another change set', { ChangeSetId: 'cs-2' }, true],
+    ['a deletion time', { DeletionTime: t2 }, true]
+  ])('%s: %s', (_name, overrides, changed) => {
+    expect(stackChanged(base, { ...base, ...overrides })).toBe(changed)
+  })
+})
+
+describe('overlappingChangeSet', () => {
+  it.each<[string | undefined, boolean]>([
+    [undefined, false],
+    ['', false],
+    ['arn:cs/ours', false],
+    ['arn:cs/theirs', true]
+  ])('stack last ran %s: %s', (lastRun, overlapping) => {
+    expect(overlappingChangeSet(lastRun, 'arn:cs/ours')).toBe(overlapping)
   })
 })

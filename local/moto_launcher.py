@@ -24,7 +24,10 @@ Patches (each one is small and documented in local/README.md):
    goes to ROLLBACK_COMPLETE / UPDATE_ROLLBACK_COMPLETE with a *_FAILED event
    carrying the reason (AWS reports execution failures asynchronously).
    After a successful execute, the stack's other change sets are deleted, as
-   AWS does (they no longer apply to the updated stack).
+   AWS does (they no longer apply to the updated stack). Executing also sets
+   the stack's ChangeSetId and (UPDATE) LastUpdatedTime, which moto 5.2.1's
+   DescribeStacks lacks: the action tells its own change set's result from
+   another run's by ChangeSetId, and a stale read from a fresh one by both.
 3. CreateChangeSet with an unchanged TemplateBody+Parameters raised a
    ValidationError "No updates are to be performed." in moto; AWS creates the
    change set and puts it into FAILED with "The submitted information didn't
@@ -43,6 +46,7 @@ Patches (each one is small and documented in local/README.md):
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import signal
 import sys
@@ -143,6 +147,13 @@ def apply_patches() -> None:
                     f"ChangeSet [{cs.change_set_id}] cannot be executed in its "
                     f"current status of [{cs.status}]"
                 )
+            # AWS's DescribeStacks names the change set the stack last ran (ChangeSetId)
+            # and, after an update, when it started (LastUpdatedTime); moto has neither.
+            ran = self.stacks.get(cs.stack_id)
+            if ran is not None:
+                ran.change_set_id = cs.change_set_id
+                if cs.change_set_type == "UPDATE":
+                    ran.last_updated_time = datetime.datetime.now(datetime.timezone.utc)
             try:
                 result = orig_execute(self, change_set_name, stack_name)
             except Exception as exc:  # noqa: BLE001 - report as a failed deployment

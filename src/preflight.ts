@@ -63,7 +63,7 @@ export async function runPreflight(ctx: FlowContext, kind: ArtifactKind): Promis
   if (stackRead.status === 'rejected') throw stackRead.reason
   const bucket = bucketRead.value
   const stack = stackRead.value
-  const plan = planStack(stack?.StackStatus)
+  const plan = planStack(stack?.StackStatus, stack?.DisableRollback)
   if (plan.kind === 'blocked') throw blockedStackError(inputs.stackName, plan.status)
   checkParameters(inputs, kind, previousParameterKeys(plan, stack?.Parameters))
   if (

@@ -3,7 +3,7 @@
  * as an empty change set, which parameters to send. Tested with tables, no mocks.
  */
 import { createHash } from 'node:crypto'
-import type { Parameter, RollbackConfiguration } from '@aws-sdk/client-cloudformation'
+import type { Parameter, RollbackConfiguration, Stack } from '@aws-sdk/client-cloudformation'
 import { DeployError } from './errors.js'
 
 /** What to do with the stack as it stands. */
@@ -23,12 +23,20 @@ const BLOCKED = new Set([
   'IMPORT_ROLLBACK_FAILED'
 ])
 
-/** Decides the change set type from the stack's current status (undefined: no stack). */
-export function planStack(status: string | undefined): StackPlan {
+/** Failed states an update can fix forward when the operation ran with rollback disabled. */
+const FIX_FORWARD = new Set(['CREATE_FAILED', 'UPDATE_FAILED'])
+
+/**
+ * Decides the change set type from the stack's current status (undefined: no stack) and its
+ * `DisableRollback` field: a stack left CREATE_FAILED by an operation with rollback disabled
+ * keeps its resources so that the next update can fix it forward; without it, only a delete helps.
+ */
+export function planStack(status: string | undefined, disableRollback = false): StackPlan {
   if (status === undefined || status === 'DELETE_COMPLETE') return { kind: 'create' }
   if (status === 'REVIEW_IN_PROGRESS') return { kind: 'create' }
   if (status === 'ROLLBACK_COMPLETE') return { kind: 'recreate' }
   if (status.endsWith('_IN_PROGRESS')) return { kind: 'wait', status }
+  if (disableRollback && FIX_FORWARD.has(status)) return { kind: 'update' }
   if (BLOCKED.has(status)) return { kind: 'blocked', status }
   return { kind: 'update' }
 }
@@ -50,9 +58,93 @@ export function isSettled(status: string): boolean {
   return !status.endsWith('_IN_PROGRESS') || status === 'REVIEW_IN_PROGRESS'
 }
 
+/**
+ * What the reads after one of our own writes (ExecuteChangeSet, DeleteStack) have shown so far.
+ * DescribeStacks is eventually consistent: right after the write a read may still answer the
+ * stack as it was before, settled, with its old outputs.
+ */
+export interface SettleEvidence {
+  /** A read after the write showed the stack *_IN_PROGRESS (REVIEW_IN_PROGRESS aside). */
+  seenInProgress: boolean
+  /**
+   * This read differs from the stack as read before the write (see `stackChanged`); undefined
+   * when there was no read before it to compare with.
+   */
+  changedSinceCall?: boolean
+  /** A stack event newer than the write was seen. */
+  newestEventAfterCall: boolean
+}
+
+/**
+ * Whether a read after our own write shows the outcome ('settled') or may be a stale read to
+ * wait past ('wait'). A settled status counts once the stack was seen in progress, or once the
+ * read itself differs from the stack before the write. Only without a read from before the write
+ * does a newer stack event stand in: a stale answer can come after our events are visible, and it
+ * carries the old outputs, so events alone would report the previous version as the result.
+ * Without a write (`evidence` undefined) any settled status counts.
+ */
+export function settledOutcome(status: string, evidence?: SettleEvidence): 'settled' | 'wait' {
+  if (!isSettled(status)) return 'wait'
+  if (evidence === undefined || evidence.seenInProgress) return 'settled'
+  const confirmed = evidence.changedSinceCall ?? evidence.newestEventAfterCall
+  return confirmed ? 'settled' : 'wait'
+}
+
+/** True when a status means an operation is running (REVIEW_IN_PROGRESS waits for us: not one). */
+export function isInProgress(status: string): boolean {
+  return !isSettled(status)
+}
+
+/** The fields of a DescribeStacks answer that tell one read of a stack from a later one. */
+export type StackRead = Pick<
+  Stack,
+  'StackStatus' | 'LastUpdatedTime' | 'DeletionTime' | 'ChangeSetId'
+>
+
+/**
+ * True when `after` cannot be a stale copy of `before`: another status, another last update,
+ * another change set run or a deletion time (a stale read replays all of them unchanged).
+ */
+export function stackChanged(before: StackRead, after: StackRead): boolean {
+  const time = (d: Date | undefined): number | undefined => d?.getTime()
+  return (
+    before.StackStatus !== after.StackStatus ||
+    time(before.LastUpdatedTime) !== time(after.LastUpdatedTime) ||
+    time(before.DeletionTime) !== time(after.DeletionTime) ||
+    before.ChangeSetId !== after.ChangeSetId
+  )
+}
+
+/**
+ * True when the stack's last run change set (DescribeStacks' ChangeSetId) is known and is not
+ * ours: another deploy executed its change set on the stack after ours.
+ */
+export function overlappingChangeSet(lastRun: string | undefined, ours: string): boolean {
+  return lastRun !== undefined && lastRun !== '' && lastRun !== ours
+}
+
 /** True for a settled state that means the last operation failed. */
 export function isFailedState(status: string): boolean {
   return FAILED_TERMINAL.has(status)
+}
+
+/** What a change set's status means to a wait for it. */
+export type ChangeSetWait =
+  | { kind: 'ready' } // CREATE_COMPLETE
+  | { kind: 'failed' } // FAILED: empty, or refused (StatusReason says which)
+  | { kind: 'wait' } // CREATE_PENDING, CREATE_IN_PROGRESS: CloudFormation is still making it
+  | { kind: 'unexpected'; status: string } // deleted, being deleted, or a status this code does not know
+
+/**
+ * Decides a change set wait from its Status. Only CREATE_PENDING and CREATE_IN_PROGRESS can still
+ * become ready; a DELETE_* status (someone deleted it) or an unknown one never will, so the wait
+ * ends at once instead of at `timeout-minutes`.
+ */
+export function changeSetWait(status: string | undefined): ChangeSetWait {
+  if (status === 'CREATE_COMPLETE') return { kind: 'ready' }
+  if (status === 'FAILED') return { kind: 'failed' }
+  if (status === 'CREATE_PENDING' || status === 'CREATE_IN_PROGRESS') return { kind: 'wait' }
+  return { kind: 'unexpected', status: status ?? 'unknown' }
 }
 
 /** True when CloudFormation refused a change set only because it changes nothing. */
@@ -200,7 +292,7 @@ export function disabledRollbackHint(status: string): string | undefined {
     return 'Rollback was disabled (disable-rollback), so the resources that were updated are kept. Fix the cause and deploy again, or return to the last stable state with `aws cloudformation rollback-stack --stack-name <stack>`.'
   }
   if (status === 'CREATE_FAILED') {
-    return 'Rollback was disabled (disable-rollback), so the resources that were created are kept for inspection. Run `aws cloudformation rollback-stack --stack-name <stack>` (the next deploy then recreates the stack) or delete the stack before deploying again.'
+    return 'Rollback was disabled (disable-rollback), so the resources that were created are kept. Fix the cause and deploy again: the next deploy updates this stack in place (fix forward). Or run `aws cloudformation rollback-stack --stack-name <stack>` (the next deploy then recreates the stack).'
   }
   return undefined
 }

@@ -33,6 +33,7 @@ import {
   callOrder,
   cfn,
   client,
+  deployed,
   describeChangeSet,
   describeChangeSets,
   describeStacks,
@@ -51,7 +52,8 @@ import {
   resetCloudFormation,
   ROLE_ARN,
   TEMPLATE_URL,
-  TOPIC_ARN
+  TOPIC_ARN,
+  TOKENS
 } from '../../__fixtures__/cloudformation.js'
 
 let stdout: ReturnType<typeof captureStdout>
@@ -82,6 +84,7 @@ describe('deployStack: change set type and inputs', () => {
     expect(previousSeen).toEqual([new Set()])
     expect(inputs(CreateChangeSetCommand)).toEqual([
       {
+        ClientToken: TOKENS.createChangeSet,
         StackName: STACK_NAME,
         ChangeSetName: CHANGE_SET_NAME,
         ChangeSetType: 'CREATE',
@@ -142,6 +145,7 @@ describe('deployStack: change set type and inputs', () => {
     expect(previousSeen).toEqual([new Set(['CodeImageURI', 'MemorySize'])])
     expect(inputs(CreateChangeSetCommand)).toEqual([
       {
+        ClientToken: TOKENS.createChangeSet,
         StackName: STACK_NAME,
         ChangeSetName: CHANGE_SET_NAME,
         ChangeSetType: 'UPDATE',
@@ -160,7 +164,7 @@ describe('deployStack: change set type and inputs', () => {
       }
     ])
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
     expect(result.stackStatus).toBe('UPDATE_COMPLETE')
     expect(result.noChanges).toBe(false)
@@ -193,7 +197,7 @@ describe('deployStack: change set type and inputs', () => {
 
   it('removes a change set of the same name left by an earlier run before creating it again', async () => {
     const OLD_ID = CHANGE_SET_ID.replace('9f8e7d6c', '00000000')
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }], {
       ChangeSetId: OLD_ID,
       ChangeSetName: CHANGE_SET_NAME,
@@ -217,7 +221,7 @@ describe('deployStack: change set type and inputs', () => {
   })
 
   it('deletes nothing when no earlier change set has the name', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
 
     await deployStack(client, request(), fakeClock())
@@ -229,7 +233,7 @@ describe('deployStack: change set type and inputs', () => {
   })
 
   it('reads every page of changes (NextToken)', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     cfn.on(DescribeChangeSetCommand).callsFake(async (input: DescribeChangeSetCommandInput) => {
       if (input.ChangeSetName === CHANGE_SET_NAME)
         throw awsError('ChangeSetNotFoundException', 'no')
@@ -377,7 +381,9 @@ describe('deployStack: stacks that are not ready', () => {
 
     const result = await deployStack(client, request(), fakeClock())
 
-    expect(inputs(DeleteStackCommand)).toEqual([{ StackName: STACK_ID }])
+    expect(inputs(DeleteStackCommand)).toEqual([
+      { StackName: STACK_ID, ClientRequestToken: TOKENS.deleteFailed }
+    ])
     expect(inputs(DescribeStacksCommand).slice(0, 3)).toEqual([
       { StackName: STACK_NAME },
       { StackName: STACK_ID },
@@ -473,6 +479,7 @@ describe('CreateChangeSet optional fields', () => {
 
     expect(inputs(CreateChangeSetCommand)).toEqual([
       {
+        ClientToken: TOKENS.createChangeSet,
         StackName: STACK_NAME,
         ChangeSetName: CHANGE_SET_NAME,
         ChangeSetType: 'UPDATE',

@@ -24,7 +24,8 @@ import {
   failure,
   inputs,
   resetCloudFormation,
-  ROLE_ARN
+  ROLE_ARN,
+  TOKENS
 } from '../../__fixtures__/cloudformation.js'
 
 let stdout: ReturnType<typeof captureStdout>
@@ -58,7 +59,9 @@ describe('deleteStack', () => {
     const result = await deleteStack(client, STACK_NAME, clock, { roleArn: ROLE_ARN })
 
     expect(result).toEqual({ existed: true, stackId: STACK_ID, status: 'DELETE_COMPLETE' })
-    expect(inputs(DeleteStackCommand)).toEqual([{ StackName: STACK_ID, RoleARN: ROLE_ARN }])
+    expect(inputs(DeleteStackCommand)).toEqual([
+      { StackName: STACK_ID, ClientRequestToken: TOKENS.delete, RoleARN: ROLE_ARN }
+    ])
     expect(inputs(DescribeStacksCommand)).toEqual([
       { StackName: STACK_NAME },
       { StackName: STACK_ID },
@@ -77,7 +80,9 @@ describe('deleteStack', () => {
 
     await deleteStack(client, STACK_NAME, fakeClock())
 
-    expect(inputs(DeleteStackCommand)).toEqual([{ StackName: STACK_ID }])
+    expect(inputs(DeleteStackCommand)).toEqual([
+      { StackName: STACK_ID, ClientRequestToken: TOKENS.delete }
+    ])
     expect(inputs(DeleteStackCommand)[0]).not.toHaveProperty('RoleARN')
   })
 
@@ -160,7 +165,9 @@ describe('deleteStack', () => {
       'DescribeStackEventsCommand',
       'DeleteStackCommand'
     ])
-    expect(inputs(DeleteStackCommand)).toEqual([{ StackName: STACK_ID }])
+    expect(inputs(DeleteStackCommand)).toEqual([
+      { StackName: STACK_ID, ClientRequestToken: TOKENS.delete }
+    ])
   })
 
   it('does not delete again a stack another operation is already deleting', async () => {

@@ -13,14 +13,17 @@ import {
   event,
   fakeClock,
   stack,
+  STACK_ID,
   STACK_NAME
 } from '../../__fixtures__/aws.js'
 import {
   cfn,
   client,
+  deployed,
   describeChangeSet,
   describeStackEvents,
   describeStacks,
+  failure,
   MODIFY_ROLE,
   request,
   resetCloudFormation
@@ -73,13 +76,54 @@ describe('deployStack: log', () => {
   })
 
   it('keeps deploying when stack events cannot be read', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
     cfn.on(DescribeStackEventsCommand).rejects(awsError('Throttling', 'Rate exceeded'))
 
     const result = await deployStack(client, request(), fakeClock())
 
     expect(result.stackStatus).toBe('UPDATE_COMPLETE')
-    expect(stdout.lines()).toContain('::debug::DescribeStackEvents failed: Rate exceeded')
+    const warning = `Could not read the events of stack ${STACK_ID} (cloudformation:DescribeStackEvents): Rate exceeded. The log may miss events and failure reasons.`
+    expect(stdout.lines().filter((l) => l.startsWith('::warning::'))).toEqual([
+      `::warning::${warning}`
+    ])
+    expect(cfn.commandCalls(DescribeStackEventsCommand).length).toBeGreaterThan(1)
+  })
+
+  it('reads every page of new events, so a failure reason on page 2 is kept', async () => {
+    const at = (time: string): Partial<StackEvent> => ({
+      Timestamp: new Date(`2024-05-01T${time}Z`)
+    })
+    const old = event('old', STACK_NAME, 'UPDATE_COMPLETE', at('09:00:00'))
+    const start = event('n1', STACK_NAME, 'UPDATE_IN_PROGRESS', at('12:00:01'))
+    const failed = event('n2', 'HelloFunction', 'UPDATE_FAILED', {
+      ...at('12:00:02'),
+      ResourceStatusReason: 'Image not found'
+    })
+    const busy = Array.from({ length: 100 }, (_, i) =>
+      event(`busy-${i}`, `Queue${i}`, 'UPDATE_COMPLETE', at('12:00:05'))
+    )
+    const end = event('n3', STACK_NAME, 'UPDATE_ROLLBACK_COMPLETE', at('12:00:09'))
+    let polled = false
+    cfn.on(DescribeStackEventsCommand).callsFake(async (input: { NextToken?: string }) => {
+      if (!polled) {
+        polled = true
+        return { StackEvents: [old] }
+      }
+      if (input.NextToken === 'page-2') return { StackEvents: [failed, start, old] }
+      return { StackEvents: [end, ...busy], NextToken: 'page-2' }
+    })
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_ROLLBACK_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+
+    const error = await failure(deployStack(client, request(), fakeClock()))
+
+    expect(error.message).toContain(
+      'Error ensuring AWS::Lambda::Function (HelloFunction): Image not found'
+    )
+    expect(stdout.lines()).toContain(
+      '12:00:02 HelloFunction AWS::Lambda::Function UPDATE_FAILED Image not found'
+    )
+    expect(stdout.lines().filter((l) => l.includes('AWS::Lambda::Function'))).toHaveLength(101)
   })
 })

@@ -13,11 +13,13 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import {
+  createChangeSet,
   type DeployResult,
   deployStack,
   executeExistingChangeSet,
   type ExecuteOptions
 } from '../../src/cloudformation/index.js'
+import { changesMarkdown } from '../../src/report.js'
 import { disabledRollbackHint } from '../../src/stack-rules.js'
 import {
   awsError,
@@ -35,6 +37,7 @@ import {
   callOrder,
   cfn,
   client,
+  deployed,
   describeChangeSet,
   describeChangeSets,
   describeStackEvents,
@@ -46,8 +49,11 @@ import {
   MODIFY_FUNCTION,
   MODIFY_ROLE,
   OUTPUTS,
+  PREVIOUS_PARAMETERS,
+  previousSeen,
   request,
-  resetCloudFormation
+  resetCloudFormation,
+  TOKENS
 } from '../../__fixtures__/cloudformation.js'
 
 let stdout: ReturnType<typeof captureStdout>
@@ -145,6 +151,32 @@ describe('deployStack: failed updates', () => {
     expect(cfn).not.toHaveReceivedCommand(CreateChangeSetCommand)
   })
 
+  it('fixes forward a stack left CREATE_FAILED with rollback disabled (an UPDATE change set)', async () => {
+    const failed = stack('CREATE_FAILED', {
+      DisableRollback: true,
+      Parameters: PREVIOUS_PARAMETERS
+    })
+    describeStacks(failed, stack('UPDATE_IN_PROGRESS'), deployed('UPDATE_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_FUNCTION] }])
+
+    const result = await deployStack(client, request(), fakeClock(), { disableRollback: true })
+
+    expect(cfn).toHaveReceivedCommandWith(CreateChangeSetCommand, { ChangeSetType: 'UPDATE' })
+    expect(previousSeen).toEqual([new Set(['CodeImageURI', 'MemorySize'])])
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+  })
+
+  it('refuses a CREATE_FAILED stack whose rollback was not disabled', async () => {
+    describeStacks(stack('CREATE_FAILED', { DisableRollback: false }))
+
+    const error = await failure(deployStack(client, request(), fakeClock()))
+
+    expect(error.message).toBe(
+      `Stack ${STACK_NAME} is in CREATE_FAILED and cannot be updated. Delete the stack (retaining the failed resources if needed) before deploying again.`
+    )
+    expect(cfn).not.toHaveReceivedCommand(CreateChangeSetCommand)
+  })
+
   it('says clearly when the stack disappears while it is deployed', async () => {
     describeStacks(stack('UPDATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'), stackMissing(STACK_ID))
     describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
@@ -186,12 +218,16 @@ describe('executing a ready change set', () => {
   }
 
   it('executes without DisableRollback by default and returns the stack as deployed', async () => {
-    describeStacks(stack('UPDATE_IN_PROGRESS'), stack('UPDATE_COMPLETE', { Outputs: OUTPUTS }))
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_COMPLETE', { Outputs: OUTPUTS })
+    )
 
     const result = await execute()
 
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
     expect(inputs(ExecuteChangeSetCommand)[0]).not.toHaveProperty('DisableRollback')
     expect(result).toEqual({
@@ -200,6 +236,7 @@ describe('executing a ready change set', () => {
       changeSetId: CHANGE_SET_ID,
       noChanges: false,
       changes: [],
+      parameterChanges: [],
       outputs: OUTPUTS
     })
     expect(cfn).not.toHaveReceivedCommand(UpdateTerminationProtectionCommand)
@@ -220,7 +257,12 @@ describe('executing a ready change set', () => {
     const error = await failure(execute({ disableRollback: true }))
 
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, DisableRollback: true }
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: TOKENS.execute,
+        DisableRollback: true
+      }
     ])
     expect(error.message).toBe(
       [
@@ -247,7 +289,10 @@ describe('executing a ready change set', () => {
   })
 
   it('enables termination protection on an updated stack that lacks it', async () => {
-    describeStacks(stack('UPDATE_COMPLETE', { EnableTerminationProtection: false }))
+    describeStacks(
+      stack('UPDATE_COMPLETE', { EnableTerminationProtection: false }),
+      deployed('UPDATE_COMPLETE', { EnableTerminationProtection: false })
+    )
 
     await execute({ terminationProtection: true })
 
@@ -257,9 +302,15 @@ describe('executing a ready change set', () => {
   })
 
   it('leaves termination protection alone when the stack has it, or when it is not asked for', async () => {
-    describeStacks(stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }))
+    describeStacks(
+      stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }),
+      deployed('UPDATE_COMPLETE', { EnableTerminationProtection: true })
+    )
     await execute({ terminationProtection: true })
-    describeStacks(stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }))
+    describeStacks(
+      stack('UPDATE_COMPLETE', { EnableTerminationProtection: true }),
+      deployed('UPDATE_COMPLETE', { EnableTerminationProtection: true })
+    )
     await execute({ terminationProtection: false })
 
     expect(cfn).not.toHaveReceivedCommand(UpdateTerminationProtectionCommand)
@@ -274,7 +325,7 @@ describe('executing a ready change set', () => {
   })
 
   it('fails naming the permission when termination protection cannot be enabled', async () => {
-    describeStacks(stack('CREATE_COMPLETE'))
+    describeStacks(stack('CREATE_COMPLETE'), deployed('CREATE_COMPLETE'))
     cfn
       .on(UpdateTerminationProtectionCommand)
       .rejects(awsError('AccessDenied', 'not authorized to perform UpdateTerminationProtection'))
@@ -289,7 +340,7 @@ describe('executing a ready change set', () => {
 
 describe('deployStack with execute options', () => {
   it('enables termination protection when the change set is empty and the stack lacks it', async () => {
-    describeStacks(stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'FAILED', StatusReason: EMPTY_REASON }] })
 
     const result = await deployStack(
@@ -311,7 +362,7 @@ describe('deployStack with execute options', () => {
       stack('UPDATE_COMPLETE', {
         Parameters: [{ ParameterKey: 'MemorySize', ParameterValue: '512' }]
       }),
-      stack('UPDATE_COMPLETE')
+      deployed('UPDATE_COMPLETE')
     )
     describeChangeSets({
       [CHANGE_SET_ID]: [
@@ -328,7 +379,12 @@ describe('deployStack with execute options', () => {
     })
 
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, DisableRollback: true }
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: TOKENS.execute,
+        DisableRollback: true
+      }
     ])
     expect(result.parameterChanges).toEqual([{ key: 'MemorySize', old: '512', new: '1024' }])
     expect(result.changes.map((row) => row.logicalId)).toEqual(['HelloFunction'])
@@ -348,7 +404,11 @@ describe('executeExistingChangeSet', () => {
 
   it('executes a change set named within the stack and returns its changes', async () => {
     describeChangeSets({ [CHANGE_SET_NAME]: [READY] })
-    describeStacks(stack('UPDATE_IN_PROGRESS'), stack('UPDATE_COMPLETE', { Outputs: OUTPUTS }))
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_COMPLETE', { Outputs: OUTPUTS })
+    )
 
     const result = await executeExistingChangeSet(client, STACK_NAME, CHANGE_SET_NAME, fakeClock())
 
@@ -356,7 +416,7 @@ describe('executeExistingChangeSet', () => {
       { ChangeSetName: CHANGE_SET_NAME, StackName: STACK_NAME }
     ])
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
     expect(result).toEqual({
       stackId: STACK_ID,
@@ -372,6 +432,7 @@ describe('executeExistingChangeSet', () => {
           physicalId: 'hello-svc-HelloFunction-1'
         }
       ],
+      parameterChanges: [],
       outputs: OUTPUTS
     })
     expect(stdout.lines().slice(0, 3)).toEqual([
@@ -383,7 +444,7 @@ describe('executeExistingChangeSet', () => {
 
   it('describes a change set given by ARN without the stack name, and passes the execute options', async () => {
     describeChangeSets({ [CHANGE_SET_ID]: [READY] })
-    describeStacks(stack('CREATE_COMPLETE'))
+    describeStacks(stack('CREATE_COMPLETE'), deployed('CREATE_COMPLETE'))
 
     await executeExistingChangeSet(client, STACK_NAME, CHANGE_SET_ID, fakeClock(), {
       disableRollback: true,
@@ -392,7 +453,12 @@ describe('executeExistingChangeSet', () => {
 
     expect(inputs(DescribeChangeSetCommand)).toEqual([{ ChangeSetName: CHANGE_SET_ID }])
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
-      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, DisableRollback: true }
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: TOKENS.execute,
+        DisableRollback: true
+      }
     ])
     expect(cfn).toHaveReceivedCommandWith(UpdateTerminationProtectionCommand, {
       EnableTerminationProtection: true
@@ -406,7 +472,7 @@ describe('executeExistingChangeSet', () => {
         READY
       ]
     })
-    describeStacks(stack('UPDATE_COMPLETE'))
+    describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     const clock = fakeClock()
 
     await executeExistingChangeSet(client, STACK_NAME, CHANGE_SET_NAME, clock)
@@ -481,5 +547,144 @@ describe('executeExistingChangeSet', () => {
     expect(error.message).toBe(
       `Could not read change set ${CHANGE_SET_NAME} of stack ${STACK_NAME} (cloudformation:DescribeChangeSet): not authorized`
     )
+  })
+})
+
+describe('review and execute of one change set', () => {
+  it('give the same changes-markdown, parameter table included', async () => {
+    const current = stack('UPDATE_COMPLETE', { Parameters: PREVIOUS_PARAMETERS })
+    const proposed = [
+      { ParameterKey: 'CodeImageURI', ParameterValue: 'new-image' },
+      { ParameterKey: 'MemorySize', ParameterValue: '512' },
+      { ParameterKey: 'LogLevel', ParameterValue: 'debug' }
+    ]
+    const ready: Partial<DescribeChangeSetCommandOutput> = {
+      ChangeSetId: CHANGE_SET_ID,
+      ChangeSetName: CHANGE_SET_NAME,
+      StackId: STACK_ID,
+      StackName: STACK_NAME,
+      Status: 'CREATE_COMPLETE',
+      ExecutionStatus: 'AVAILABLE',
+      Changes: [MODIFY_FUNCTION],
+      Parameters: proposed
+    }
+    describeStacks(current)
+    describeChangeSets({ [CHANGE_SET_ID]: [ready] })
+    const review = await createChangeSet(client, request(), fakeClock())
+
+    describeStacks(current, stack('UPDATE_IN_PROGRESS'), deployed('UPDATE_COMPLETE'))
+    const executed = await executeExistingChangeSet(client, STACK_NAME, CHANGE_SET_ID, fakeClock())
+
+    const reviewed = changesMarkdown(review.changes, review.parameterChanges)
+    expect(changesMarkdown(executed.changes, executed.parameterChanges)).toBe(reviewed)
+    expect(executed.parameterChanges).toEqual([
+      { key: 'CodeImageURI', old: 'old-image', new: 'new-image' },
+      { key: 'LogLevel', new: 'debug' }
+    ])
+  })
+})
+
+describe('a write retried after its answer was lost (idempotency tokens)', () => {
+  it('goes on with the change set a retried CreateChangeSet already created', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      deployed('UPDATE_COMPLETE')
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }], {
+      ChangeSetId: CHANGE_SET_ID,
+      StackId: STACK_ID,
+      Status: 'CREATE_PENDING',
+      ExecutionStatus: 'EXECUTE_IN_PROGRESS'
+    })
+    cfn
+      .on(CreateChangeSetCommand)
+      .rejects(awsError('AlreadyExistsException', `ChangeSet ${CHANGE_SET_NAME} already exists`))
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+    expect(inputs(ExecuteChangeSetCommand)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
+    ])
+    expect(stdout.lines()).toContain(
+      `Change set ${CHANGE_SET_NAME} was created by a retried call; going on with it.`
+    )
+  })
+
+  it('tracks the update when a retried ExecuteChangeSet finds it already executing', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      deployed('UPDATE_COMPLETE')
+    )
+    describeChangeSets({
+      [CHANGE_SET_ID]: [
+        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
+        { Status: 'CREATE_COMPLETE', ExecutionStatus: 'EXECUTE_IN_PROGRESS' }
+      ]
+    })
+    cfn
+      .on(ExecuteChangeSetCommand)
+      .rejects(
+        awsError('InvalidChangeSetStatusException', 'ChangeSet is in EXECUTE_IN_PROGRESS state')
+      )
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+    expect(stdout.lines()).toContain(
+      `Change set ${CHANGE_SET_NAME} is EXECUTE_IN_PROGRESS: a retried call already started it.`
+    )
+  })
+
+  it('still refuses a change set that is not executable for another reason', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSets({
+      [CHANGE_SET_ID]: [
+        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
+        { Status: 'CREATE_COMPLETE', ExecutionStatus: 'OBSOLETE' }
+      ]
+    })
+    cfn
+      .on(ExecuteChangeSetCommand)
+      .rejects(awsError('InvalidChangeSetStatus', 'ChangeSet is OBSOLETE'))
+
+    const error = await failure(deployStack(client, request(), fakeClock()))
+
+    expect(error.message).toBe(
+      `CloudFormation refused to execute change set ${CHANGE_SET_NAME}: ChangeSet is OBSOLETE`
+    )
+  })
+})
+
+describe('overlapping runs', () => {
+  const OTHER = `${CHANGE_SET_ID}-other`
+
+  it('fails without this run outputs when another deploy ran its change set meanwhile', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE', { ChangeSetId: 'earlier' }),
+      stack('UPDATE_IN_PROGRESS'),
+      deployed('UPDATE_COMPLETE', { ChangeSetId: OTHER, Outputs: OUTPUTS })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+
+    const error = await failure(deployStack(client, request(), fakeClock()))
+
+    expect(error.message).toBe(
+      `Another deploy updated stack ${STACK_NAME} meanwhile: it last ran change set ${OTHER}, not this run's ${CHANGE_SET_ID}, so its status (UPDATE_COMPLETE) and outputs are not this run's and none are reported. Run one deploy per stack at a time (a workflow \`concurrency\` group): see docs/WORKFLOWS.md#concurrency.`
+    )
+  })
+
+  it('reports the outputs when the stack last ran this run change set', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE', { ChangeSetId: 'earlier' }),
+      deployed('UPDATE_COMPLETE', { ChangeSetId: CHANGE_SET_ID, Outputs: OUTPUTS })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.outputs).toEqual(OUTPUTS)
   })
 })

@@ -5,25 +5,32 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import {
   CancelUpdateStackCommand,
+  CreateChangeSetCommand,
   DescribeChangeSetCommand,
+  DescribeStacksCommand,
   type DescribeChangeSetCommandInput,
   ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
-import { deployStack } from '../../src/cloudformation/index.js'
+import { deleteStack, deployStack } from '../../src/cloudformation/index.js'
 import {
   awsError,
   captureStdout,
   CHANGE_SET_NAME,
+  CHANGE_SET_ID,
   fakeClock,
   stack,
   STACK_ID,
+  STACK_NAME,
   stackMissing
 } from '../../__fixtures__/aws.js'
 import {
   ADD_FUNCTION,
   cfn,
   client,
+  deployed,
+  NEW_STACK_ID,
+  OUTPUTS,
   describeChangeSet,
   describeStacks,
   failure,
@@ -117,5 +124,124 @@ describe('deployStack: timeouts', () => {
       `Change set ${CHANGE_SET_NAME} was not ready after 2 minutes (timeout-minutes).`
     )
     expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
+  })
+
+  it.each([
+    'DELETE_FAILED',
+    'DELETE_PENDING',
+    'DELETE_IN_PROGRESS',
+    'DELETE_COMPLETE',
+    'NEW_STATUS'
+  ])('ends the wait at once on a change set that is %s, naming it', async (status) => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_IN_PROGRESS' }, { Status: status as never }])
+    const clock = fakeClock(120_000)
+    const start = clock.now()
+
+    const error = await failure(deployStack(client, request(), clock))
+
+    expect(error.message).toBe(
+      `Change set ${CHANGE_SET_NAME} is ${status}: it can no longer become ready (deleted, or a status this action does not know), so the wait ends here. Create a new change set.`
+    )
+    expect(clock.now() - start).toBe(500)
+    expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
+  })
+})
+
+describe('stale reads after our own write (DescribeStacks is eventually consistent)', () => {
+  const NEW_OUTPUTS = [{ OutputKey: 'FunctionArn', OutputValue: 'new' }]
+
+  it('waits past reads that still show the stack as before ExecuteChangeSet', async () => {
+    const before = stack('UPDATE_COMPLETE', { Outputs: OUTPUTS })
+    describeStacks(before, before, before, deployed('UPDATE_COMPLETE', { Outputs: NEW_OUTPUTS }))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.outputs).toEqual(NEW_OUTPUTS)
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(4)
+  })
+
+  it('accepts a read equal to the one before once the stack was seen in progress', async () => {
+    const before = stack('UPDATE_COMPLETE', { Outputs: OUTPUTS })
+    describeStacks(before, stack('UPDATE_IN_PROGRESS'), before)
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(3)
+  })
+
+  it('does not report a stale REVIEW_IN_PROGRESS after a create as success', async () => {
+    describeStacks(
+      stackMissing(),
+      stack('REVIEW_IN_PROGRESS'),
+      stack('REVIEW_IN_PROGRESS'),
+      stack('CREATE_COMPLETE', { Outputs: NEW_OUTPUTS })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('CREATE_COMPLETE')
+    expect(result.outputs).toEqual(NEW_OUTPUTS)
+  })
+
+  it('waits past a stale UPDATE_COMPLETE after DeleteStack', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_COMPLETE'),
+      stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') })
+    )
+
+    const result = await deleteStack(client, STACK_NAME, fakeClock())
+
+    expect(result).toEqual({ existed: true, stackId: STACK_ID, status: 'DELETE_COMPLETE' })
+  })
+
+  it('waits past a stale ROLLBACK_COMPLETE after deleting it to recreate the stack', async () => {
+    describeStacks(
+      stack('ROLLBACK_COMPLETE'),
+      stack('ROLLBACK_COMPLETE'),
+      stack('ROLLBACK_COMPLETE'),
+      stackMissing(STACK_ID),
+      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackId).toBe(NEW_STACK_ID)
+    expect(result.stackStatus).toBe('CREATE_COMPLETE')
+  })
+
+  it('ignores a read of the deleted stack while waiting for the recreated one', async () => {
+    describeStacks(
+      stack('ROLLBACK_COMPLETE'),
+      stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') }),
+      stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') }),
+      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('CREATE_COMPLETE')
+  })
+
+  it('gives up at the timeout when every read stays as before, saying so', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+
+    const error = await failure(deployStack(client, request(), fakeClock(60_000)))
+
+    expect(error.message).toBe(
+      `Stack ${STACK_ID} still read UPDATE_COMPLETE, as before this run's change, after waiting 1 minute (timeout-minutes): CloudFormation's reads never showed the operation start or end. Check the stack's events in the console before deploying again.`
+    )
+    expect(cfn).not.toHaveReceivedCommand(CancelUpdateStackCommand)
   })
 })

@@ -23,6 +23,7 @@ import {
   previousParameterKeys
 } from '../stack-rules.js'
 import { readChangeRows } from './changes.js'
+import { requestToken } from './tokens.js'
 import type { ChangeSetResult, DeployRequest } from './types.js'
 import { describeStack, waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
 
@@ -44,6 +45,8 @@ type Submitted = Pick<
 interface Prepared {
   result: ChangeSetResult
   current?: Stack
+  /** The stack as last read before the change set ran (a new one: REVIEW_IN_PROGRESS). */
+  before?: Stack
 }
 
 /** Removes a change set left under the same name by an earlier run of this build (idempotent re-runs). */
@@ -97,8 +100,17 @@ async function deleteFailedStack(
   core.info(
     `Stack ${stack.StackName} is in ROLLBACK_COMPLETE (its first create failed); deleting it to create it again.`
   )
-  await cfn.send(new DeleteStackCommand({ StackName: stackId }))
-  const gone = await waitForStack(cfn, stackId, undefined, options, options.now(), stack)
+  const calledAt = options.now()
+  await cfn.send(
+    new DeleteStackCommand({
+      StackName: stackId,
+      ClientRequestToken: requestToken('delete-failed', stackId)
+    })
+  )
+  const gone = await waitForStack(cfn, stackId, undefined, options, calledAt, stack, {
+    calledAt,
+    before: stack
+  })
   if (gone.StackStatus !== 'DELETE_COMPLETE') {
     throw new DeployError(
       `Deleting the rolled-back stack ${stack.StackName} ended in ${gone.StackStatus}: ${gone.StackStatusReason ?? ''}`
@@ -132,13 +144,13 @@ async function readyStack(
   started: number
 ): Promise<ReadyStack> {
   let stack = await describeStack(cfn, stackName)
-  let plan = planStack(stack?.StackStatus)
+  let plan = planStack(stack?.StackStatus, stack?.DisableRollback)
   if (plan.kind === 'wait' && stack) {
     core.info(
       `Stack ${stackName} is busy (${plan.status}); waiting for that operation to finish first.`
     )
     stack = await waitForStack(cfn, stack.StackId as string, undefined, options, started)
-    plan = planStack(stack.StackStatus)
+    plan = planStack(stack.StackStatus, stack.DisableRollback)
   }
   if (plan.kind === 'recreate' && stack) {
     await deleteFailedStack(cfn, stack, options)
@@ -155,6 +167,36 @@ async function readyStack(
   }
 }
 
+/**
+ * A CreateChangeSet that failed with AlreadyExists after the stale one was removed: the SDK
+ * retried a call whose answer was lost, and the first attempt created the change set. Finds it
+ * by name and goes on with it; any other failure is the refusal it is.
+ */
+async function createdByRetry(
+  cfn: CloudFormationClient,
+  request: DeployRequest,
+  error: unknown
+): Promise<{ Id?: string; StackId?: string }> {
+  const refused = new DeployError(
+    `CloudFormation refused the change set for ${request.stackName} (CreateChangeSet): ${errorMessage(error)}`
+  )
+  if (!/^AlreadyExists(Exception)?$/.test(awsErrorName(error))) throw refused
+  try {
+    const existing = await cfn.send(
+      new DescribeChangeSetCommand({
+        ChangeSetName: request.changeSetName,
+        StackName: request.stackName
+      })
+    )
+    core.info(
+      `Change set ${request.changeSetName} was created by a retried call; going on with it.`
+    )
+    return { Id: existing.ChangeSetId, StackId: existing.StackId }
+  } catch {
+    throw refused
+  }
+}
+
 /** Step 2: replaces a stale change set of the same name, then creates this one. */
 async function submitChangeSet(
   cfn: CloudFormationClient,
@@ -166,10 +208,14 @@ async function submitChangeSet(
     await removeStaleChangeSet(cfn, ready.stack.StackId, request.changeSetName)
   }
   core.info(`Creating ${type} change set ${request.changeSetName} for stack ${request.stackName}`)
-  let created
+  let created: { Id?: string; StackId?: string }
   try {
     created = await cfn.send(
       new CreateChangeSetCommand({
+        ClientToken: requestToken(
+          'create-change-set',
+          `${request.stackName}\n${request.changeSetName}`
+        ),
         StackName: request.stackName,
         ChangeSetName: request.changeSetName,
         ChangeSetType: type,
@@ -182,9 +228,7 @@ async function submitChangeSet(
       })
     )
   } catch (error) {
-    throw new DeployError(
-      `CloudFormation refused the change set for ${request.stackName} (CreateChangeSet): ${errorMessage(error)}`
-    )
+    created = await createdByRetry(cfn, request, error)
   }
   return {
     changeSetId: created.Id as string,
@@ -279,7 +323,16 @@ export async function prepareChangeSet(
   const ready = await readyStack(cfn, request.stackName, options, started)
   const submitted = await submitChangeSet(cfn, request, ready)
   request.onSubmitted?.(submitted)
-  return settleChangeSet(cfn, request, ready, submitted, { options, started })
+  const prepared = await settleChangeSet(cfn, request, ready, submitted, { options, started })
+  const before: Stack =
+    ready.type === 'UPDATE' && ready.stack
+      ? ready.stack
+      : ({
+          StackId: submitted.stackId,
+          StackName: request.stackName,
+          StackStatus: 'REVIEW_IN_PROGRESS'
+        } as Stack)
+  return { ...prepared, before }
 }
 
 /**

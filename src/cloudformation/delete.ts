@@ -11,6 +11,7 @@ import {
 import { DeployError, errorMessage, StackOperationError } from '../errors.js'
 import { isSettled } from '../stack-rules.js'
 import { EventStream, failedResource, failureDetail } from './events.js'
+import { requestToken } from './tokens.js'
 import type { DeleteResult } from './types.js'
 import { describeStack, waitForStack, type WaitOptions } from './wait.js'
 
@@ -50,16 +51,24 @@ async function deleteAndWait(
   const events = new EventStream(cfn, stackId)
   await events.baseline()
   core.info(`Deleting stack ${stackName}`)
+  const calledAt = timing.options.now()
   try {
     await cfn.send(
-      new DeleteStackCommand({ StackName: stackId, ...(roleArn ? { RoleARN: roleArn } : {}) })
+      new DeleteStackCommand({
+        StackName: stackId,
+        ClientRequestToken: requestToken('delete', stackId),
+        ...(roleArn ? { RoleARN: roleArn } : {})
+      })
     )
   } catch (error) {
     throw new DeployError(
       `CloudFormation refused to delete stack ${stackName} (DeleteStack): ${errorMessage(error)}`
     )
   }
-  const final = await waitForStack(cfn, stackId, events, timing.options, timing.started, stack)
+  const final = await waitForStack(cfn, stackId, events, timing.options, timing.started, stack, {
+    calledAt,
+    before: stack
+  })
   await events.poll()
   if (final.StackStatus !== 'DELETE_COMPLETE') {
     throw deleteFailed(stackName, { ...final, StackId: stackId }, events)

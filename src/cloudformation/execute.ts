@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core'
 import {
+  DescribeChangeSetCommand,
   ExecuteChangeSetCommand,
   UpdateTerminationProtectionCommand,
   type CloudFormationClient,
@@ -12,12 +13,19 @@ import {
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { awsErrorName, DeployError, errorMessage, StackOperationError } from '../errors.js'
-import { disabledRollbackHint, isFailedState, recoveryHint } from '../stack-rules.js'
+import {
+  disabledRollbackHint,
+  isFailedState,
+  overlappingChangeSet,
+  parameterChanges,
+  recoveryHint
+} from '../stack-rules.js'
 import { prepareChangeSet } from './change-sets.js'
 import { readChangeRows } from './changes.js'
 import { EventStream, failedResource, failureDetail } from './events.js'
+import { requestToken } from './tokens.js'
 import type { ChangeSetRef, DeployRequest, DeployResult, ExecuteOptions } from './types.js'
-import { waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
+import { describeStack, waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
 
 /** Turns termination protection on when asked and the stack lacks it. */
 async function ensureTerminationProtection(
@@ -40,6 +48,17 @@ async function ensureTerminationProtection(
     )
   }
   core.info(`Enabled termination protection on stack ${stackName}`)
+}
+
+/**
+ * Throws when the stack last ran another change set than ours (DescribeStacks' ChangeSetId):
+ * another deploy updated it meanwhile, and its status and outputs are that run's, not ours.
+ */
+function checkOwnChangeSet(final: Stack, stackName: string, changeSetId: string): void {
+  if (!overlappingChangeSet(final.ChangeSetId, changeSetId)) return
+  throw new DeployError(
+    `Another deploy updated stack ${stackName} meanwhile: it last ran change set ${final.ChangeSetId}, not this run's ${changeSetId}, so its status (${final.StackStatus ?? 'unknown'}) and outputs are not this run's and none are reported. Run one deploy per stack at a time (a workflow \`concurrency\` group): see docs/WORKFLOWS.md#concurrency.`
+  )
 }
 
 /** Throws when the executed stack ended deleted or failed, naming each failed resource. */
@@ -67,6 +86,44 @@ function checkExecuted(
 }
 
 /**
+ * Sends ExecuteChangeSet with a ClientRequestToken. When the SDK retried a call whose answer was
+ * lost, CloudFormation may answer the retry InvalidChangeSetStatus because the first attempt
+ * already started the execution: a change set found executing or executed is then ours to track.
+ */
+async function sendExecute(
+  cfn: CloudFormationClient,
+  changeSet: ChangeSetRef,
+  label: string,
+  extra: ExecuteOptions
+): Promise<void> {
+  const { changeSetId, stackId } = changeSet
+  try {
+    await cfn.send(
+      new ExecuteChangeSetCommand({
+        ChangeSetName: changeSetId,
+        StackName: stackId,
+        ClientRequestToken: requestToken('execute', `${stackId}\n${changeSetId}`),
+        ...(extra.disableRollback ? { DisableRollback: true } : {})
+      })
+    )
+  } catch (error) {
+    const refused = new DeployError(
+      `CloudFormation refused to execute change set ${label}: ${errorMessage(error)}`
+    )
+    // The SDK names the error InvalidChangeSetStatusException; the wire code lacks the suffix.
+    if (!/^InvalidChangeSetStatus(Exception)?$/.test(awsErrorName(error))) throw refused
+    const described = await cfn
+      .send(new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackId }))
+      .catch(() => undefined)
+    const execution = described?.ExecutionStatus ?? ''
+    if (!['EXECUTE_IN_PROGRESS', 'EXECUTE_COMPLETE', 'EXECUTE_FAILED'].includes(execution)) {
+      throw refused
+    }
+    core.info(`Change set ${label} is ${execution}: a retried call already started it.`)
+  }
+}
+
+/**
  * Executes a ready change set and waits to a settled state while streaming events; failures name
  * each failed resource. Afterwards enables termination protection when asked and missing.
  */
@@ -84,23 +141,16 @@ async function executeChangeSet(
   core.info(
     `Executing change set ${label}${extra.disableRollback ? ' (rollback disabled: failed resources are kept)' : ''}`
   )
-  try {
-    await cfn.send(
-      new ExecuteChangeSetCommand({
-        ChangeSetName: changeSetId,
-        StackName: stackId,
-        ...(extra.disableRollback ? { DisableRollback: true } : {})
-      })
-    )
-  } catch (error) {
-    throw new DeployError(
-      `CloudFormation refused to execute change set ${label}: ${errorMessage(error)}`
-    )
-  }
+  const calledAt = options.now()
+  await sendExecute(cfn, changeSet, label, extra)
   extra.onExecuted?.(stackId)
 
-  const final = await waitForStack(cfn, stackId, events, options, started)
+  const final = await waitForStack(cfn, stackId, events, options, started, undefined, {
+    calledAt,
+    ...(changeSet.before ? { before: changeSet.before } : {})
+  })
   await events.poll()
+  checkOwnChangeSet(final, stackName, changeSetId)
   checkExecuted(final, stackName, events, extra)
   await ensureTerminationProtection(cfn, final, stackName, extra)
   return {
@@ -125,7 +175,7 @@ export async function deployStack(
   extra: ExecuteOptions = {}
 ): Promise<DeployResult> {
   const started = options.now()
-  const { result, current } = await prepareChangeSet(cfn, request, options, started)
+  const { result, current, before } = await prepareChangeSet(cfn, request, options, started)
   if (result.empty) {
     if (current) await ensureTerminationProtection(cfn, current, request.stackName, extra)
     return {
@@ -137,7 +187,13 @@ export async function deployStack(
       outputs: result.outputs ?? []
     }
   }
-  return executeChangeSet(cfn, result, options, extra, started)
+  return executeChangeSet(
+    cfn,
+    { ...result, ...(before ? { before } : {}) },
+    options,
+    extra,
+    started
+  )
 }
 
 function isChangeSetArn(value: string): boolean {
@@ -230,12 +286,20 @@ export async function executeExistingChangeSet(
   const stackId = described.StackId ?? stackName
   core.info(`Change set ${described.ChangeSetName ?? changeSetIdOrName} of stack ${stackName}:`)
   const changes = await readChangeRows(cfn, described, changeSetId, stackId)
-  const changeSet = {
+  // Review mode listed the parameter changes against the stack as it stood; so does this step.
+  const current = await describeStack(cfn, stackId)
+  const params =
+    current && current.StackStatus !== 'REVIEW_IN_PROGRESS'
+      ? parameterChanges(current.Parameters ?? [], described.Parameters ?? [])
+      : undefined
+  const changeSet: ChangeSetRef = {
     changeSetId,
     stackId,
     stackName: described.StackName ?? stackName,
     changeSetName: described.ChangeSetName ?? changeSetIdOrName,
-    changes
+    changes,
+    ...(params ? { parameterChanges: params } : {}),
+    ...(current ? { before: current } : {})
   }
   return executeChangeSet(cfn, changeSet, options, extra, timing.started)
 }

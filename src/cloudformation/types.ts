@@ -1,5 +1,11 @@
 /** The values the CloudFormation modules take and return: requests, change sets, results. */
-import type { Output, Parameter, RollbackConfiguration, Tag } from '@aws-sdk/client-cloudformation'
+import type {
+  Output,
+  Parameter,
+  RollbackConfiguration,
+  Stack,
+  Tag
+} from '@aws-sdk/client-cloudformation'
 import type { ParameterChange } from '../stack-rules.js'
 
 export type { ParameterChange } from '../stack-rules.js'
@@ -70,6 +76,8 @@ export interface ChangeSetRef {
   /** Returned in the DeployResult. */
   changes?: ResourceChangeRow[]
   parameterChanges?: ParameterChange[]
+  /** The stack as read before the execution: a read that still equals it may be stale. */
+  before?: Stack
 }
 
 /** Options of the execution itself. */

@@ -11,7 +11,14 @@ import {
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { awsErrorName, DeployError, errorMessage } from '../errors.js'
-import { isSettled } from '../stack-rules.js'
+import {
+  changeSetWait,
+  isInProgress,
+  isSettled,
+  settledOutcome,
+  stackChanged,
+  type SettleEvidence
+} from '../stack-rules.js'
 import type { EventStream } from './events.js'
 
 /** How waits behave; tests pass a fake clock. */
@@ -79,8 +86,34 @@ function minutes(ms: number): string {
 }
 
 /**
+ * Our own write a stack wait follows (ExecuteChangeSet, DeleteStack): until the reads are known
+ * to be newer than it, a settled status may be a stale read (see `settledOutcome`).
+ */
+export interface OwnWrite {
+  /** When the write was sent (`options.now()`), to tell newer stack events. */
+  calledAt: number
+  /** The stack as read before the write (a stale read repeats it). */
+  before?: Stack
+}
+
+/** The evidence so far that the reads follow `write`, this read included. */
+function evidenceFor(
+  write: OwnWrite,
+  stack: Stack,
+  seenInProgress: boolean,
+  events: EventStream | undefined
+): SettleEvidence {
+  return {
+    seenInProgress,
+    ...(write.before ? { changedSinceCall: stackChanged(write.before, stack) } : {}),
+    newestEventAfterCall: events?.seenSince(write.calledAt) ?? false
+  }
+}
+
+/**
  * Waits until no operation runs on the stack, streaming events. On timeout an update is
- * cancelled (CloudFormation then rolls back to the previous version) and the wait fails.
+ * cancelled (CloudFormation then rolls back to the previous version) and the wait fails. After
+ * our own `write`, a settled status counts only once the reads are known to follow it.
  */
 export async function waitForStack(
   cfn: CloudFormationClient,
@@ -89,26 +122,42 @@ export async function waitForStack(
   options: WaitOptions,
   started: number,
   /** The stack our own DeleteStack removes: once it is gone it counts as deleted, not lost. */
-  deleting?: Stack
+  deleting?: Stack,
+  write?: OwnWrite
 ): Promise<Stack> {
   let last: Stack | undefined
+  let seenInProgress = false
   return pollUntil(
     options,
     started + options.timeoutMs,
     async () => {
       // Both reads at once: events are for the log, the status decides.
       const [, stack] = await Promise.all([events?.poll(), describeStack(cfn, stackId)])
+      if (stack === undefined && deleting) return { ...deleting, StackStatus: 'DELETE_COMPLETE' }
+      // A new stack's reads may lag behind its creation; a read of another stack is stale.
+      if (write && !isCurrentRead(stack, stackId, write)) return undefined
       last = stack
-      if (last === undefined && deleting) return { ...deleting, StackStatus: 'DELETE_COMPLETE' }
       if (last === undefined) {
         throw new DeployError(
           `Stack ${stackId} disappeared while waiting for it (deleted by someone else?).`
         )
       }
-      return isSettled(last.StackStatus ?? '') ? last : undefined
+      const status = last.StackStatus ?? ''
+      if (write && isInProgress(status)) seenInProgress = true
+      const evidence = write && evidenceFor(write, last, seenInProgress, events)
+      return settledOutcome(status, evidence) === 'settled' ? last : undefined
     },
-    () => stackTimedOut(cfn, stackId, last?.StackStatus ?? 'unknown', options, started)
+    () =>
+      stackTimedOut(cfn, stackId, last?.StackStatus ?? 'unknown', options, started, {
+        unconfirmed: write !== undefined && !seenInProgress
+      })
   )
+}
+
+/** False for a read that cannot answer for `stackId` after `write`: none yet, or another stack. */
+function isCurrentRead(stack: Stack | undefined, stackId: string, write: OwnWrite): boolean {
+  if (stack === undefined) return write.before?.StackStatus !== 'REVIEW_IN_PROGRESS'
+  return !stackId.startsWith('arn:') || stack.StackId === undefined || stack.StackId === stackId
 }
 
 /** The timeout of a stack wait: cancels a running update first, then fails saying so. */
@@ -117,8 +166,14 @@ async function stackTimedOut(
   stackId: string,
   status: string,
   options: WaitOptions,
-  started: number
+  started: number,
+  how: { unconfirmed: boolean } = { unconfirmed: false }
 ): Promise<never> {
+  if (how.unconfirmed && isSettled(status)) {
+    throw new DeployError(
+      `Stack ${stackId} still read ${status}, as before this run's change, after waiting ${minutes(options.now() - started)} (timeout-minutes): CloudFormation's reads never showed the operation start or end. Check the stack's events in the console before deploying again.`
+    )
+  }
   let cancelled = ''
   if (status === 'UPDATE_IN_PROGRESS') {
     try {
@@ -134,7 +189,7 @@ async function stackTimedOut(
   )
 }
 
-/** Waits until a change set is CREATE_COMPLETE, FAILED or gone. */
+/** Waits until a change set is CREATE_COMPLETE or FAILED; any other settled status is an error. */
 export async function waitForChangeSet(
   cfn: CloudFormationClient,
   changeSetId: string,
@@ -153,10 +208,13 @@ export async function waitForChangeSet(
           ...(stackName === undefined ? {} : { StackName: stackName })
         })
       )
-      const status = result.Status ?? ''
-      return status === 'CREATE_COMPLETE' || status === 'FAILED' || status === 'DELETE_COMPLETE'
-        ? result
-        : undefined
+      const decision = changeSetWait(result.Status)
+      if (decision.kind === 'unexpected') {
+        throw new DeployError(
+          `Change set ${label} is ${decision.status}${result.StatusReason ? ` (${result.StatusReason})` : ''}: it can no longer become ready (deleted, or a status this action does not know), so the wait ends here. Create a new change set.`
+        )
+      }
+      return decision.kind === 'wait' ? undefined : result
     },
     () => {
       throw new DeployError(

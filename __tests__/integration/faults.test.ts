@@ -1,0 +1,147 @@
+/**
+ * The bundled action against the local world with the fault proxy acting as a real AWS region can:
+ * stale DescribeStacks reads after each write, answers lost after AWS acted, and two deploys of one
+ * stack overlapping. Each test proves the run reports its own result, tracked to the end.
+ */
+import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { createBucket, runAction } from '../../local/action-runner.mjs'
+import { addFault, clearFaults, deploy, faultLog, logOf, root, worldEnv } from './world.js'
+
+const bucket = 'fault-artifacts'
+const unique = Date.now().toString(36)
+
+type Run = Awaited<ReturnType<typeof deploy>>
+
+function expectSuccess(run: Run): void {
+  expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
+    exitCode: 0,
+    log: ''
+  })
+}
+
+/** The stack outputs the run reported. */
+function stackOutputs(run: Run): Record<string, string> {
+  return JSON.parse(run.outputs['outputs'] ?? '{}') as Record<string, string>
+}
+
+/** True when the run's log shows the stack's own event with `status` (the events were tracked). */
+function showsStackEvent(run: Run, stackName: string, status: string): boolean {
+  return new RegExp(`\\d\\d:\\d\\d:\\d\\d ${stackName} AWS::CloudFormation::Stack ${status}`).test(
+    run.stdout
+  )
+}
+
+beforeAll(async () => {
+  worldEnv()
+  await createBucket(bucket)
+})
+
+beforeEach(async () => {
+  await clearFaults()
+})
+
+describe('stale reads after each write (staleReads)', () => {
+  it('creates, updates and deletes a stack, each outcome its own', async () => {
+    const stackName = `stale-${unique}`
+    await addFault({ staleReads: { stackName, count: 3 } })
+
+    const created = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'stale-1' })
+    expectSuccess(created)
+    expect(created.outputs['stack-status']).toBe('CREATE_COMPLETE')
+    expect(stackOutputs(created)['DeployedImage']).toBe(created.outputs['image-uri-pinned'])
+
+    const updated = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'stale-2' })
+    expectSuccess(updated)
+    expect(updated.outputs['stack-status']).toBe('UPDATE_COMPLETE')
+    // A stale read would carry the first build's image as the outputs.
+    expect(stackOutputs(updated)['DeployedImage']).toBe(updated.outputs['image-uri-pinned'])
+    expect(stackOutputs(updated)['DeployedImage']).not.toBe(created.outputs['image-uri-pinned'])
+
+    const deleted = await deploy({
+      'stack-name': stackName,
+      mode: 'delete',
+      dockerfile: '',
+      binary: '',
+      template: ''
+    })
+    expectSuccess(deleted)
+    expect(deleted.outputs['stack-status']).toBe('DELETE_COMPLETE')
+
+    const stale = (await faultLog()).filter(
+      (entry) => (entry as { stale?: boolean }).stale === true
+    )
+    expect(stale.length).toBeGreaterThanOrEqual(6)
+  })
+})
+
+describe('answers lost after AWS acted (dropResponse)', () => {
+  it.each(['CreateChangeSet', 'ExecuteChangeSet'])(
+    'deploys and tracks the update when the answer to %s is lost',
+    async (operation) => {
+      const stackName = `drop-${operation.toLowerCase()}-${unique}`
+      const first = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'drop-1' })
+      expectSuccess(first)
+      await clearFaults()
+
+      await addFault({ operation, dropResponse: true, times: 1 })
+      const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'drop-2' })
+      expectSuccess(run)
+      expect(run.outputs['stack-status']).toBe('UPDATE_COMPLETE')
+      expect(stackOutputs(run)['DeployedImage']).toBe(run.outputs['image-uri-pinned'])
+      expect(showsStackEvent(run, stackName, 'UPDATE_COMPLETE')).toBe(true)
+
+      const calls = (await faultLog()).filter((entry) => entry.operation === operation)
+      expect(calls.filter((entry) => (entry as { dropped?: boolean }).dropped)).toHaveLength(1)
+      expect(calls.length).toBeGreaterThan(1)
+    }
+  )
+})
+
+describe('two deploys of one stack overlapping', () => {
+  it('fails the run whose change set was superseded, without the other run outputs', async () => {
+    const stackName = `overlap-${unique}`
+    expectSuccess(await deploy({ bucket, 'stack-name': stackName, 'build-id': 'overlap-0' }))
+    await clearFaults()
+
+    // Run A's update "takes" 45 s (its reads through the proxy show UPDATE_IN_PROGRESS); run B
+    // talks to moto directly, deploys meanwhile, and its change set is the one the stack last ran.
+    await addFault({
+      holdStatus: { stackName, status: 'UPDATE_IN_PROGRESS', seconds: 45, startOn: 'execute' }
+    })
+    const a = deploy({ bucket, 'stack-name': stackName, 'build-id': 'overlap-a' })
+    await waitForExecute()
+    const b = await runAction(
+      root,
+      {
+        dockerfile: 'examples/hello/Dockerfile',
+        binary: 'bootstrap',
+        template: 'examples/hello/template.yaml',
+        'create-repository': 'true',
+        bucket,
+        'stack-name': stackName,
+        'build-id': 'overlap-b'
+      },
+      { env: { AWS_ENDPOINT_URL_CLOUDFORMATION: worldEnv().LOCAL_MOTO_URL } }
+    )
+    expectSuccess(b)
+    const first = await a
+
+    expect(first.exitCode).not.toBe(0)
+    expect(logOf(first)).toContain(
+      `Another deploy updated stack ${stackName} meanwhile: it last ran change set`
+    )
+    expect(logOf(first)).toContain('see docs/WORKFLOWS.md#concurrency')
+    expect(first.outputs['outputs'] ?? '').not.toContain(b.outputs['image-digest'] ?? 'none')
+    expect(stackOutputs(b)['DeployedImage']).toBe(b.outputs['image-uri-pinned'])
+  })
+})
+
+/** Resolves once the fault proxy has answered an ExecuteChangeSet (run A's). */
+async function waitForExecute(): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const log = await faultLog()
+    if (log.some((entry) => entry.operation === 'ExecuteChangeSet')) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new Error('run A never executed its change set')
+}
