@@ -72,6 +72,34 @@ describe('stale reads after each write (staleReads)', () => {
     )
     expect(stale.length).toBeGreaterThanOrEqual(6)
   })
+
+  it('recreates a stack left in ROLLBACK_COMPLETE, though reads after the delete are stale', async () => {
+    const stackName = `stale-rollback-${unique}`
+    const failed = await deploy({
+      bucket,
+      'stack-name': stackName,
+      'build-id': 'stale-rb-1',
+      template: '__fixtures__/integration/failing-template.yaml'
+    })
+    expect(failed.exitCode).toBe(1)
+    expect(logOf(failed)).toContain(`Stack ${stackName} ended in ROLLBACK_COMPLETE`)
+
+    // From here every write (the delete of the rolled-back stack, the new change set, its execution)
+    // is followed by reads that still show the stack as it was before.
+    await addFault({ staleReads: { stackName, count: 3 } })
+    const recreated = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'stale-rb-2' })
+    expectSuccess(recreated)
+    expect(logOf(recreated)).toContain(
+      `Stack ${stackName} is in ROLLBACK_COMPLETE (its first create failed); deleting it to create it again.`
+    )
+    expect(recreated.outputs['stack-status']).toBe('CREATE_COMPLETE')
+    expect(recreated.outputs['stack-id']).not.toBe(failed.outputs['stack-id'])
+    expect(stackOutputs(recreated)['DeployedImage']).toBe(recreated.outputs['image-uri-pinned'])
+    const stale = (await faultLog()).filter(
+      (entry) => (entry as { stale?: boolean }).stale === true
+    )
+    expect(stale.length).toBeGreaterThanOrEqual(3)
+  })
 })
 
 describe('answers lost after AWS acted (dropResponse)', () => {
