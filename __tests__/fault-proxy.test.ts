@@ -234,3 +234,37 @@ describe('drop-response', () => {
     ])
   })
 })
+
+describe('stall', () => {
+  it('accepts the call and never answers nor forwards it; the next call is answered', async () => {
+    statuses.set('app', 'UPDATE_COMPLETE')
+    await addRule({ operation: 'DescribeStacks', stall: true, times: 1 })
+    const controller = new AbortController()
+    const stalled = fetch(proxyUrl, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: new URLSearchParams({ Action: 'DescribeStacks', StackName: 'app' }).toString()
+    })
+    const outcome = await Promise.race([
+      stalled.then(() => 'answered'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))
+    ])
+    expect(outcome).toBe('still waiting')
+    controller.abort()
+    await expect(stalled).rejects.toThrow()
+    expect(received).toEqual([])
+    expect(await statusOf('app')).toBe('UPDATE_COMPLETE')
+    expect((await faultLog()).map((e) => [e['operation'], e['stalled']])).toEqual([
+      ['DescribeStacks', true],
+      ['DescribeStacks', false]
+    ])
+  })
+
+  it('refuses a stall rule without an operation', async () => {
+    expect(await addRule({ stall: true })).toEqual({
+      status: 400,
+      body: { error: 'stall rule needs "operation"' }
+    })
+  })
+})

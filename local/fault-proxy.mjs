@@ -39,6 +39,10 @@
 //     -> the call is forwarded and the target acts on it, then the client's connection is
 //     destroyed instead of answering, so the SDK retries a call that already took effect.
 //     Optional "service". The log marks such calls "dropped": true.
+//   {"operation":"DescribeStacks","stall":true,"times":1}   (a stalled endpoint)
+//     -> the connection is accepted and the request read, then nothing is ever answered (the call
+//     is not forwarded): only the client's own timeout ends it. Optional "service". The log marks
+//     such calls "stalled": true.
 //
 // Errors are written in the wire protocol the client used:
 //   query (Action=... form/query string; CloudFormation, STS): XML <ErrorResponse>, 400 Throttling
@@ -46,7 +50,8 @@
 //   smithy rpc-v2-cbor (path /service/S/operation/O): CBOR {"__type","message"}
 //   S3 REST-XML: 503 <Error><Code>SlowDown</Code>...; 5xx -> InternalError / ServiceUnavailable
 // The log holds no headers, bodies, query strings or credentials.
-// GET /__faults/log entries also say "stale" (answered from a stale-reads snapshot) and "dropped".
+// GET /__faults/log entries also say "stale" (answered from a stale-reads snapshot), "dropped" and
+// "stalled".
 
 import http from 'node:http'
 import { randomUUID } from 'node:crypto'
@@ -427,6 +432,10 @@ function validateRule(r) {
       hits: 0
     }
   }
+  if (r.stall) {
+    if (!r.operation) throw new Error('stall rule needs "operation"')
+    return { id: nextRuleId++, ...operationMatch(r), stall: true, times: timesOf(r), hits: 0 }
+  }
   if (r.dropResponse) {
     if (!r.operation) throw new Error('dropResponse rule needs "operation"')
     const times = r.times === undefined || r.times === null ? null : Number(r.times)
@@ -441,7 +450,8 @@ function validateRule(r) {
       hits: 0
     }
   }
-  if (!r.operation) throw new Error('rule needs "operation" (or "holdStatus", "staleReads")')
+  if (!r.operation)
+    throw new Error('rule needs "operation" (or "holdStatus", "staleReads", "stall")')
   if (!['throttle', '5xx'].includes(r.error))
     throw new Error('rule "error" must be "throttle" or "5xx"')
   if (r.status !== undefined && !(Number.isInteger(r.status) && r.status >= 400 && r.status <= 599))
@@ -467,6 +477,29 @@ function validateRule(r) {
 function matchErrorRule(info) {
   for (const r of rules) {
     if (!r.error) continue
+    if (r.times !== null && r.hits >= r.times) continue
+    if (r.operation !== '*' && r.operation !== info.operation) continue
+    if (r.service && r.service !== info.service) continue
+    r.hits++
+    return r
+  }
+  return null
+}
+
+function operationMatch(r) {
+  return { operation: String(r.operation), service: r.service ? String(r.service) : undefined }
+}
+
+function timesOf(r) {
+  const times = r.times === undefined || r.times === null ? null : Number(r.times)
+  if (times !== null && !(Number.isInteger(times) && times >= 0))
+    throw new Error('times must be a non-negative integer')
+  return times
+}
+
+function matchStallRule(info) {
+  for (const r of rules) {
+    if (!r.stall) continue
     if (r.times !== null && r.hits >= r.times) continue
     if (r.operation !== '*' && r.operation !== info.operation) continue
     if (r.service && r.service !== info.service) continue
@@ -733,6 +766,7 @@ async function proxy(req, res, url) {
     held: false,
     stale: false,
     dropped: false,
+    stalled: false,
     ms: 0
   }
   addLog(entry)
@@ -743,6 +777,18 @@ async function proxy(req, res, url) {
     entry.rule = rule.id
     entry.status = sendFault(req, res, rule, info)
     entry.ms = Date.now() - t0
+    return
+  }
+
+  const stall = matchStallRule(info)
+  if (stall) {
+    // Accept and never answer: only the client's timeout ends the call.
+    if (!body) req.resume()
+    entry.rule = stall.id
+    entry.stalled = true
+    req.socket.on('close', () => {
+      entry.ms = Date.now() - t0
+    })
     return
   }
 

@@ -173,3 +173,21 @@ async function waitForExecute(): Promise<void> {
   }
   throw new Error('run A never executed its change set')
 }
+
+describe('a stalled endpoint (stall)', () => {
+  it('gives up on a call that is never answered, retries it and deploys', async () => {
+    const stackName = `stall-${unique}`
+    await addFault({ operation: 'DescribeStacks', stall: true, times: 1 })
+    const started = Date.now()
+    const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'stall-1' })
+    expectSuccess(run)
+    expect(run.outputs['stack-status']).toBe('CREATE_COMPLETE')
+    // The SDK's socket timeout (15 s in src/aws-clients.ts) ended the stalled call, not the job's.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15_000)
+    expect(Date.now() - started).toBeLessThan(120_000)
+    const stalled = (await faultLog()).filter(
+      (entry) => (entry as { stalled?: boolean }).stalled === true
+    )
+    expect(stalled).toHaveLength(1)
+  })
+})
