@@ -121,7 +121,8 @@ export const cfn = mockClient(clients.cloudformation)
 export const noWait = {
   initialPollMs: 0,
   maxPollMs: 0,
-  sleep: async () => {},
+  // A macrotask, not a resolved promise: a poll that never settles must still let Jest's timeout fire.
+  sleep: () => new Promise<void>((resolve) => setImmediate(resolve)),
   now: () => Date.now()
 }
 

@@ -235,7 +235,23 @@ describe('NoEcho parameters', () => {
         { ParameterKey: 'DbPassword', ParameterValue: oldValue }
       ]
     })
-    h.cfn.on(DescribeStacksCommand).resolves({ Stacks: [existing] })
+    // As CloudFormation answers: the stack as it was until our change set runs, then updated by it.
+    let executed = false
+    h.cfn.on(ExecuteChangeSetCommand).callsFake(() => {
+      executed = true
+      return {}
+    })
+    h.cfn.on(DescribeStacksCommand).callsFake(() => ({
+      Stacks: [
+        executed
+          ? {
+              ...existing,
+              LastUpdatedTime: new Date('2024-05-01T12:05:00Z'),
+              ChangeSetId: CHANGE_SET_ID
+            }
+          : existing
+      ]
+    }))
     h.cfn
       .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
       .rejects(awsError('ChangeSetNotFoundException', 'none'))
