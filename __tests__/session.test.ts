@@ -154,6 +154,23 @@ describe('Session', () => {
     const SIGNAL = 'SIGUSR2'
     const stack = existingStack()
     mockUpdateChangeSet(stack)
+    // After our change set runs, the stack reads as updated by it (as CloudFormation shows it).
+    let executed = false
+    cfn.on(ExecuteChangeSetCommand).callsFake(() => {
+      executed = true
+      return {}
+    })
+    cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).callsFake(() => ({
+      Stacks: [
+        executed
+          ? {
+              ...stack,
+              LastUpdatedTime: new Date('2024-05-01T12:05:00Z'),
+              ChangeSetId: CHANGE_SET_ID
+            }
+          : stack
+      ]
+    }))
     const before = process.listeners(SIGNAL)
     // Cancelled while the change set is being created: nothing of ours runs on the stack yet.
     cfn.on(CreateChangeSetCommand).callsFake(() => {

@@ -105,7 +105,8 @@ Resources:
           { ParameterKey: 'CodeArtifactS3ObjectVersion', ParameterValue: 'zip-v7' }
         ],
         Tags: [{ Key: 'io:sparta:buildId', Value: BUILD_ID }],
-        Description: `oci-stack-deploy build ${BUILD_ID}`
+        Description: `oci-stack-deploy build ${BUILD_ID}`,
+        ClientToken: expect.stringMatching(/^oci-create-change-set-/)
       }
     ])
     expect(ecr.calls()).toHaveLength(0)
