@@ -497,21 +497,10 @@ function timesOf(r) {
   return times
 }
 
-function matchStallRule(info) {
+/** The first rule of `kind` ("stall" or "dropResponse") that matches the call and has uses left. */
+function matchRule(info, kind) {
   for (const r of rules) {
-    if (!r.stall) continue
-    if (r.times !== null && r.hits >= r.times) continue
-    if (r.operation !== '*' && r.operation !== info.operation) continue
-    if (r.service && r.service !== info.service) continue
-    r.hits++
-    return r
-  }
-  return null
-}
-
-function matchDropRule(info) {
-  for (const r of rules) {
-    if (!r.dropResponse) continue
+    if (!r[kind]) continue
     if (r.times !== null && r.hits >= r.times) continue
     if (r.operation !== '*' && r.operation !== info.operation) continue
     if (r.service && r.service !== info.service) continue
@@ -780,7 +769,7 @@ async function proxy(req, res, url) {
     return
   }
 
-  const stall = matchStallRule(info)
+  const stall = matchRule(info, 'stall')
   if (stall) {
     // Accept and never answer: only the client's timeout ends the call.
     if (!body) req.resume()
@@ -805,7 +794,7 @@ async function proxy(req, res, url) {
       return
     }
   }
-  const drop = matchDropRule(info)
+  const drop = matchRule(info, 'dropResponse')
   if (drop) entry.rule = drop.id
 
   const holds = info.operation === 'DescribeStacks' ? activeHolds() : []
