@@ -11,7 +11,6 @@ import {
   markdownTable,
   textCell
 } from '../src/markdown.js'
-import * as prComment from '../src/pr-comment.js'
 import { changesMarkdown } from '../src/report.js'
 
 describe('escapeHtml', () => {
@@ -44,10 +43,6 @@ describe('htmlLinkOrCode', () => {
 describe('one cell rule for every Markdown table', () => {
   it('escapes every pipe and turns every kind of line break into <br>', () => {
     expect(escapeCell('a|b|c\r\nd\ne\rf')).toBe('a\\|b\\|c<br>d<br>e<br>f')
-  })
-
-  it('is the rule the pull-request comment uses', () => {
-    expect(prComment.escapeCell).toBe(escapeCell)
   })
 
   it('escapes text before it keeps it in the cell: backslashes, emphasis, HTML', () => {

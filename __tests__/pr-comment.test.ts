@@ -1,3 +1,4 @@
+import { escapeCell } from '../src/markdown.js'
 import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { captureStdout } from '../__fixtures__/aws.js'
 import { startGitHubServer } from '../__fixtures__/github-server.js'
@@ -22,7 +23,6 @@ const savedApiUrl = process.env['GITHUB_API_URL']
 process.env['GITHUB_API_URL'] = server.url
 const {
   commentMarker,
-  escapeCell,
   findComment,
   isPermissionError,
   MAX_COMMENT_LENGTH,

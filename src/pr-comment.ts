@@ -7,7 +7,6 @@ import * as core from '@actions/core'
 import * as github from '@actions/github'
 import { errorMessage } from './errors.js'
 import {
-  escapeCell,
   escapeMarkdownText,
   fence,
   linkDestination,
@@ -212,9 +211,6 @@ function render(content: CommentContent, withChanges: boolean): string {
 
   return sections.join('\n\n') + '\n'
 }
-
-/** Kept for importers of the old home; the rule lives in markdown.ts. */
-export { escapeCell }
 
 /** Waits between attempts after a GitHub server error (5xx) or a lost connection. */
 export interface CommentRetry {

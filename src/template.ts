@@ -24,9 +24,6 @@ export const TEMPLATE_SIZE_LIMITS = {
 /** How a template reaches CloudFormation. */
 export type TemplateSource = keyof typeof TEMPLATE_SIZE_LIMITS
 
-/** The limit for the `TemplateURL` the action uses; kept under its old name for callers. */
-export const MAX_TEMPLATE_BYTES = TEMPLATE_SIZE_LIMITS.TemplateURL
-
 /**
  * The error for a template over CloudFormation's limit for `source`, or undefined when it fits
  * (a template of exactly the limit fits).
