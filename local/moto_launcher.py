@@ -2,6 +2,7 @@
 """Start moto's server on loopback after patching a few gaps of moto 5.2.x.
 
 Usage: python3 local/moto_launcher.py [--host 127.0.0.1] [--port 0] [--port-file FILE]
+                                     [--default-account ID]
 
 --port 0 (the default) binds a free port; the port actually bound is written
 to --port-file (and printed) once the server accepts connections, so the
@@ -41,6 +42,10 @@ Patches (each one is small and documented in local/README.md):
 6. TemplateURL keys are URL-decoded (moto used the raw path, so a key with
    %-escapes was not found); ?versionId= is accepted (moto returns the latest
    version, which is what the action uploaded last).
+7. --default-account ID: the account of a request whose access key moto did not issue
+   (e.g. the world's "testing" key); moto's own default is 123456789012. Keys from
+   `sts assume-role` keep the account of the assumed role, so one server serves several
+   accounts. (MOTO_ACCOUNT_ID would pin every request to one account: world.sh unsets it.)
 """
 
 from __future__ import annotations
@@ -250,11 +255,22 @@ def apply_patches() -> None:
         cfn_models.get_stack_from_s3_url = get_stack_from_s3_url
 
 
+def set_default_account(account_id: str) -> None:
+    """Patch 7: moto answers requests with keys it did not issue as `account_id`."""
+    if not (len(account_id) == 12 and account_id.isdigit()):
+        raise SystemExit(f"moto_launcher: --default-account {account_id!r}: give 12 digits")
+    from moto.iam import models as iam_models
+
+    # get_account_id_from() (the access key -> account lookup) falls back to this global.
+    iam_models.DEFAULT_ACCOUNT_ID = account_id
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=0)
     parser.add_argument("--port-file", default=None)
+    parser.add_argument("--default-account", default=None)
     args = parser.parse_args(argv)
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -262,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     apply_patches()
+    if args.default_account:
+        set_default_account(args.default_account)
 
     from werkzeug.serving import make_server
 

@@ -7,7 +7,7 @@
 set -uo pipefail
 
 for v in AWS_ENDPOINT_URL LOCAL_MOTO_URL LOCAL_FAULT_PROXY_URL LOCAL_REGISTRY_HOST LOCAL_REGISTRY_URL \
-  LOCAL_REGISTRY_CA LOCAL_ACCOUNT_ID DOCKER_HOST AWS_REGION LOCAL_WORLD_DIR; do
+  LOCAL_REGISTRY_CA LOCAL_ACCOUNT_ID LOCAL_ACCOUNT_ID_2 LOCAL_REGION_2 DOCKER_HOST AWS_REGION LOCAL_WORLD_DIR; do
   if [[ -z ${!v:-} ]]; then
     echo "smoke: $v is not set; run me as: local/world.sh run -- local/smoke.sh" >&2
     exit 2
@@ -127,6 +127,40 @@ t_manifest() {
       "$LOCAL_REGISTRY_URL/v2/$REPO/manifests/$DIGEST") == 200 ]]
 }
 check "registry manifest digest = pushed digest" t_manifest
+
+# ------------------------------------------------------------------ second account and region
+
+HOST_B2="$LOCAL_ACCOUNT_ID_2.dkr.ecr.$LOCAL_REGION_2.amazonaws.com"
+
+t_registries() {
+  local host password
+  for host in "$LOCAL_ACCOUNT_ID.dkr.ecr.$AWS_REGION.amazonaws.com" "$LOCAL_ACCOUNT_ID.dkr.ecr.$LOCAL_REGION_2.amazonaws.com" \
+    "$LOCAL_ACCOUNT_ID_2.dkr.ecr.$AWS_REGION.amazonaws.com" "$HOST_B2"; do
+    password="${host%%.*}-auth-token"
+    echo "$host -> $(getent hosts "$host")"
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --cacert "$LOCAL_REGISTRY_CA" -u "AWS:$password" "https://$host/v2/") == 200 ]] || return 1
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --cacert "$LOCAL_REGISTRY_CA" -u "AWS:$LOCAL_ACCOUNT_ID_2-x" "https://$host/v2/") == 401 ]] || return 1
+  done
+}
+check "four registries, each under its ECR name (TLS checked), each with its account's password" t_registries
+
+t_assume_role() {
+  awsx sts assume-role --role-arn "arn:aws:iam::$LOCAL_ACCOUNT_ID_2:role/smoke" --role-session-name smoke >"$WORK/role.json" || return 1
+  AWS_ACCESS_KEY_ID=$(jq_py 'd["Credentials"]["AccessKeyId"]' <"$WORK/role.json") \
+    AWS_SECRET_ACCESS_KEY=$(jq_py 'd["Credentials"]["SecretAccessKey"]' <"$WORK/role.json") \
+    AWS_SESSION_TOKEN=$(jq_py 'd["Credentials"]["SessionToken"]' <"$WORK/role.json") \
+    aws --endpoint-url "$AWS_ENDPOINT_URL" --region "$LOCAL_REGION_2" --output json ecr get-authorization-token >"$WORK/token-b.json" || return 1
+  cat "$WORK/token-b.json"
+  [[ $(jq_py 'd["authorizationData"][0]["proxyEndpoint"]' <"$WORK/token-b.json") == "https://$HOST_B2" ]] &&
+    [[ $(jq_py 'd["authorizationData"][0]["authorizationToken"]' <"$WORK/token-b.json" | base64 -d) == "AWS:$LOCAL_ACCOUNT_ID_2-auth-token" ]]
+}
+check "sts assume-role into account B -> B's ECR token for $LOCAL_REGION_2" t_assume_role
+
+t_push_b2() {
+  printf '%s' "$LOCAL_ACCOUNT_ID_2-auth-token" | docker login --username AWS --password-stdin "$HOST_B2" &&
+    docker tag smoke:local "$HOST_B2/$REPO:v1" && docker push "$HOST_B2/$REPO:v1"
+}
+check "docker push to account B's registry in $LOCAL_REGION_2 ($HOST_B2)" t_push_b2
 
 # ------------------------------------------------------------------ S3 + CloudFormation change sets
 

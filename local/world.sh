@@ -14,9 +14,22 @@
 #                                           network: run it outside any network namespace)
 #
 # Everything runs inside a private mount namespace (unshare --mount) in which a
-# generated hosts file is bind-mounted over /etc/hosts, mapping the ECR host
-# name to 127.0.0.1. The machine's real /etc/hosts is never written. Nothing
-# listens on anything but loopback.
+# generated hosts file is bind-mounted over /etc/hosts, mapping the four ECR host
+# names to their loopback addresses. The machine's real /etc/hosts is never
+# written. Nothing listens on anything but loopback.
+#
+# Two accounts (A = LOCAL_ACCOUNT_ID, B = LOCAL_ACCOUNT_ID_2) and two regions
+# (LOCAL_REGION, LOCAL_REGION_2): one registry per account and region, each a
+# docker-registry process of its own (storage, config, htpasswd, log), on port
+# 443 of its own loopback address, under its ECR host name, with a certificate
+# for that name signed by the world's CA:
+#   A, LOCAL_REGION    127.0.0.1  state <W>/registry/, registry.log (as before)
+#   A, LOCAL_REGION_2  127.0.0.2  state <W>/registry-<account>-<region>/,
+#   B, LOCAL_REGION    127.0.0.3    registry-<account>-<region>.log
+#   B, LOCAL_REGION_2  127.0.0.4
+# One moto serves both accounts: it takes the account from the request's access
+# key (credentials from `sts assume-role` into arn:aws:iam::<B>:role/<any> belong
+# to B; the role need not exist), else LOCAL_ACCOUNT_ID.
 #
 # Environment exported to the command (the contract):
 #   AWS_ENDPOINT_URL        http://127.0.0.1:<p>  the fault proxy (forwards to moto)
@@ -27,11 +40,19 @@
 #   AWS_EC2_METADATA_DISABLED=true
 #   AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE   empty files in the state dir
 #                                           (the host's ~/.aws is not consulted)
-#   LOCAL_ACCOUNT_ID        123456789012 (moto's default; LOCAL_ACCOUNT_ID overrides)
-#   LOCAL_REGISTRY_HOST     <account>.dkr.ecr.<region>.amazonaws.com (-> 127.0.0.1:443)
+#   LOCAL_ACCOUNT_ID        account A: 123456789012 (moto's default; LOCAL_ACCOUNT_ID overrides)
+#   LOCAL_ACCOUNT_ID_2      account B: 210987654321 (LOCAL_ACCOUNT_ID_2 overrides)
+#   LOCAL_REGION_2          the second region: us-west-2 (LOCAL_REGION_2 overrides)
+#   LOCAL_REGISTRY_HOST     A's registry in AWS_REGION: <account>.dkr.ecr.<region>.amazonaws.com
+#                           (-> 127.0.0.1:443)
 #   LOCAL_REGISTRY_URL      https://<LOCAL_REGISTRY_HOST>
-#   LOCAL_REGISTRY_CA       PEM of the CA that signed the registry's certificate
+#   LOCAL_REGISTRY_CA       PEM of the CA that signed every registry's certificate
 #   LOCAL_REGISTRY_PASSWORD <account>-auth-token (user AWS), what ECR's token decodes to
+#   LOCAL_REGISTRY_PASSWORD_2  the same for account B (its two registries)
+#   LOCAL_REGISTRIES        JSON array, one object per registry, A/region 1 first, then
+#                           A/region 2, B/region 1, B/region 2:
+#                           {"account","region","host","address","url","password","log"}
+#                           (log: that registry's log file)
 #   NODE_EXTRA_CA_CERTS     LOCAL_REGISTRY_CA (+ a previously set bundle), so Node
 #                           trusts the registry
 #   DOCKER_HOST             unix://<state>/docker.sock (or the reused engine's host)
@@ -46,7 +67,10 @@
 #                      docker/registry data, after stop). Default: a mktemp dir,
 #                      removed after stop.
 #   LOCAL_REGION       AWS region (default us-east-1)
-#   LOCAL_ACCOUNT_ID   account id (default 123456789012; passed to moto as MOTO_ACCOUNT_ID)
+#   LOCAL_REGION_2     the second region (default us-west-2)
+#   LOCAL_ACCOUNT_ID   account A, moto's default account (default 123456789012; moto is started
+#                      without MOTO_ACCOUNT_ID, which would pin every request to one account)
+#   LOCAL_ACCOUNT_ID_2 account B (default 210987654321)
 #   LOCAL_WORLD_DOCKER auto (default) | own | reuse. auto reuses an engine that
 #                      already answers `docker info` AND can log in to our registry
 #                      under its host name (which, inside our namespace, only an
@@ -74,8 +98,9 @@
 #   `deps` (and `run`/`start` when the cache is missing) does this; inside a network namespace
 #   it cannot, so run `local/world.sh deps` first (.ci/run does).
 #
-# Logs: <state>/dockerd.log, registry.log, moto.log, fault-proxy.log, world.log
-# (start mode). On a failed start the tail of the failing part's log is printed.
+# Logs: <state>/dockerd.log, registry.log (and registry-<account>-<region>.log),
+# moto.log, fault-proxy.log, world.log (start mode). On a failed start the tail of
+# the failing part's log is printed.
 
 set -euo pipefail
 
@@ -90,7 +115,14 @@ TRIXIE_PACKAGES=(docker.io containerd docker-buildx)
 TRIXIE_VERSIONS=(26.1.5 1.7.24 0.13.1)
 TRIXIE_ROOT="$ENGINE_CACHE/trixie-amd64"
 ACCOUNT="${LOCAL_ACCOUNT_ID:-123456789012}"
+ACCOUNT2="${LOCAL_ACCOUNT_ID_2:-210987654321}"
+REGION2="${LOCAL_REGION_2:-us-west-2}"
 REG_HOST="${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com"
+# The registries, by index: account, region, loopback address. Index 0 (A, region 1) is the
+# LOCAL_REGISTRY_* one and keeps the state names it always had (registry/, registry.log).
+REG_ACCOUNTS=("$ACCOUNT" "$ACCOUNT" "$ACCOUNT2" "$ACCOUNT2")
+REG_REGIONS=("$REGION" "$REGION2" "$REGION" "$REGION2")
+REG_ADDRS=(127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4)
 READY_TIMEOUT="${LOCAL_WORLD_TIMEOUT:-30}"
 PY="${LOCAL_WORLD_PYTHON:-python3}"
 
@@ -216,7 +248,7 @@ fail_part() {
   exit 1
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_in_use() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
 file_nonempty() { [[ -s $1 ]]; }
 
@@ -226,71 +258,123 @@ http_up() { # any HTTP answer at all
   [[ -n $code && $code != 000 ]]
 }
 
-registry_ready() {
+registry_ready() { # registry_ready <host>: answers /v2/ over TLS (checked) with 401
   local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$W/tls/ca.pem" "https://$REG_HOST/v2/") || return 1
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$W/tls/ca.pem" "https://$1/v2/") || return 1
   [[ $code == 401 ]]
+}
+
+reg_host() { printf '%s.dkr.ecr.%s.amazonaws.com' "${REG_ACCOUNTS[$1]}" "${REG_REGIONS[$1]}"; }
+
+# reg_name <i>: the registry's name in the state dir (its dir, log, pid file and TLS files).
+reg_name() {
+  if (($1 == 0)); then printf registry; else printf 'registry-%s-%s' "${REG_ACCOUNTS[$1]}" "${REG_REGIONS[$1]}"; fi
 }
 
 # ------------------------------------------------------------------ start
 
 # start_world: needs $W (state dir) and runs inside the private mount namespace. One starter
-# per part; the slow ones (moto, registry, engine) start in parallel and are waited for later.
+# per part; the slow ones (moto, registries, engine) start in parallel and are waited for later.
 start_world() {
   local t_start
   t_start=$(now_ms)
-  mkdir -p "$W"/{tls,registry/data,docker-config,aws,x}
+  [[ $ACCOUNT != "$ACCOUNT2" ]] || die "LOCAL_ACCOUNT_ID and LOCAL_ACCOUNT_ID_2 are both $ACCOUNT: give two accounts"
+  [[ $REGION != "$REGION2" ]] || die "LOCAL_REGION and LOCAL_REGION_2 are both $REGION: give two regions"
+  mkdir -p "$W"/{tls,docker-config,aws,x}
   start_watchdog
   : >"$W/aws/config"
   : >"$W/aws/credentials"
   : >"$W/timings"
   mount_hosts_file
   make_tls
-  configure_registry
+  configure_registries
   start_moto
-  start_registry
+  start_registries
+  # the engine's reuse probe logs in to the first registry; the others are waited for after
+  wait_registry 0
   start_engine
+  wait_registries
   wait_moto
   start_fault_proxy
   write_world_env
   echo "world_start_ms=$(($(now_ms) - t_start))" >>"$W/timings"
 }
 
-# mount_hosts_file: a hosts file over /etc/hosts (in this namespace only) naming the ECR host.
+# mount_hosts_file: a hosts file over /etc/hosts (in this namespace only) naming the ECR hosts.
 mount_hosts_file() {
+  local i host
   {
-    grep -v -F "$REG_HOST" /etc/hosts || true
+    grep -v -F -e "$(reg_host 0)" -e "$(reg_host 1)" -e "$(reg_host 2)" -e "$(reg_host 3)" /etc/hosts || true
     echo "127.0.0.1 localhost"
-    echo "127.0.0.1 $REG_HOST"
+    for i in "${!REG_ADDRS[@]}"; do echo "${REG_ADDRS[$i]} $(reg_host "$i")"; done
   } >"$W/hosts"
   mount --bind "$W/hosts" /etc/hosts || die "bind-mounting the hosts file failed (not in a private mount namespace?)"
-  [[ $(getent hosts "$REG_HOST" || true) == 127.0.0.1* ]] || die "$REG_HOST does not resolve to 127.0.0.1 after mounting the hosts file"
+  for i in "${!REG_ADDRS[@]}"; do
+    host=$(reg_host "$i")
+    [[ $(getent hosts "$host" || true) == "${REG_ADDRS[$i]} "* ]] ||
+      die "$host does not resolve to ${REG_ADDRS[$i]} after mounting the hosts file"
+  done
 }
 
-# make_tls: a throwaway CA and a leaf for the ECR host name.
+# make_tls: a throwaway CA and one leaf per registry for its ECR host name (signed in parallel).
 make_tls() {
-  local t0
+  local t0 i
   t0=$(now_ms)
   (
     cd "$W/tls"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
       -keyout ca.key -out ca.pem -subj "/CN=local-world test CA" \
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-      -keyout registry.key -out registry.csr -subj "/CN=$REG_HOST"
-    printf 'subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' "$REG_HOST" >leaf.ext
-    openssl x509 -req -in registry.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-      -extfile leaf.ext -out registry.pem
-    cat registry.pem ca.pem >registry-chain.pem
-  ) >"$W/openssl.log" 2>&1 || fail_part "TLS certificate (openssl)" "$W/openssl.log" "openssl failed"
+    local -a pids=()
+    for i in "${!REG_ADDRS[@]}"; do
+      make_leaf "$(reg_name "$i")" "$(reg_host "$i")" "${REG_ADDRS[$i]}" &
+      pids+=($!)
+    done
+    wait_all "${pids[@]}"
+  ) >"$W/openssl.log" 2>&1 || fail_part "TLS certificates (openssl)" "$W/openssl.log" "openssl failed"
   echo "tls_ms=$(($(now_ms) - t0))" >>"$W/timings"
 }
 
-# configure_registry: the registry's config and htpasswd (password = what ECR's token decodes to).
+# make_leaf <name> <host> <address>: <name>.key and <name>-chain.pem (leaf + CA) in the cwd.
+make_leaf() {
+  local name=$1 host=$2 addr=$3 san
+  san="DNS:$host,IP:$addr"
+  [[ $addr != 127.0.0.1 ]] || san="DNS:$host,DNS:localhost,IP:127.0.0.1"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$name.key" -out "$name.csr" -subj "/CN=$host" || return 1
+  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' "$san" >"$name.ext"
+  # a serial of its own: parallel signers must not share ca.srl
+  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
+    -days 2 -extfile "$name.ext" -out "$name.pem" || return 1
+  cat "$name.pem" ca.pem >"$name-chain.pem"
+}
+
+# wait_all <pid...>: waits for each; fails if any failed.
+wait_all() {
+  local pid rc=0
+  for pid in "$@"; do wait "$pid" || rc=1; done
+  return $rc
+}
+
+# configure_registries: each registry's storage, config and htpasswd (password = what ECR's
+# token decodes to for its account).
+configure_registries() {
+  local i
+  for i in "${!REG_ADDRS[@]}"; do
+    if port_in_use 443 "${REG_ADDRS[$i]}"; then
+      fail_part "registry" "" "${REG_ADDRS[$i]}:443 is already in use (another local world running? try: local/world.sh stop)"
+    fi
+    configure_registry "$(reg_name "$i")" "$(reg_host "$i")" "${REG_ADDRS[$i]}" "${REG_ACCOUNTS[$i]}"
+  done
+}
+
+# configure_registry <name> <host> <address> <account>
 configure_registry() {
-  htpasswd -Bbn AWS "${ACCOUNT}-auth-token" >"$W/registry/htpasswd" 2>"$W/htpasswd.log" ||
+  local name=$1 host=$2 addr=$3 account=$4 dir="$W/$1"
+  mkdir -p "$dir/data"
+  htpasswd -Bbn AWS "${account}-auth-token" >"$dir/htpasswd" 2>"$W/htpasswd.log" ||
     fail_part "htpasswd" "$W/htpasswd.log" "htpasswd failed"
-  cat >"$W/registry/config.yml" <<EOF
+  cat >"$dir/config.yml" <<EOF
 version: 0.1
 log:
   level: info
@@ -298,7 +382,7 @@ log:
     service: registry
 storage:
   filesystem:
-    rootdirectory: $W/registry/data
+    rootdirectory: $dir/data
   delete:
     enabled: true
   cache:
@@ -307,32 +391,31 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: 127.0.0.1:443
-  host: https://$REG_HOST
+  addr: $addr:443
+  host: https://$host
   secret: local-world-not-a-secret
   tls:
-    certificate: $W/tls/registry-chain.pem
-    key: $W/tls/registry.key
+    certificate: $W/tls/$name-chain.pem
+    key: $W/tls/$name.key
   headers:
     X-Content-Type-Options: [nosniff]
 auth:
   htpasswd:
     realm: basic-realm
-    path: $W/registry/htpasswd
+    path: $dir/htpasswd
 health:
   storagedriver:
     enabled: false
 EOF
-  if port_in_use 443; then
-    fail_part "registry" "" "127.0.0.1:443 is already in use (another local world running? try: local/world.sh stop)"
-  fi
 }
 
 # start_moto: moto (patched, local/moto_launcher.py) on a free port; waited for by wait_moto.
+# Without MOTO_ACCOUNT_ID (it would pin every request to one account): moto takes the account
+# from the request's access key, and --default-account names the account of any other key.
 start_moto() {
   T_MOTO=$(now_ms)
-  MOTO_ACCOUNT_ID="$ACCOUNT" setsid "$PY" "$HERE/moto_launcher.py" --host 127.0.0.1 --port 0 \
-    --port-file "$W/moto.port" >"$W/moto.log" 2>&1 </dev/null &
+  setsid env -u MOTO_ACCOUNT_ID "$PY" "$HERE/moto_launcher.py" --host 127.0.0.1 --port 0 \
+    --port-file "$W/moto.port" --default-account "$ACCOUNT" >"$W/moto.log" 2>&1 </dev/null &
   echo $! >"$W/moto.pid"
 }
 
@@ -344,14 +427,32 @@ wait_moto() {
   echo "moto_ready_ms=$(($(now_ms) - T_MOTO))" >>"$W/timings"
 }
 
-# start_registry: docker-registry with TLS and basic auth on 127.0.0.1:443, ready on return.
-start_registry() {
-  local t0
-  t0=$(now_ms)
-  setsid docker-registry serve "$W/registry/config.yml" >"$W/registry.log" 2>&1 </dev/null &
-  echo $! >"$W/registry.pid"
-  wait_for "registry (docker-registry on 127.0.0.1:443)" "$W/registry.log" "$(cat "$W/registry.pid")" registry_ready
-  echo "registry_ready_ms=$(($(now_ms) - t0))" >>"$W/timings"
+# start_registries: one docker-registry per account and region, all launched at once; each is
+# waited for by wait_registry.
+start_registries() {
+  local i name
+  T_REGISTRIES=$(now_ms)
+  for i in "${!REG_ADDRS[@]}"; do
+    name=$(reg_name "$i")
+    setsid docker-registry serve "$W/$name/config.yml" >"$W/$name.log" 2>&1 </dev/null &
+    echo $! >"$W/$name.pid"
+  done
+}
+
+# wait_registry <i>: registry i answers over TLS under its host name.
+wait_registry() {
+  local name
+  name=$(reg_name "$1")
+  wait_for "registry (docker-registry on ${REG_ADDRS[$1]}:443, $(reg_host "$1"))" "$W/$name.log" \
+    "$(cat "$W/$name.pid")" registry_ready "$(reg_host "$1")"
+  (($1 != 0)) || echo "registry_ready_ms=$(($(now_ms) - T_REGISTRIES))" >>"$W/timings"
+}
+
+# wait_registries: the registries after the first (start_world waits for that one earlier).
+wait_registries() {
+  local i
+  for ((i = 1; i < ${#REG_ADDRS[@]}; i++)); do wait_registry "$i"; done
+  echo "registries_ready_ms=$(($(now_ms) - T_REGISTRIES))" >>"$W/timings"
 }
 
 # start_engine: reuse a running engine that reaches our registry, or start our own
@@ -447,10 +548,14 @@ write_world_env() {
     ev AWS_CONFIG_FILE "$W/aws/config"
     ev AWS_SHARED_CREDENTIALS_FILE "$W/aws/credentials"
     ev LOCAL_ACCOUNT_ID "$ACCOUNT"
+    ev LOCAL_ACCOUNT_ID_2 "$ACCOUNT2"
+    ev LOCAL_REGION_2 "$REGION2"
     ev LOCAL_REGISTRY_HOST "$REG_HOST"
     ev LOCAL_REGISTRY_URL "https://$REG_HOST"
     ev LOCAL_REGISTRY_CA "$W/tls/ca.pem"
     ev LOCAL_REGISTRY_PASSWORD "${ACCOUNT}-auth-token"
+    ev LOCAL_REGISTRY_PASSWORD_2 "${ACCOUNT2}-auth-token"
+    ev LOCAL_REGISTRIES "$(registries_json)"
     ev NODE_EXTRA_CA_CERTS "$node_ca"
     ev DOCKER_HOST "$(cat "$W/docker.host")"
     ev DOCKER_CONFIG "$W/docker-config"
@@ -460,6 +565,19 @@ write_world_env() {
 }
 
 ev() { printf 'export %s=%q\n' "$1" "$2"; }
+
+# registries_json: LOCAL_REGISTRIES, one object per registry (no value needs JSON escaping).
+registries_json() {
+  local i sep='' host
+  printf '['
+  for i in "${!REG_ADDRS[@]}"; do
+    host=$(reg_host "$i")
+    printf '%s{"account":"%s","region":"%s","host":"%s","address":"%s","url":"https://%s","password":"%s-auth-token","log":"%s"}' \
+      "$sep" "${REG_ACCOUNTS[$i]}" "${REG_REGIONS[$i]}" "$host" "${REG_ADDRS[$i]}" "$host" "${REG_ACCOUNTS[$i]}" "$W/$(reg_name "$i").log"
+    sep=,
+  done
+  printf ']'
+}
 
 load_world_env() {
   local v
@@ -528,13 +646,14 @@ stop_world() {
   reap_pidfile "$W/command.pid" command 3
   # signal everything first, then wait for each (stops in parallel)
   local f
-  for f in proxy dockerd.launcher registry moto; do term_pidfile "$W/$f.pid"; done
+  for f in "$W"/proxy.pid "$W"/dockerd.launcher.pid "$W"/registry*.pid "$W"/moto.pid; do term_pidfile "$f"; done
   reap_pidfile "$W/proxy.pid" "fault proxy" 3
   reap_pidfile "$W/dockerd.launcher.pid" dockerd 15
   rm -f "$W/dockerd.pid"
   # dockerd stops its containerd; make sure no child outlives it
   reap_pidfile "$W/x/containerd/containerd.pid" containerd 5
-  reap_pidfile "$W/registry.pid" registry 5
+  # one registry per account and region (registry.pid, registry-<account>-<region>.pid)
+  for f in "$W"/registry*.pid; do reap_pidfile "$f" "$(basename "$f" .pid)" 5; done
   reap_pidfile "$W/moto.pid" moto 5
   # mounts dockerd may have left under the state dir (this namespace only)
   local m
@@ -542,13 +661,13 @@ stop_world() {
     awk -v d="$W/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r)
   rm -f "$W/holder.pid" "$W/ready"
   if [[ -n ${KEEP_STATE:-} ]]; then
-    rm -rf "$W/docker" "$W/registry/data" "$W/x"
+    rm -rf "$W/docker" "$W"/registry*/data "$W/x"
   elif [[ ${LOCAL_WORLD_KEEP:-0} == 1 ]]; then
     say "state kept in $W (LOCAL_WORLD_KEEP=1)"
   elif [[ -f $W/.mktemp ]]; then
     rm -rf "$W"
   else
-    rm -rf "$W/docker" "$W/registry/data" "$W/x"
+    rm -rf "$W/docker" "$W"/registry*/data "$W/x"
   fi
 }
 
