@@ -268,3 +268,68 @@ describe('stall', () => {
     })
   })
 })
+
+describe('region', () => {
+  /** A query call signed (as far as the proxy reads it: the SigV4 credential scope) for `region`. */
+  async function callIn(region: string, action: string, name: string): Promise<string> {
+    const response = await fetch(proxyUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+        authorization: `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240501/${region}/cloudformation/aws4_request, SignedHeaders=host, Signature=0`
+      },
+      body: new URLSearchParams({ Action: action, StackName: name }).toString()
+    })
+    return /<StackStatus>([^<]*)</.exec(await response.text())?.[1] ?? ''
+  }
+
+  it('holds a stack in one region only, from that region execute on', async () => {
+    statuses.set('app', 'UPDATE_COMPLETE')
+    await addRule({
+      holdStatus: {
+        stackName: 'app',
+        status: 'UPDATE_IN_PROGRESS',
+        seconds: 30,
+        startOn: 'execute',
+        region: 'us-west-2'
+      }
+    })
+    await callIn('us-east-1', 'ExecuteChangeSet', 'app')
+    statuses.set('app', 'UPDATE_COMPLETE')
+    // us-east-1's execute does not start the us-west-2 hold.
+    expect(await callIn('us-west-2', 'DescribeStacks', 'app')).toBe('UPDATE_COMPLETE')
+    await callIn('us-west-2', 'ExecuteChangeSet', 'app')
+    statuses.set('app', 'UPDATE_COMPLETE')
+    expect([
+      await callIn('us-west-2', 'DescribeStacks', 'app'),
+      await callIn('us-east-1', 'DescribeStacks', 'app')
+    ]).toEqual(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE'])
+    expect((await faultLog()).map((e) => [e['region'], e['operation'], e['held']])).toEqual([
+      ['us-east-1', 'ExecuteChangeSet', false],
+      ['us-west-2', 'DescribeStacks', false],
+      ['us-west-2', 'ExecuteChangeSet', false],
+      ['us-west-2', 'DescribeStacks', true],
+      ['us-east-1', 'DescribeStacks', false]
+    ])
+  })
+
+  it('fails the calls signed for the rule region only', async () => {
+    statuses.set('app', 'UPDATE_COMPLETE')
+    await addRule({ operation: 'DescribeStacks', error: '5xx', region: 'us-west-2' })
+    expect(await callIn('us-east-1', 'DescribeStacks', 'app')).toBe('UPDATE_COMPLETE')
+    expect(await callIn('us-west-2', 'DescribeStacks', 'app')).toBe('')
+    expect((await faultLog()).map((e) => [e['region'], e['status']])).toEqual([
+      ['us-east-1', 200],
+      ['us-west-2', 500]
+    ])
+  })
+
+  it('refuses a region that is not a region name', async () => {
+    expect(await addRule({ operation: 'DescribeStacks', error: '5xx', region: 'US West' })).toEqual(
+      {
+        status: 400,
+        body: { error: 'region must be a region name such as "us-west-2"' }
+      }
+    )
+  })
+})

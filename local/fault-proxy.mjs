@@ -22,6 +22,9 @@
 //   {"operation":"PutObject","service":"s3","error":"5xx","status":503,"times":1}
 //   {"operation":"*","error":"5xx"}                      (every operation)
 //   optional on error rules: "service", "code", "message", "status"
+//   optional on error, stall and dropResponse rules and inside holdStatus: "region" - only calls
+//     signed for that region (the SigV4 credential scope), e.g. to fail or hold one region of a
+//     multi-region deploy; an "execute" hold with a region starts on that region's execute
 //   {"holdStatus":{"stackName":"x","status":"UPDATE_IN_PROGRESS","seconds":3,
 //                  "startOn":"added"|"firstRequest"|"execute"}}   (default "added")
 //     -> DescribeStacks answers for stack x show StackStatus=status during that window.
@@ -50,8 +53,8 @@
 //   smithy rpc-v2-cbor (path /service/S/operation/O): CBOR {"__type","message"}
 //   S3 REST-XML: 503 <Error><Code>SlowDown</Code>...; 5xx -> InternalError / ServiceUnavailable
 // The log holds no headers, bodies, query strings or credentials.
-// GET /__faults/log entries also say "stale" (answered from a stale-reads snapshot), "dropped" and
-// "stalled".
+// GET /__faults/log entries also say "stale" (answered from a stale-reads snapshot), "dropped",
+// "stalled" and "region" (the SigV4 credential scope's; "" when unsigned).
 
 import http from 'node:http'
 import { randomUUID } from 'node:crypto'
@@ -135,6 +138,25 @@ function serviceFromAuth(headers, url) {
   }
   return ''
 }
+
+/** The region a call is signed for (SigV4 credential scope), "" when unsigned. */
+function regionFromAuth(headers, url) {
+  const auth = String(headers['authorization'] || '')
+  const m = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/[^/]+\/aws4_request/.exec(auth)
+  if (m) return m[1]
+  const parts = (url.searchParams.get('X-Amz-Credential') || '').split('/')
+  return parts.length >= 5 ? parts[2] : ''
+}
+
+/** A rule's optional "region" (validated); undefined when the rule applies to every region. */
+function regionOf(r) {
+  if (r.region === undefined || r.region === null || r.region === '') return undefined
+  if (typeof r.region !== 'string' || !/^[a-z0-9-]+$/.test(r.region))
+    throw new Error('region must be a region name such as "us-west-2"')
+  return r.region
+}
+
+const inRegion = (r, region) => !r.region || r.region === region
 
 const TARGET_PREFIX_SERVICE = [
   [/^AmazonEC2ContainerRegistry/, 'ecr'],
@@ -412,7 +434,8 @@ function validateRule(r) {
         stackName: String(h.stackName),
         status: String(h.status),
         seconds: Number(h.seconds),
-        startOn: h.startOn || 'added'
+        startOn: h.startOn || 'added',
+        ...(regionOf(h) ? { region: regionOf(h) } : {})
       },
       startedAt: h.startOn === 'firstRequest' || h.startOn === 'execute' ? null : Date.now(),
       hits: 0
@@ -434,7 +457,13 @@ function validateRule(r) {
   }
   if (r.stall) {
     if (!r.operation) throw new Error('stall rule needs "operation"')
-    return { id: nextRuleId++, ...operationMatch(r), stall: true, times: timesOf(r), hits: 0 }
+    return {
+      id: nextRuleId++,
+      ...operationMatch(r),
+      stall: true,
+      times: timesOf(r),
+      hits: 0
+    }
   }
   if (r.dropResponse) {
     if (!r.operation) throw new Error('dropResponse rule needs "operation"')
@@ -445,6 +474,7 @@ function validateRule(r) {
       id: nextRuleId++,
       operation: String(r.operation),
       service: r.service ? String(r.service) : undefined,
+      region: regionOf(r),
       dropResponse: true,
       times,
       hits: 0
@@ -465,6 +495,7 @@ function validateRule(r) {
     id: nextRuleId++,
     operation: String(r.operation),
     service: r.service ? String(r.service) : undefined,
+    region: regionOf(r),
     error: r.error,
     status: r.status,
     code: r.code,
@@ -480,6 +511,7 @@ function matchErrorRule(info) {
     if (r.times !== null && r.hits >= r.times) continue
     if (r.operation !== '*' && r.operation !== info.operation) continue
     if (r.service && r.service !== info.service) continue
+    if (!inRegion(r, info.region)) continue
     r.hits++
     return r
   }
@@ -487,7 +519,11 @@ function matchErrorRule(info) {
 }
 
 function operationMatch(r) {
-  return { operation: String(r.operation), service: r.service ? String(r.service) : undefined }
+  return {
+    operation: String(r.operation),
+    service: r.service ? String(r.service) : undefined,
+    region: regionOf(r)
+  }
 }
 
 function timesOf(r) {
@@ -504,6 +540,7 @@ function matchRule(info, kind) {
     if (r.times !== null && r.hits >= r.times) continue
     if (r.operation !== '*' && r.operation !== info.operation) continue
     if (r.service && r.service !== info.service) continue
+    if (!inRegion(r, info.region)) continue
     r.hits++
     return r
   }
@@ -542,11 +579,12 @@ function takeStaleRead(stack) {
   return null
 }
 
-function activeHolds() {
+/** The holds that rewrite a DescribeStacks signed for `region`. */
+function activeHolds(region) {
   const now = Date.now()
   const out = []
   for (const r of rules) {
-    if (!r.holdStatus) continue
+    if (!r.holdStatus || !inRegion(r.holdStatus, region)) continue
     // startOn "execute": nothing is held until the change set is executed
     if (r.holdStatus.startOn === 'execute' && r.startedAt === null) continue
     // startOn "firstRequest": the clock starts with the first answer that shows the stack
@@ -619,12 +657,13 @@ function rewriteStackStatusJson(text, holds) {
   return changed ? { text: JSON.stringify(doc), changed } : { text, changed }
 }
 
-/** Starts the "execute" holds for the stack an answered ExecuteChangeSet names. */
-function startExecuteHolds(body) {
+/** Starts the "execute" holds for the stack an answered ExecuteChangeSet (signed for `region`) names. */
+function startExecuteHolds(body, region) {
   const stackName = body ? new URLSearchParams(body.toString('utf8')).get('StackName') || '' : ''
   const now = Date.now()
   for (const r of rules) {
     if (!r.holdStatus || r.holdStatus.startOn !== 'execute' || r.startedAt !== null) continue
+    if (!inRegion(r.holdStatus, region)) continue
     const name = r.holdStatus.stackName
     if (!stackName || stackName === name || stackName.includes(`:stack/${name}/`)) r.startedAt = now
   }
@@ -738,6 +777,7 @@ function forwardHeaders(src) {
 async function proxy(req, res, url) {
   const t0 = Date.now()
   const info = classifyHead(req, url)
+  info.region = regionFromAuth(req.headers, url)
   let body = null // Buffer when buffered, else stream
   if (info.needsBody) {
     body = await readAll(req, MAX_BUFFERED_BODY)
@@ -749,6 +789,7 @@ async function proxy(req, res, url) {
     service: info.service,
     operation: info.operation,
     protocol: info.protocol,
+    region: info.region,
     method: req.method,
     status: 0,
     rule: null,
@@ -797,7 +838,7 @@ async function proxy(req, res, url) {
   const drop = matchRule(info, 'dropResponse')
   if (drop) entry.rule = drop.id
 
-  const holds = info.operation === 'DescribeStacks' ? activeHolds() : []
+  const holds = info.operation === 'DescribeStacks' ? activeHolds(info.region) : []
   const headers = forwardHeaders(req.headers)
   if (holds.length) delete headers['accept-encoding']
   if (body) headers['content-length'] = String(body.length)
@@ -835,7 +876,8 @@ async function proxy(req, res, url) {
 
   upstream.on('response', async (up) => {
     entry.status = up.statusCode
-    if (info.operation === 'ExecuteChangeSet' && up.statusCode === 200) startExecuteHolds(body)
+    if (info.operation === 'ExecuteChangeSet' && up.statusCode === 200)
+      startExecuteHolds(body, info.region)
     if (STACK_WRITES.includes(info.operation) && up.statusCode === 200) {
       armStaleReads(info.operation, body)
     }
