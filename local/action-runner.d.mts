@@ -18,7 +18,18 @@ export function runAction(
     signal?: { pattern: RegExp; delayMs?: number; name?: NodeJS.Signals }
   }
 ): Promise<ActionRun>
+/** Temporary credentials, as the SDK takes them. */
+export interface Credentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken: string
+}
 export function createBucket(
   bucket: string,
-  options?: { versioning?: boolean; region?: string }
+  options?: { versioning?: boolean; region?: string; credentials?: Credentials }
 ): Promise<void>
+export function assumeRole(
+  account: string,
+  options?: { role?: string; sessionName?: string }
+): Promise<Credentials>
+export function credentialsEnv(credentials: Credentials): Record<string, string>

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 
 /** Parses a GITHUB_OUTPUT file (`name<<delimiter` blocks and `name=value` lines). */
 export function parseOutputFile(text) {
@@ -92,10 +93,13 @@ export async function runAction(root, inputs, options = {}) {
   return result
 }
 
-/** Creates an S3 bucket in the local world's region (optionally versioned); existing is fine. */
-export async function createBucket(bucket, { versioning = false, region } = {}) {
+/**
+ * Creates an S3 bucket in the local world's region, or `region` (optionally versioned), as the
+ * world's account or as `credentials` (from assumeRole); existing is fine.
+ */
+export async function createBucket(bucket, { versioning = false, region, credentials } = {}) {
   const bucketRegion = region ?? process.env.AWS_REGION ?? 'us-east-1'
-  const s3 = new S3Client({ region: bucketRegion })
+  const s3 = new S3Client({ region: bucketRegion, ...(credentials ? { credentials } : {}) })
   try {
     await s3.send(
       new CreateBucketCommand({
@@ -118,4 +122,47 @@ export async function createBucket(bucket, { versioning = false, region } = {}) 
     )
   }
   s3.destroy()
+}
+
+/**
+ * Credentials in another account of the local world, as a release job gets them: STS AssumeRole
+ * into `arn:aws:iam::<account>:role/<role>`, asked of moto directly (LOCAL_MOTO_URL, so the fault
+ * proxy's log holds only the action's calls). moto issues keys that it then takes as that
+ * account's; the role need not exist. Returns SDK credentials; credentialsEnv turns them into the
+ * variables aws-actions/configure-aws-credentials exports.
+ */
+export async function assumeRole(
+  account,
+  { role = 'release-deployer', sessionName = 'local-world' } = {}
+) {
+  const sts = new STSClient({
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    ...(process.env.LOCAL_MOTO_URL ? { endpoint: process.env.LOCAL_MOTO_URL } : {})
+  })
+  try {
+    const { Credentials: c } = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${account}:role/${role}`,
+        RoleSessionName: sessionName
+      })
+    )
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
+      throw new Error(`AssumeRole into ${account} returned no credentials`)
+    return {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken
+    }
+  } finally {
+    sts.destroy()
+  }
+}
+
+/** The environment of a step that runs with `credentials` (for runAction's options.env). */
+export function credentialsEnv(credentials) {
+  return {
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_SESSION_TOKEN: credentials.sessionToken
+  }
 }

@@ -1,11 +1,22 @@
 /**
  * Helpers for the integration suite, which runs inside the local world (local/world.sh): moto behind
- * the fault proxy, a real Docker engine and a real registry under the ECR host name.
+ * the fault proxy, a real Docker engine and four real registries (two accounts, two regions) under
+ * their ECR host names.
  */
 import { execFileSync } from 'node:child_process'
-import { dirname, resolve } from 'node:path'
+import { createHash } from 'node:crypto'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runAction, type ActionRun } from '../../local/action-runner.mjs'
+import { parseRegistryLog, type RegistryRequest } from '../../bench/analysis.mjs'
+import {
+  assumeRole,
+  credentialsEnv,
+  runAction,
+  type ActionRun,
+  type Credentials
+} from '../../local/action-runner.mjs'
 
 // Jest 29's ESM runtime has no import.meta.dirname.
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -17,6 +28,10 @@ const REQUIRED = [
   'LOCAL_REGISTRY_HOST',
   'LOCAL_REGISTRY_PASSWORD',
   'LOCAL_ACCOUNT_ID',
+  'LOCAL_ACCOUNT_ID_2',
+  'LOCAL_REGION_2',
+  'LOCAL_REGISTRIES',
+  'AWS_REGION',
   'DOCKER_HOST'
 ] as const
 
@@ -45,28 +60,51 @@ export async function deploy(inputs: Record<string, string>): Promise<ActionRun>
   })
 }
 
+/** Where an AWS CLI call goes: a region other than AWS_REGION, another account's credentials. */
+export interface CliTarget {
+  region?: string
+  credentials?: Credentials
+}
+
 /** The AWS CLI against moto directly (no fault proxy), parsed as JSON. */
-export function awsCli(args: string[]): unknown {
+export function awsCli(args: string[], target: CliTarget = {}): unknown {
   const out = execFileSync(
     'aws',
-    [...args, '--endpoint-url', worldEnv().LOCAL_MOTO_URL, '--output', 'json'],
+    [
+      ...args,
+      '--endpoint-url',
+      worldEnv().LOCAL_MOTO_URL,
+      '--output',
+      'json',
+      ...(target.region ? ['--region', target.region] : [])
+    ],
     {
       encoding: 'utf8',
       // A missing stack is an expected answer in some tests: keep the CLI's stderr out of the log.
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(target.credentials
+        ? { env: { ...process.env, ...credentialsEnv(target.credentials) } }
+        : {})
     }
   )
   return out.trim() === '' ? {} : JSON.parse(out)
 }
 
-/** A stack as moto holds it. */
-export function describeStackCli(stackName: string): {
+/** A stack as moto holds it (in AWS_REGION and the world's account unless `target` says). */
+export function describeStackCli(
+  stackName: string,
+  target: CliTarget = {}
+): {
+  StackId: string
   StackStatus: string
   Parameters?: Array<{ ParameterKey: string; ParameterValue: string }>
   Outputs?: Array<{ OutputKey: string; OutputValue: string }>
   Tags?: Array<{ Key: string; Value: string }>
 } {
-  const result = awsCli(['cloudformation', 'describe-stacks', '--stack-name', stackName]) as {
+  const result = awsCli(
+    ['cloudformation', 'describe-stacks', '--stack-name', stackName],
+    target
+  ) as {
     Stacks: Array<ReturnType<typeof describeStackCli>>
   }
   const stack = result.Stacks[0]
@@ -74,19 +112,176 @@ export function describeStackCli(stackName: string): {
   return stack
 }
 
-function registryAuth(): string {
-  const { LOCAL_REGISTRY_PASSWORD } = worldEnv()
-  return `Basic ${Buffer.from(`AWS:${LOCAL_REGISTRY_PASSWORD}`).toString('base64')}`
+/** One registry of the world (an entry of LOCAL_REGISTRIES, see local/world.sh). */
+export interface WorldRegistry {
+  account: string
+  region: string
+  /** `<account>.dkr.ecr.<region>.amazonaws.com` */
+  host: string
+  /** Its loopback address (127.0.0.1 … 127.0.0.4). */
+  address: string
+  url: string
+  /** `<account>-auth-token`, user AWS. */
+  password: string
+  /** Its log file (one line per request). */
+  log: string
 }
 
-/** GET on the registry's HTTP API (TLS trusted through NODE_EXTRA_CA_CERTS). */
-export async function registryGet(path: string, accept?: string): Promise<Response> {
-  return fetch(`https://${worldEnv().LOCAL_REGISTRY_HOST}${path}`, {
+/** The world's four registries: account A then B, each in AWS_REGION then LOCAL_REGION_2. */
+export function registries(): WorldRegistry[] {
+  return JSON.parse(worldEnv().LOCAL_REGISTRIES) as WorldRegistry[]
+}
+
+/** The registry of `account` in `region`. */
+export function registryOf(account: string, region: string): WorldRegistry {
+  const found = registries().find((r) => r.account === account && r.region === region)
+  if (found === undefined) throw new Error(`the world has no registry for ${account} in ${region}`)
+  return found
+}
+
+/** Account A / B and region 1 / 2 of the world. */
+export function worldNames(): { a: string; b: string; region1: string; region2: string } {
+  const env = worldEnv()
+  return {
+    a: env.LOCAL_ACCOUNT_ID,
+    b: env.LOCAL_ACCOUNT_ID_2,
+    region1: env.AWS_REGION,
+    region2: env.LOCAL_REGION_2
+  }
+}
+
+/** Account B's credentials (STS AssumeRole, as a release job gets them). */
+export async function accountBCredentials(): Promise<Credentials> {
+  return assumeRole(worldEnv().LOCAL_ACCOUNT_ID_2, { sessionName: 'integration' })
+}
+
+function registryAuth(registry?: WorldRegistry): string {
+  const password = registry?.password ?? worldEnv().LOCAL_REGISTRY_PASSWORD
+  return `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`
+}
+
+/**
+ * GET (or `method`) on a registry's HTTP API (TLS trusted through NODE_EXTRA_CA_CERTS); the first
+ * registry (LOCAL_REGISTRY_HOST) unless `registry` says.
+ */
+export async function registryGet(
+  path: string,
+  accept?: string,
+  registry?: WorldRegistry,
+  method = 'GET'
+): Promise<Response> {
+  return fetch(`https://${registry?.host ?? worldEnv().LOCAL_REGISTRY_HOST}${path}`, {
+    method,
     headers: {
-      Authorization: registryAuth(),
+      Authorization: registryAuth(registry),
       ...(accept === undefined ? {} : { Accept: accept })
     }
   })
+}
+
+const MANIFEST_TYPES =
+  'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json'
+
+/** A manifest as a registry serves it: the digest it names, the body's own sha256, the blobs. */
+export interface ServedManifest {
+  /** Docker-Content-Digest */
+  digest: string | null
+  /** `sha256:` + the sha256 of the bytes served */
+  bytesDigest: string
+  mediaType: string | null
+  /** config digest, then the layers' */
+  blobs: string[]
+  /** Sizes of `blobs`, in order. */
+  sizes: number[]
+}
+
+/** repository:reference (tag or digest) in `registry`; null when it has none. */
+export async function registryManifest(
+  registry: WorldRegistry,
+  repository: string,
+  reference: string
+): Promise<ServedManifest | null> {
+  const response = await registryGet(
+    `/v2/${repository}/manifests/${reference}`,
+    MANIFEST_TYPES,
+    registry
+  )
+  if (response.status === 404) return null
+  if (!response.ok)
+    throw new Error(
+      `${registry.host}: manifest ${repository}:${reference}: HTTP ${response.status}`
+    )
+  const bytes = Buffer.from(await response.arrayBuffer())
+  const body = JSON.parse(bytes.toString('utf8')) as {
+    config: { digest: string; size: number }
+    layers: Array<{ digest: string; size: number }>
+  }
+  const described = [body.config, ...body.layers]
+  return {
+    digest: response.headers.get('docker-content-digest'),
+    bytesDigest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+    mediaType: response.headers.get('content-type'),
+    blobs: described.map((d) => d.digest),
+    sizes: described.map((d) => d.size)
+  }
+}
+
+/** Whether `registry` holds blob `digest` in `repository` (HEAD). */
+export async function registryHasBlob(
+  registry: WorldRegistry,
+  repository: string,
+  digest: string
+): Promise<boolean> {
+  const response = await registryGet(
+    `/v2/${repository}/blobs/${digest}`,
+    undefined,
+    registry,
+    'HEAD'
+  )
+  return response.ok
+}
+
+/** Where `registry`'s log ends now: pass it to registryRequestsSince. */
+export function registryLogOffset(registry: WorldRegistry): number {
+  return existsSync(registry.log) ? statSync(registry.log).size : 0
+}
+
+/** The requests `registry` answered after `offset` (its log, parsed as the bench parses it). */
+export function registryRequestsSince(registry: WorldRegistry, offset: number): RegistryRequest[] {
+  return parseRegistryLog(readFileSync(registry.log).subarray(offset).toString('utf8'))
+}
+
+/** Blob uploads started (POST …/blobs/uploads/ answered 202) and manifest PUTs among `requests`. */
+export function uploadCounts(requests: readonly RegistryRequest[]): {
+  blobUploads: number
+  blobMounts: number
+  manifestPuts: number
+} {
+  const uploads = requests.filter((r) => r.method === 'POST' && /\/blobs\/uploads\//.test(r.uri))
+  return {
+    blobUploads: uploads.filter((r) => r.status === 202).length,
+    blobMounts: uploads.filter((r) => r.status === 201).length,
+    manifestPuts: requests.filter((r) => r.method === 'PUT' && /\/manifests\//.test(r.uri)).length
+  }
+}
+
+/**
+ * A `docker` that must not run: first on PATH, it records its argv and fails. `env` goes to
+ * runAction; `calls()` lists what was attempted.
+ */
+export function dockerTrap(): { env: Record<string, string>; calls: () => string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'docker-trap-'))
+  const log = join(dir, 'calls.log')
+  writeFileSync(log, '')
+  writeFileSync(
+    join(dir, 'docker'),
+    `#!/bin/sh\n# a promote must not call docker\necho "docker $*" >>'${log}'\necho 'docker must not run here' >&2\nexit 127\n`
+  )
+  chmodSync(join(dir, 'docker'), 0o755)
+  return {
+    env: { PATH: `${dir}:${process.env.PATH ?? ''}` },
+    calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean)
+  }
 }
 
 /** Repositories the registry holds. */
