@@ -1,0 +1,409 @@
+/**
+ * Release pipelines against the local world (two accounts, two regions, a registry for each account
+ * and region): a build deployed to staging, then its digest promoted (input `image`, no docker)
+ * within the registry, to another region and to another account, and deploys fanned out to two
+ * regions (input `regions`), one of them failing.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  createBucket,
+  credentialsEnv,
+  runAction,
+  type ActionRun,
+  type Credentials
+} from '../../local/action-runner.mjs'
+import {
+  accountBCredentials,
+  clearFaults,
+  deploy,
+  describeStackCli,
+  dockerTrap,
+  logOf,
+  registryHasBlob,
+  registryLogOffset,
+  registryManifest,
+  registryOf,
+  registryRequestsSince,
+  root,
+  uploadCounts,
+  worldEnv,
+  worldNames,
+  type ServedManifest,
+  type WorldRegistry
+} from './world.js'
+
+const unique = Date.now().toString(36)
+const template = 'examples/hello/template.yaml'
+/** The repository examples/hello's Dockerfile names (label io.sparta.ecr-name). */
+const repository = 'spartaoci'
+
+/** One region's entry of the `deployments` output. */
+interface Deployment {
+  stackId: string
+  stackStatus: string
+  imageUri: string
+  imageUriPinned: string
+  imageDigest: string
+  outputs: Record<string, string>
+  error?: string
+}
+
+/** What the copy reported: "… N blob(s) already there, N mounted, N copied (N bytes uploaded) …". */
+interface CopyStats {
+  present: number
+  mounted: number
+  copied: number
+  bytes: number
+}
+
+let names: ReturnType<typeof worldNames>
+let accountB: Credentials
+/** The staging deploy everything is promoted from (account A, region 1). */
+let staging: ActionRun
+let source: ServedManifest
+let sourceRegistry: WorldRegistry
+
+const bucketA = (region: string): string => `release-${unique}-${region}`
+const bucketB = (region: string): string => `release-b-${unique}-${region}`
+
+function expectSuccess(run: ActionRun): void {
+  expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
+    exitCode: 0,
+    log: ''
+  })
+}
+
+function deploymentsOf(run: ActionRun): Record<string, Deployment> {
+  const text = run.outputs['deployments']
+  if (text === undefined) throw new Error(`no deployments output:\n${logOf(run)}`)
+  return JSON.parse(text) as Record<string, Deployment>
+}
+
+/** The copy statistics the action logged for its copy into `host`. */
+function copyStats(run: ActionRun, host: string): CopyStats {
+  const line = run.stdout
+    .split('\n')
+    .find((l) => l.includes('Copied ') && l.includes(` to ${host}/`))
+  const match =
+    /(\d+) blob\(s\) already there, (\d+) mounted, (\d+) copied \((\d+) bytes uploaded\)/.exec(
+      line ?? ''
+    )
+  if (match === null) throw new Error(`no copy into ${host} in the log:\n${run.stdout}`)
+  const [present, mounted, copied, bytes] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number
+  ]
+  return { present, mounted, copied, bytes }
+}
+
+/** Promotes `image` (no dockerfile, so no build) with the example template, docker trapped. */
+async function promote(
+  image: string,
+  inputs: Record<string, string>,
+  options: { credentials?: Credentials; workspace?: string } = {}
+): Promise<{ run: ActionRun; dockerCalls: string[] }> {
+  const trap = dockerTrap()
+  const run = await runAction(
+    root,
+    { template, 'create-repository': 'true', image, ...inputs },
+    {
+      env: {
+        ...trap.env,
+        ...(options.credentials ? credentialsEnv(options.credentials) : {}),
+        ...(options.workspace ? { GITHUB_WORKSPACE: options.workspace } : {})
+      }
+    }
+  )
+  return { run, dockerCalls: trap.calls() }
+}
+
+function parameter(stackName: string, key: string, target = {}): string | undefined {
+  return describeStackCli(stackName, target).Parameters?.find((p) => p.ParameterKey === key)
+    ?.ParameterValue
+}
+
+beforeAll(async () => {
+  worldEnv()
+  names = worldNames()
+  accountB = await accountBCredentials()
+  for (const region of [names.region1, names.region2]) {
+    await createBucket(bucketA(region), { region })
+    await createBucket(bucketB(region), { region, credentials: accountB })
+  }
+  staging = await deploy({
+    bucket: bucketA(names.region1),
+    'stack-name': `release-staging-${unique}`,
+    'build-id': `release-${unique}`
+  })
+  expectSuccess(staging)
+  sourceRegistry = registryOf(names.a, names.region1)
+  const served = await registryManifest(sourceRegistry, repository, `release-${unique}`)
+  if (served === null) throw new Error('the staging build is not in the registry')
+  source = served
+})
+
+beforeEach(async () => {
+  await clearFaults()
+})
+
+describe('promoting a tested digest', () => {
+  it('deploys a new stack from the staging digest within one registry, without docker', async () => {
+    const pinned = staging.outputs['image-uri-pinned'] ?? ''
+    expect(pinned).toBe(`${sourceRegistry.host}/${repository}@${source.digest}`)
+    const offset = registryLogOffset(sourceRegistry)
+    const stackName = `release-same-${unique}`
+
+    const { run, dockerCalls } = await promote(pinned, {
+      bucket: bucketA(names.region1),
+      'stack-name': stackName
+    })
+
+    expectSuccess(run)
+    expect(dockerCalls).toEqual([])
+    expect(run.outputs['image-digest']).toBe(staging.outputs['image-digest'])
+    expect(run.outputs['image-uri-pinned']).toBe(pinned)
+    expect(run.outputs['stack-status']).toBe('CREATE_COMPLETE')
+    expect(parameter(stackName, 'CodeImageURI')).toBe(pinned)
+    // Nothing to copy: no blob uploaded, no manifest put.
+    expect(uploadCounts(registryRequestsSince(sourceRegistry, offset))).toEqual({
+      blobUploads: 0,
+      blobMounts: 0,
+      manifestPuts: 0
+    })
+  })
+
+  it('resolves a tag once, then deploys by digest', async () => {
+    const stackName = `release-tag-${unique}`
+    const { run, dockerCalls } = await promote(
+      `${sourceRegistry.host}/${repository}:release-${unique}`,
+      { bucket: bucketA(names.region1), 'stack-name': stackName }
+    )
+
+    expectSuccess(run)
+    expect(dockerCalls).toEqual([])
+    expect(run.outputs['image-digest']).toBe(source.digest)
+    expect(parameter(stackName, 'CodeImageURI')).toBe(
+      `${sourceRegistry.host}/${repository}@${source.digest}`
+    )
+  })
+
+  it('copies the image to the other region: same manifest bytes, every blob, nothing twice', async () => {
+    const target = registryOf(names.a, names.region2)
+    const offset = registryLogOffset(target)
+    const stackName = `release-region-${unique}`
+
+    const { run, dockerCalls } = await promote(staging.outputs['image-uri-pinned'] ?? '', {
+      bucket: bucketA(names.region2),
+      regions: names.region2,
+      'stack-name': stackName
+    })
+
+    expectSuccess(run)
+    expect(dockerCalls).toEqual([])
+    const copied = await registryManifest(target, repository, source.digest ?? '')
+    expect(copied).toEqual(source)
+    expect(copied?.bytesDigest).toBe(source.digest)
+    for (const blob of source.blobs)
+      expect(await registryHasBlob(target, repository, blob)).toBe(true)
+    expect(run.outputs['image-digest']).toBe(source.digest)
+    expect(run.outputs['image-uri-pinned']).toBe(`${target.host}/${repository}@${source.digest}`)
+    expect(parameter(stackName, 'CodeImageURI', { region: names.region2 })).toBe(
+      run.outputs['image-uri-pinned']
+    )
+    // The region's registry was empty: every blob went over once, measured at the registry too.
+    const total = source.sizes.reduce((sum, size) => sum + size, 0)
+    expect(copyStats(run, target.host)).toEqual({
+      present: 0,
+      mounted: 0,
+      copied: source.blobs.length,
+      bytes: total
+    })
+    expect(uploadCounts(registryRequestsSince(target, offset))).toEqual({
+      blobUploads: source.blobs.length,
+      blobMounts: 0,
+      manifestPuts: 1
+    })
+
+    // Promoted again (another stack): the target already holds every blob, none is uploaded.
+    const again = registryLogOffset(target)
+    const second = await promote(staging.outputs['image-uri-pinned'] ?? '', {
+      bucket: bucketA(names.region2),
+      regions: names.region2,
+      'stack-name': `release-region-again-${unique}`
+    })
+    expectSuccess(second.run)
+    expect(uploadCounts(registryRequestsSince(target, again)).blobUploads).toBe(0)
+    expect(copyStats(second.run, target.host)).toMatchObject({
+      present: source.blobs.length,
+      copied: 0,
+      bytes: 0
+    })
+  })
+
+  it('copies the image to another account, deploying with that account’s credentials', async () => {
+    const target = registryOf(names.b, names.region1)
+    const offset = registryLogOffset(target)
+    const stackName = `release-account-${unique}`
+
+    const { run, dockerCalls } = await promote(
+      staging.outputs['image-uri-pinned'] ?? '',
+      { bucket: bucketB(names.region1), 'stack-name': stackName },
+      { credentials: accountB }
+    )
+
+    expectSuccess(run)
+    expect(dockerCalls).toEqual([])
+    const copied = await registryManifest(target, repository, source.digest ?? '')
+    expect(copied).toEqual(source)
+    expect(copied?.bytesDigest).toBe(source.digest)
+    for (const blob of source.blobs)
+      expect(await registryHasBlob(target, repository, blob)).toBe(true)
+    expect(run.outputs['image-digest']).toBe(source.digest)
+    expect(run.outputs['image-uri-pinned']).toBe(`${target.host}/${repository}@${source.digest}`)
+    expect(copyStats(run, target.host)).toMatchObject({ copied: source.blobs.length })
+    expect(uploadCounts(registryRequestsSince(target, offset))).toEqual({
+      blobUploads: source.blobs.length,
+      blobMounts: 0,
+      manifestPuts: 1
+    })
+    // The stack is account B's, and account A has none of that name.
+    const stack = describeStackCli(stackName, { credentials: accountB })
+    expect(stack.StackStatus).toBe('CREATE_COMPLETE')
+    expect(stack.StackId).toContain(`:${names.b}:stack/${stackName}/`)
+    expect(run.outputs['stack-id']).toBe(stack.StackId)
+    expect(() => describeStackCli(stackName)).toThrow()
+  })
+})
+
+describe('fanning out to two regions', () => {
+  it('builds once and deploys a stack in each region, reporting both', async () => {
+    const stackName = `release-fan-${unique}`
+    const second = registryOf(names.a, names.region2)
+
+    const run = await deploy({
+      bucket: `release-${unique}-{region}`,
+      regions: `${names.region1},${names.region2}`,
+      'stack-name': stackName,
+      'build-id': `fan-${unique}`
+    })
+
+    expectSuccess(run)
+    const digest = run.outputs['image-digest'] ?? ''
+    expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/)
+    const deployments = deploymentsOf(run)
+    expect(Object.keys(deployments).sort()).toEqual([names.region1, names.region2].sort())
+    for (const region of [names.region1, names.region2]) {
+      const host = registryOf(names.a, region).host
+      const stack = describeStackCli(stackName, { region })
+      expect(deployments[region]).toEqual({
+        stackId: stack.StackId,
+        stackStatus: 'CREATE_COMPLETE',
+        imageUri: `${host}/${repository}:fan-${unique}`,
+        imageUriPinned: `${host}/${repository}@${digest}`,
+        imageDigest: digest,
+        outputs: expect.objectContaining({ DeployedImage: `${host}/${repository}@${digest}` })
+      })
+      expect(stack.StackStatus).toBe('CREATE_COMPLETE')
+      expect(stack.StackId).toContain(`:cloudformation:${region}:${names.a}:stack/${stackName}/`)
+    }
+    // The single-region outputs are the first region's.
+    expect(run.outputs['stack-id']).toBe(deployments[names.region1]?.stackId)
+    expect(run.outputs['image-uri-pinned']).toBe(deployments[names.region1]?.imageUriPinned)
+    // The second region's registry serves the very digest that was pushed to the first.
+    const first = await registryManifest(sourceRegistry, repository, digest)
+    expect(await registryManifest(second, repository, digest)).toEqual(first)
+    expect(run.summary).toContain(names.region1)
+    expect(run.summary).toContain(names.region2)
+  })
+
+  describe('when one region fails after the deploy started', () => {
+    let workspace: string
+    const takenBucket = `release-taken-${unique}`
+
+    beforeAll(async () => {
+      // A template whose bucket name is taken in the second region only: CloudFormation creates the
+      // first region's stack and rolls the second back (BucketAlreadyExists), as AWS does when a
+      // named resource exists.
+      workspace = mkdtempSync(join(tmpdir(), 'release-fail-'))
+      writeFileSync(
+        join(workspace, 'template.yaml'),
+        [
+          'AWSTemplateFormatVersion: "2010-09-09"',
+          'Parameters:',
+          '  CodeImageURI: { Type: String }',
+          'Resources:',
+          '  FunctionRole:',
+          '    Type: AWS::IAM::Role',
+          '    Properties:',
+          '      AssumeRolePolicyDocument:',
+          '        Version: "2012-10-17"',
+          '        Statement:',
+          '          - { Effect: Allow, Principal: { Service: lambda.amazonaws.com }, Action: sts:AssumeRole }',
+          '  Function:',
+          '    Type: AWS::Lambda::Function',
+          '    Properties:',
+          '      PackageType: Image',
+          '      Code: { ImageUri: !Ref CodeImageURI }',
+          '      Role: !GetAtt FunctionRole.Arn',
+          '  Assets:',
+          '    Type: AWS::S3::Bucket',
+          `    Properties: { BucketName: !Sub "${takenBucket}-\${AWS::Region}" }`,
+          'Outputs:',
+          '  DeployedImage: { Value: !Ref CodeImageURI }',
+          ''
+        ].join('\n')
+      )
+      await createBucket(`${takenBucket}-${names.region2}`, { region: names.region2 })
+    })
+
+    afterAll(() => {
+      rmSync(workspace, { recursive: true, force: true })
+    })
+
+    it('finishes the healthy region, fails the step and reports both regions', async () => {
+      const stackName = `release-fanfail-${unique}`
+
+      const { run, dockerCalls } = await promote(
+        staging.outputs['image-uri-pinned'] ?? '',
+        {
+          template: 'template.yaml',
+          bucket: `release-${unique}-{region}`,
+          regions: `${names.region1},${names.region2}`,
+          'stack-name': stackName
+        },
+        { workspace }
+      )
+
+      expect(run.exitCode).toBe(1)
+      expect(dockerCalls).toEqual([])
+      const deployments = deploymentsOf(run)
+      expect(deployments[names.region1]).toMatchObject({
+        stackStatus: 'CREATE_COMPLETE',
+        imageDigest: source.digest
+      })
+      expect(deployments[names.region1]?.error).toBeUndefined()
+      expect(deployments[names.region2]).toMatchObject({ stackStatus: 'ROLLBACK_COMPLETE' })
+      expect(deployments[names.region2]?.error).toContain('BucketAlreadyExists')
+      expect(describeStackCli(stackName, { region: names.region1 }).StackStatus).toBe(
+        'CREATE_COMPLETE'
+      )
+      expect(describeStackCli(stackName, { region: names.region2 }).StackStatus).toBe(
+        'ROLLBACK_COMPLETE'
+      )
+      expect(run.stdout).toMatch(/^::error::.*us-west-2|^::error::.*ROLLBACK_COMPLETE/m)
+      // One table, a row per region.
+      const rows = run.summary.split('\n').filter((l) => /<tr>|^\|/.test(l))
+      expect(rows.some((r) => r.includes(names.region1) && r.includes('CREATE_COMPLETE'))).toBe(
+        true
+      )
+      expect(rows.some((r) => r.includes(names.region2) && r.includes('ROLLBACK_COMPLETE'))).toBe(
+        true
+      )
+    })
+  })
+})
