@@ -1,0 +1,434 @@
+// `npm run bench:release`: issue 14's release figures, measured against the local world
+// (local/world.sh: two accounts, two regions, a registry for each, moto behind the fault proxy).
+// Writes bench/release-results.json and bench/RELEASE.md.
+//
+//   (a) a promote of an image the target registry already holds uploads no blob: counted at the
+//       target registry (its log: POST …/blobs/uploads/ answered 202 starts an upload, 201 is a
+//       mount) and as the action reports it ("N blob(s) already there, N mounted, N copied …");
+//       the first copy into the same registry is measured too, for contrast. Both for another
+//       region of the same account and for another account.
+//   (b) a two-region fan-out against a one-region deploy of the same image: both promote the
+//       round's freshly pushed image (`image: <image-uri-pinned>`), so the fan-out's extra work
+//       (copying the image to the second region's registry, which does not hold its layers yet,
+//       and a second stack in parallel) is what the ratio shows. CloudFormation's own operation
+//       time is simulated as bench/run.mjs does: a fault-proxy holdStatus (startOn "execute") of
+//       BENCH_HOLD_SECONDS per stack, here one per region (the rule's "region").
+//
+//   BENCH_RELEASE_RUNS=3   rounds (medians); each round pushes new layers
+//   BENCH_HOLD_SECONDS=3   simulated CloudFormation operation time per stack
+//   BENCH_PAYLOAD_MB=8     size of each of the image's two payload layers
+//   BENCH_KEEP=1           keep the scratch workspace
+import { execFileSync } from 'node:child_process'
+import { createCipheriv, createHash } from 'node:crypto'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
+import os from 'node:os'
+import { join, resolve } from 'node:path'
+import * as prettier from 'prettier'
+import { assumeRole, createBucket, credentialsEnv, runAction } from '../local/action-runner.mjs'
+import { median, parseRegistryLog } from './analysis.mjs'
+
+const root = resolve(import.meta.dirname, '..')
+const RUNS = positiveInt('BENCH_RELEASE_RUNS', 3)
+const HOLD_SECONDS = positiveNumber('BENCH_HOLD_SECONDS', 3)
+const PAYLOAD_MB = positiveNumber('BENCH_PAYLOAD_MB', 8)
+const JSON_FILE = join(root, 'bench/release-results.json')
+const MD_FILE = join(root, 'bench/RELEASE.md')
+/** Issue 14: a fan-out under 1.5× a one-region deploy; a promote into a holder uploads nothing. */
+const TARGET = { fanOutRatio: 1.5, heldUploads: 0 }
+
+function positiveNumber(name, fallback) {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!(value > 0)) throw new Error(`${name}=${raw}: give a positive number`)
+  return value
+}
+
+function positiveInt(name, fallback) {
+  const value = positiveNumber(name, fallback)
+  if (!Number.isInteger(value)) throw new Error(`${name}=${value}: give a whole number`)
+  return value
+}
+
+const say = (text) => process.stderr.write(`bench:release: ${text}\n`)
+const s = (ms) => `${(ms / 1000).toFixed(2)} s`
+
+// ------------------------------------------------------------------ the world
+
+const WORLD = ['LOCAL_FAULT_PROXY_URL', 'LOCAL_REGISTRIES', 'LOCAL_ACCOUNT_ID_2', 'LOCAL_REGION_2']
+
+function world() {
+  const missing = WORLD.filter((name) => !process.env[name])
+  if (missing.length > 0) {
+    throw new Error(
+      `the local world is not running (missing ${missing.join(', ')}): run 'npm run bench:release'.`
+    )
+  }
+  const registries = JSON.parse(process.env.LOCAL_REGISTRIES)
+  const a = process.env.LOCAL_ACCOUNT_ID
+  const b = process.env.LOCAL_ACCOUNT_ID_2
+  const region1 = process.env.AWS_REGION
+  const region2 = process.env.LOCAL_REGION_2
+  const registry = (account, region) =>
+    registries.find((r) => r.account === account && r.region === region)
+  return { a, b, region1, region2, registry }
+}
+
+async function proxy(method, path, body) {
+  const response = await fetch(`${process.env.LOCAL_FAULT_PROXY_URL}/__faults${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  })
+  if (!response.ok) throw new Error(`fault proxy ${method} ${path}: ${await response.text()}`)
+  return response.json()
+}
+
+const logSize = (registry) => (existsSync(registry.log) ? statSync(registry.log).size : 0)
+
+/** What `registry` was asked to store after `offset`: uploads started, mounts, manifest PUTs. */
+function registryWrites(registry, offset) {
+  const requests = parseRegistryLog(readFileSync(registry.log).subarray(offset).toString('utf8'))
+  const uploads = requests.filter((r) => r.method === 'POST' && /\/blobs\/uploads\//.test(r.uri))
+  return {
+    blobUploads: uploads.filter((r) => r.status === 202).length,
+    blobMounts: uploads.filter((r) => r.status === 201).length,
+    blobPatchesAndPuts: requests.filter(
+      (r) => (r.method === 'PATCH' || r.method === 'PUT') && /\/blobs\/uploads\//.test(r.uri)
+    ).length,
+    manifestPuts: requests.filter((r) => r.method === 'PUT' && /\/manifests\//.test(r.uri)).length
+  }
+}
+
+/** The action's own report of its copy into `host`. */
+function copyStats(run, host) {
+  const line = run.stdout
+    .split('\n')
+    .find((l) => l.includes('Copied ') && l.includes(` to ${host}/`))
+  const m =
+    /(\d+) blob\(s\) already there, (\d+) mounted, (\d+) copied \((\d+) bytes uploaded\)/.exec(
+      line ?? ''
+    )
+  if (!m) return null
+  const [present, mounted, copied, bytesUploaded] = m.slice(1).map(Number)
+  return { present, mounted, copied, bytesUploaded }
+}
+
+// ------------------------------------------------------------------ workspace
+
+/** Deterministic pseudo-random bytes (AES-CTR keystream): new layers for each seed. */
+function payload(seed, bytes) {
+  const key = createHash('sha256').update(seed).digest().subarray(0, 16)
+  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(bytes))
+}
+
+/** The bench service (bench/service/Dockerfile) and the example's template in a scratch dir. */
+function prepareWorkspace() {
+  const work = mkdtempSync(join(os.tmpdir(), 'oci-stack-deploy-bench-release-'))
+  const workspace = join(work, 'workspace')
+  const service = join(workspace, 'service')
+  mkdirSync(join(service, 'payload'), { recursive: true })
+  copyFileSync(join(root, 'bench/service/Dockerfile'), join(service, 'Dockerfile'))
+  copyFileSync(join(root, 'examples/hello/bootstrap'), join(service, 'bootstrap'))
+  chmodSync(join(service, 'bootstrap'), 0o755)
+  copyFileSync(join(root, 'examples/hello/template.yaml'), join(workspace, 'template.yaml'))
+  return { work, workspace, service }
+}
+
+/** New payload layers for round `seed`, so each round's image is new to every registry. */
+function writePayload(ctx, seed) {
+  const bytes = Math.round(PAYLOAD_MB * 1024 * 1024)
+  writeFileSync(join(ctx.service, 'payload/runtime.bin'), payload(`${seed}-runtime`, bytes))
+  writeFileSync(join(ctx.service, 'payload/assets.bin'), payload(`${seed}-assets`, bytes))
+}
+
+// ------------------------------------------------------------------ runs
+
+async function run(ctx, label, inputs, { env = {}, holds = [] } = {}) {
+  await proxy('DELETE', '')
+  for (const region of holds) {
+    await proxy('POST', '/rules', {
+      holdStatus: {
+        stackName: inputs['stack-name'],
+        status: 'CREATE_IN_PROGRESS',
+        seconds: HOLD_SECONDS,
+        startOn: 'execute',
+        region
+      }
+    })
+  }
+  const result = await runAction(
+    root,
+    { template: 'template.yaml', 'create-repository': 'true', 'timeout-minutes': '5', ...inputs },
+    { env: { GITHUB_WORKSPACE: ctx.workspace, ...env } }
+  )
+  if (result.exitCode !== 0) {
+    const log = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-40).join('\n')
+    throw new Error(`${label}: the action exited with ${result.exitCode}\n${log}`)
+  }
+  if (holds.length > 0) {
+    const rules = await proxy('GET', '/rules')
+    const unstarted = rules.filter((r) => r.holdStatus && r.startedAt === null)
+    if (unstarted.length > 0)
+      throw new Error(`${label}: a hold never started (no ExecuteChangeSet?)`)
+  }
+  return { ...result, wall: result.timing.exitedAt - result.timing.spawnedAt }
+}
+
+/** A promote of `image` into `registry`, measured at that registry and from the action's log. */
+async function promoteInto(ctx, label, registry, inputs, options = {}) {
+  const offset = logSize(registry)
+  const result = await run(ctx, label, inputs, options)
+  return {
+    wall: result.wall,
+    registry: registryWrites(registry, offset),
+    reported: copyStats(result, registry.host)
+  }
+}
+
+async function round(ctx, w, accountB, i, unique) {
+  const repository = `bench-release-${unique}-${i}`
+  writePayload(ctx, `${unique}-${i}`)
+  const bucket = 'bench-release-{region}'
+  const staging = await run(ctx, `round ${i} staging build`, {
+    dockerfile: 'service/Dockerfile',
+    binary: 'bootstrap',
+    bucket: `bench-release-${w.region1}`,
+    'stack-name': `bench-rel-staging-${unique}-${i}`,
+    'build-args': `REPOSITORY=${repository}`,
+    'build-id': `r${i}`
+  })
+  const image = staging.outputs['image-uri-pinned']
+  const digest = staging.outputs['image-digest']
+
+  const oneRegion = () =>
+    run(
+      ctx,
+      `round ${i} one region`,
+      { image, bucket, regions: w.region1, 'stack-name': `bench-rel-one-${unique}-${i}` },
+      { holds: [w.region1] }
+    )
+  const second = w.registry(w.a, w.region2)
+  const twoRegions = () =>
+    promoteInto(
+      ctx,
+      `round ${i} two regions`,
+      second,
+      {
+        image,
+        bucket,
+        regions: `${w.region1},${w.region2}`,
+        'stack-name': `bench-rel-two-${unique}-${i}`
+      },
+      { holds: [w.region1, w.region2] }
+    )
+  // Alternate which goes first, so a trend in the machine's load favours neither.
+  let one, two
+  if (i % 2 === 1) {
+    one = await oneRegion()
+    two = await twoRegions()
+  } else {
+    two = await twoRegions()
+    one = await oneRegion()
+  }
+
+  // (a) The second region's registry now holds the image: promote it there again.
+  const regionAgain = await promoteInto(ctx, `round ${i} region again`, second, {
+    image,
+    bucket,
+    regions: w.region2,
+    'stack-name': `bench-rel-again-${unique}-${i}`
+  })
+  // … and into account B: first copy, then again.
+  const bRegistry = w.registry(w.b, w.region1)
+  const env = credentialsEnv(accountB)
+  const accountFirst = await promoteInto(
+    ctx,
+    `round ${i} account B first`,
+    bRegistry,
+    { image, bucket: 'bench-release-b-{region}', 'stack-name': `bench-rel-b-${unique}-${i}` },
+    { env }
+  )
+  const accountAgain = await promoteInto(
+    ctx,
+    `round ${i} account B again`,
+    bRegistry,
+    { image, bucket: 'bench-release-b-{region}', 'stack-name': `bench-rel-b2-${unique}-${i}` },
+    { env }
+  )
+  say(
+    `round ${i}/${RUNS}: one region ${s(one.wall)}, two regions ${s(two.wall)} (${(two.wall / one.wall).toFixed(2)}×); uploads into a holder: ${regionAgain.registry.blobUploads} (region), ${accountAgain.registry.blobUploads} (account)`
+  )
+  return {
+    digest,
+    oneRegion: { wall: one.wall },
+    twoRegions: two,
+    regionAgain,
+    accountFirst,
+    accountAgain
+  }
+}
+
+// ------------------------------------------------------------------ results
+
+function summarise(rounds) {
+  const one = median(rounds.map((r) => r.oneRegion.wall))
+  const two = median(rounds.map((r) => r.twoRegions.wall))
+  const ratio = two / one
+  const heldUploads = Math.max(
+    ...rounds.flatMap((r) => [
+      r.regionAgain.registry.blobUploads,
+      r.accountAgain.registry.blobUploads
+    ])
+  )
+  const reportedCopied = Math.max(
+    ...rounds.flatMap((r) => [
+      r.regionAgain.reported?.copied ?? NaN,
+      r.accountAgain.reported?.copied ?? NaN
+    ])
+  )
+  return {
+    oneRegion: one,
+    twoRegions: two,
+    ratio,
+    fanOutPass: ratio < TARGET.fanOutRatio,
+    heldUploads,
+    heldReportedCopied: reportedCopied,
+    heldPass: heldUploads === TARGET.heldUploads && reportedCopied === 0
+  }
+}
+
+function meta(load) {
+  const git = (args) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim()
+  let source = 'unknown'
+  try {
+    const dirty = git(['status', '--porcelain', '--', 'src', 'dist'])
+    source = `git ${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ' with uncommitted changes in src/ or dist/' : ''}`
+  } catch {
+    // not a checkout
+  }
+  const cpus = os.cpus()
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    machine: `${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    git: source,
+    load: `1-minute load average ${load[0].toFixed(2)} at the start, ${load[1].toFixed(2)} at the end (${cpus.length} CPUs)`
+  }
+}
+
+const sec = (ms) => `${(ms / 1000).toFixed(2)} s`
+const pass = (ok) => (ok ? 'PASS' : 'MISS')
+
+/** RELEASE.md from the results (nothing but formatting). */
+function render(results) {
+  const { config, summary: sum, rounds } = results
+  const writes = (w) =>
+    `${w.registry.blobUploads} upload(s), ${w.registry.blobMounts} mount(s), ${w.registry.manifestPuts} manifest PUT(s)`
+  const reported = (w) =>
+    w.reported
+      ? `${w.reported.present} there, ${w.reported.mounted} mounted, ${w.reported.copied} copied, ${w.reported.bytesUploaded} B`
+      : 'no copy logged'
+  return `# Release figures (issue 14)
+
+Written by \`npm run bench:release\` (bench/release.mjs; the figures: bench/release-results.json).
+${results.meta.date}; ${config.runs} rounds, medians; simulated CloudFormation operation time
+${config.holdSeconds} s per stack (a fault-proxy hold per region, from its ExecuteChangeSet); image:
+two ${config.payloadMB} MB payload layers, new in every round. Machine: ${results.meta.machine};
+${results.meta.load}. Source: ${results.meta.git}.
+
+## Summary
+
+| Figure | Result | Target | |
+| --- | --- | --- | --- |
+| One-region deploy of a pushed image (\`image\`, \`regions: ${results.regions[0]}\`): wall time | ${sec(sum.oneRegion)} | | |
+| Two-region fan-out of the same image (\`regions: ${results.regions.join(',')}\`): wall time | ${sec(sum.twoRegions)} | | |
+| Fan-out / one region | ${sum.ratio.toFixed(2)}× | < ${TARGET.fanOutRatio}× | ${pass(sum.fanOutPass)} |
+| Promote into a registry that holds the image: blob uploads at the registry (max) | ${sum.heldUploads} | ${TARGET.heldUploads} | ${pass(sum.heldPass)} |
+| … blobs copied as the action reports it (max) | ${sum.heldReportedCopied} | 0 | |
+
+## Rounds
+
+| Round | One region | Two regions | Copy into region 2 (registry) | (action) | Region 2 again (registry) | (action) | Account B first (registry) | Account B again (registry) | (action) |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rounds
+  .map(
+    (r, i) =>
+      `| ${i + 1} | ${sec(r.oneRegion.wall)} | ${sec(r.twoRegions.wall)} | ${writes(r.twoRegions)} | ${reported(r.twoRegions)} | ${writes(r.regionAgain)} | ${reported(r.regionAgain)} | ${writes(r.accountFirst)} | ${writes(r.accountAgain)} | ${reported(r.accountAgain)} |`
+  )
+  .join('\n')}
+
+## How
+
+Each round builds the bench service (\`bench/service/Dockerfile\`, two payload layers of new
+deterministic bytes) once and deploys it to a staging stack in account A, region 1 (not timed). Then,
+in alternating order, it promotes that digest (\`image: <image-uri-pinned>\`) to a new stack in region 1
+only, and to a new stack in both regions (\`regions\`, \`bucket: bench-release-{region}\`); the second
+region's registry holds none of the round's layers, so the fan-out copies them. Wall time is
+\`node dist/index.js\` from spawn to exit. Then the same digest is promoted to region 2 again and, with
+account B's assumed-role credentials, twice into account B's registry. Registry figures are counted in
+that registry's own log: \`POST /v2/<repo>/blobs/uploads/\` answered 202 (an upload started) or 201 (a
+cross-repository mount), and manifest PUTs; the action's figures are its "Copied …" log line.
+`
+}
+
+async function writeResults(results) {
+  const thousandths = (_key, value) =>
+    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value
+  const json = JSON.stringify(results, thousandths)
+  const jsonOptions = { ...(await prettier.resolveConfig(JSON_FILE)), filepath: JSON_FILE }
+  writeFileSync(JSON_FILE, await prettier.format(json, jsonOptions))
+  const mdOptions = { ...(await prettier.resolveConfig(MD_FILE)), filepath: MD_FILE }
+  writeFileSync(MD_FILE, await prettier.format(render(JSON.parse(json)), mdOptions))
+}
+
+async function main() {
+  const w = world()
+  const started = Date.now()
+  const ctx = prepareWorkspace()
+  try {
+    const accountB = await assumeRole(w.b, { sessionName: 'bench-release' })
+    for (const region of [w.region1, w.region2]) {
+      await createBucket(`bench-release-${region}`, { region })
+      await createBucket(`bench-release-b-${region}`, { region, credentials: accountB })
+    }
+    const unique = Date.now().toString(36)
+    const load = [os.loadavg()[0]]
+    const rounds = []
+    for (let i = 1; i <= RUNS; i++) rounds.push(await round(ctx, w, accountB, i, unique))
+    load.push(os.loadavg()[0])
+    const results = {
+      config: { runs: RUNS, holdSeconds: HOLD_SECONDS, payloadMB: PAYLOAD_MB },
+      targets: TARGET,
+      meta: meta(load),
+      regions: [w.region1, w.region2],
+      summary: summarise(rounds),
+      rounds
+    }
+    await writeResults(results)
+    const sum = results.summary
+    process.stdout.write(
+      `one region ${s(sum.oneRegion)}, two regions ${s(sum.twoRegions)}: ${sum.ratio.toFixed(2)}× (target < ${TARGET.fanOutRatio}×) ${pass(sum.fanOutPass)}\n` +
+        `promote into a holder: ${sum.heldUploads} blob upload(s) at the registry, ${sum.heldReportedCopied} copied as reported ${pass(sum.heldPass)}\n` +
+        `Written to ${MD_FILE} and ${JSON_FILE} (${s(Date.now() - started)}).\n`
+    )
+  } finally {
+    if (process.env.BENCH_KEEP === '1') say(`kept ${ctx.work}`)
+    else rmSync(ctx.work, { recursive: true, force: true })
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench:release: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})
