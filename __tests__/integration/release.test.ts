@@ -110,7 +110,8 @@ async function promote(
   const trap = dockerTrap()
   const run = await runAction(
     root,
-    { template, 'create-repository': 'true', image, ...inputs },
+    // The build id names the template's key in the bucket (a workflow's default: the commit SHA).
+    { template, 'create-repository': 'true', 'build-id': `release-${unique}`, image, ...inputs },
     {
       env: {
         ...trap.env,
@@ -120,6 +121,27 @@ async function promote(
     }
   )
   return { run, dockerCalls: trap.calls() }
+}
+
+/**
+ * The rows of the summary's Regions table, cell text by column header (the Stack column left
+ * out: its ARN is checked against moto elsewhere).
+ */
+function regionRows(summary: string): Array<Record<string, string>> {
+  const table = /<h3>Regions<\/h3>\s*<table>([\s\S]*?)<\/table>/.exec(summary)?.[1]
+  if (table === undefined) throw new Error(`no Regions table in the summary:\n${summary}`)
+  const cells = (row: string, tag: string): string[] =>
+    [...row.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) =>
+      (m[1] ?? '').replace(/<[^>]+>/g, '').trim()
+    )
+  const [head = '', ...rows] = table.split('<tr>').filter(Boolean)
+  const headers = cells(head, 'th')
+  return rows.map((row) => {
+    const values = cells(row, 'td')
+    return Object.fromEntries(
+      headers.flatMap((h, i) => (h === 'Stack' ? [] : [[h, values[i] ?? '']]))
+    )
+  })
 }
 
 function parameter(stackName: string, key: string, target = {}): string | undefined {
@@ -317,8 +339,15 @@ describe('fanning out to two regions', () => {
     // The second region's registry serves the very digest that was pushed to the first.
     const first = await registryManifest(sourceRegistry, repository, digest)
     expect(await registryManifest(second, repository, digest)).toEqual(first)
-    expect(run.summary).toContain(names.region1)
-    expect(run.summary).toContain(names.region2)
+    expect(regionRows(run.summary)).toEqual(
+      [names.region1, names.region2].map((region) => ({
+        Region: region,
+        Account: names.a,
+        Status: 'CREATE_COMPLETE',
+        Digest: digest,
+        Error: '-'
+      }))
+    )
   })
 
   describe('when one region fails after the deploy started', () => {
@@ -395,15 +424,26 @@ describe('fanning out to two regions', () => {
       expect(describeStackCli(stackName, { region: names.region2 }).StackStatus).toBe(
         'ROLLBACK_COMPLETE'
       )
-      expect(run.stdout).toMatch(/^::error::.*us-west-2|^::error::.*ROLLBACK_COMPLETE/m)
-      // One table, a row per region.
-      const rows = run.summary.split('\n').filter((l) => /<tr>|^\|/.test(l))
-      expect(rows.some((r) => r.includes(names.region1) && r.includes('CREATE_COMPLETE'))).toBe(
-        true
-      )
-      expect(rows.some((r) => r.includes(names.region2) && r.includes('ROLLBACK_COMPLETE'))).toBe(
-        true
-      )
+      const error = run.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? ''
+      expect(error).toContain(`1 of 2 regions: ${names.region2}`)
+      expect(error).toContain('BucketAlreadyExists')
+      // One table in the summary, a row per region.
+      expect(regionRows(run.summary)).toEqual([
+        {
+          Region: names.region1,
+          Account: names.a,
+          Status: 'CREATE_COMPLETE',
+          Digest: source.digest,
+          Error: '-'
+        },
+        {
+          Region: names.region2,
+          Account: names.a,
+          Status: 'ROLLBACK_COMPLETE',
+          Digest: source.digest,
+          Error: expect.stringContaining('BucketAlreadyExists')
+        }
+      ])
     })
   })
 })
