@@ -86,9 +86,12 @@ function arnParts(stackId) {
   return { region, account }
 }
 
+// Both jobs of one workflow run share its build id (on GitHub: the commit SHA), which names the
+// template's key in each bucket.
 const common = {
   template: 'examples/hello/template.yaml',
   'create-repository': 'true',
+  'build-id': buildId,
   tags: 'project=oci-stack-deploy-demo'
 }
 
@@ -99,7 +102,6 @@ const staging = await step('1. Staging: build once, deploy (account A)', {
   binary: 'bootstrap',
   bucket: stagingBucket,
   'stack-name': stagingStack,
-  'build-id': buildId,
   'parameter-overrides': 'Stage=dev'
 })
 
