@@ -155,6 +155,7 @@ function writePayload(ctx, seed) {
 
 // ------------------------------------------------------------------ runs
 
+/** One action run in the scratch workspace; `holds`: the regions whose stack is held. */
 async function run(ctx, label, inputs, { env = {}, holds = [] } = {}) {
   await proxy('DELETE', '')
   for (const region of holds) {
@@ -170,7 +171,14 @@ async function run(ctx, label, inputs, { env = {}, holds = [] } = {}) {
   }
   const result = await runAction(
     root,
-    { template: 'template.yaml', 'create-repository': 'true', 'timeout-minutes': '5', ...inputs },
+    {
+      template: 'template.yaml',
+      'create-repository': 'true',
+      'timeout-minutes': '5',
+      // names the template's key in the bucket; each stack has its own key anyway
+      'build-id': 'bench',
+      ...inputs
+    },
     { env: { GITHUB_WORKSPACE: ctx.workspace, ...env } }
   )
   if (result.exitCode !== 0) {
