@@ -285,10 +285,11 @@ start_world() {
   : >"$W/aws/config"
   : >"$W/aws/credentials"
   : >"$W/timings"
+  # moto's start (python imports) is the longest: nothing it needs comes first
+  start_moto
   mount_hosts_file
   make_tls
   configure_registries
-  start_moto
   start_registries
   # the engine's reuse probe logs in to the first registry; the others are waited for after
   wait_registry 0
