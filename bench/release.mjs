@@ -321,8 +321,13 @@ function meta(load) {
   const git = (args) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim()
   let source = 'unknown'
   try {
-    const dirty = git(['status', '--porcelain', '--', 'src', 'dist'])
-    source = `git ${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ' with uncommitted changes in src/ or dist/' : ''}`
+    const head = `git ${git(['rev-parse', '--short', 'HEAD'])}`
+    // A branch may leave dist/ to the merge (bundled locally); changed sources are worth a warning.
+    if (git(['status', '--porcelain', '--', 'src']))
+      source = `${head} with uncommitted changes in src/`
+    else if (git(['status', '--porcelain', '--', 'dist']))
+      source = `${head}, dist/ bundled locally from it`
+    else source = head
   } catch {
     // not a checkout
   }
