@@ -308,7 +308,7 @@ const OUTCOME_TEXT = {
   cached: 'yes: CACHED',
   'not started': 'yes: never started',
   'export only':
-    'yes, in at least one build only provably: not CACHED in its log, but first shown when the export fetched its cached layer, so it never ran',
+    'yes: not run (in some builds BuildKit printed no CACHED; it was first shown when the export fetched its cached layer)',
   'manifest only': 'no: resolved the image manifest only (no layer fetched); not CACHED',
   ran: 'no: ran again'
 }
