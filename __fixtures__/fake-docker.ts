@@ -31,6 +31,8 @@ export interface FakeDockerOptions {
   buildFail?: boolean
   pushFailOnce?: boolean
   pushFail?: boolean
+  /** The digest `push` reports (a loopback registry holds an image of that digest). */
+  pushDigest?: string
   /** `docker build` is BuildKit's (buildx); the legacy builder otherwise. */
   buildkit?: boolean
   /** The active buildx builder's driver (with `buildkit`); `docker` when unset. */
@@ -63,6 +65,7 @@ const SETTINGS = [
   'FAKE_DOCKER_BUILD_FAIL',
   'FAKE_DOCKER_PUSH_FAIL_ONCE',
   'FAKE_DOCKER_PUSH_FAIL',
+  'FAKE_DOCKER_PUSH_DIGEST',
   'FAKE_DOCKER_BUILDKIT',
   'FAKE_DOCKER_BUILDX_DRIVER',
   'FAKE_DOCKER_CONTAINERD_STORE'
@@ -88,6 +91,7 @@ export function installFakeDocker(options: FakeDockerOptions = {}): FakeDocker {
   set('FAKE_DOCKER_BUILD_FAIL', flag(options.buildFail))
   set('FAKE_DOCKER_PUSH_FAIL_ONCE', flag(options.pushFailOnce))
   set('FAKE_DOCKER_PUSH_FAIL', flag(options.pushFail))
+  set('FAKE_DOCKER_PUSH_DIGEST', options.pushDigest)
   // Left as they are unless asked: some tests set FAKE_DOCKER_BUILDKIT themselves.
   if (options.buildkit !== undefined) set('FAKE_DOCKER_BUILDKIT', flag(options.buildkit))
   set('FAKE_DOCKER_BUILDX_DRIVER', options.buildxDriver)

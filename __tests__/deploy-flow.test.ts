@@ -178,7 +178,22 @@ describe('deploy mode', () => {
       }),
       FunctionArn: FUNCTION_ARN,
       DeployedImage: IMAGE_URI,
-      Docs: 'https://example.com/hello'
+      Docs: 'https://example.com/hello',
+      // One region: `deployments` holds it too.
+      deployments: JSON.stringify({
+        [REGION]: {
+          stackId: STACK_ID,
+          stackStatus: 'CREATE_COMPLETE',
+          imageUri: IMAGE_URI,
+          imageUriPinned: `${REGISTRY}/hello-service@${pushedDigest}`,
+          imageDigest: pushedDigest,
+          outputs: {
+            FunctionArn: FUNCTION_ARN,
+            DeployedImage: IMAGE_URI,
+            Docs: 'https://example.com/hello'
+          }
+        }
+      })
     })
 
     const text = summary()
@@ -316,7 +331,17 @@ describe('review mode', () => {
         '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
       'changes-markdown':
         '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
-      outputs: '{}'
+      outputs: '{}',
+      deployments: JSON.stringify({
+        [REGION]: {
+          stackId: STACK_ID,
+          stackStatus: 'REVIEW_IN_PROGRESS',
+          imageUri: IMAGE_URI,
+          imageUriPinned: `${REGISTRY}/hello-service@${outputs['image-digest']}`,
+          imageDigest: outputs['image-digest'],
+          outputs: {}
+        }
+      })
     })
     const lines = harness.stdout.lines()
     expect(lines).toContain(

@@ -95,6 +95,9 @@ describe('parseInputs defaults', () => {
       capabilities: ['CAPABILITY_IAM'],
       tags: [],
       region: 'eu-west-1',
+      regions: ['eu-west-1'],
+      image: undefined,
+      repository: '',
       createRepository: false,
       noFailOnEmptyChangeset: true,
       timeoutMinutes: 60,
@@ -119,6 +122,54 @@ describe('parseInputs defaults', () => {
       githubToken: '',
       prComment: true
     })
+  })
+})
+
+describe('release inputs in parseInputs', () => {
+  const IMAGE = `111122223333.dkr.ecr.us-east-1.amazonaws.com/team/hello@sha256:${'a'.repeat(64)}`
+
+  it('with image, needs no dockerfile and reads no build inputs', () => {
+    const inputs = parse({ dockerfile: '', image: IMAGE })
+    expect(inputs).toMatchObject({
+      dockerfile: '',
+      codeArchive: '',
+      context: '',
+      image: {
+        uri: IMAGE,
+        host: '111122223333.dkr.ecr.us-east-1.amazonaws.com',
+        accountId: '111122223333',
+        region: 'us-east-1',
+        repository: 'team/hello',
+        digest: `sha256:${'a'.repeat(64)}`
+      },
+      repository: 'team/hello'
+    })
+  })
+
+  it('refuses image together with an explicitly set dockerfile', () => {
+    expect(failure({ image: IMAGE })).toBe(
+      "Inputs 'image' and 'dockerfile' are both set: 'image' deploys an image that is already in ECR, 'dockerfile' builds a new one; give only one of them."
+    )
+  })
+
+  it('the first of regions is the region; buckets per region are checked by name', () => {
+    const inputs = parse({ region: '', regions: 'us-east-1, eu-west-1', bucket: 'art-{region}' })
+    expect(inputs).toMatchObject({
+      region: 'us-east-1',
+      regions: ['us-east-1', 'eu-west-1'],
+      bucket: 'art-{region}'
+    })
+    expect(failure({ regions: 'us-east-1\neu-west-1', bucket: 'Art-{region}' })).toBe(
+      "Input 'bucket' ('Art-us-east-1') is not a valid S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit."
+    )
+  })
+
+  it.each(['delete', 'execute'] as const)('refuses regions in the stack-only mode %s', (mode) => {
+    const raw = createRawInputs({ ...NO_DEPLOY_INPUTS, regions: 'us-east-1, eu-west-1' })
+    const subject = mode === 'delete' ? "Mode 'delete'" : "Input 'execute-change-set'"
+    expect(inputError(() => parseStackOnlyInputs(raw, ws.env, mode))).toBe(
+      `${subject} acts on one stack in one region, and 'regions' lists several: run one step per region (a job matrix over the regions) with 'region' set.`
+    )
   })
 })
 

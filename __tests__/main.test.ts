@@ -98,13 +98,27 @@ describe('a deploy that fails after the push', () => {
     await runAction()
 
     expect(failure()).toMatch(/^Stack Hello-Service ended in ROLLBACK_COMPLETE\n/)
-    expect(readOutputs()).toEqual({
+    const outputs = readOutputs()
+    expect(outputs).toEqual({
       'image-uri': IMAGE_URI,
       'image-digest': expect.stringMatching(/^sha256:[a-f0-9]{64}$/),
       'image-uri-pinned': expect.stringMatching(/^\S+\/hello-service@sha256:[a-f0-9]{64}$/),
       'template-url': TEMPLATE_URL,
       'stack-id': STACK_ID,
-      'change-set-id': CHANGE_SET_ID
+      'change-set-id': CHANGE_SET_ID,
+      deployments: expect.any(String)
+    })
+    // The region's row says how it ended, with the error the step fails with.
+    expect(JSON.parse(outputs['deployments'] ?? '')).toEqual({
+      [REGION]: {
+        stackId: STACK_ID,
+        stackStatus: 'ROLLBACK_COMPLETE',
+        imageUri: IMAGE_URI,
+        imageUriPinned: outputs['image-uri-pinned'],
+        imageDigest: outputs['image-digest'],
+        outputs: {},
+        error: failure()
+      }
     })
   })
 

@@ -307,3 +307,19 @@ describe('architectureMismatches', () => {
     expect(messages.map((m) => /^Function '(\w+)'/.exec(m)?.[1])).toEqual(['A', 'C'])
   })
 })
+
+describe('architectureMismatches for an image given as input image', () => {
+  const fn = { logicalId: 'Api', type: 'AWS::Lambda::Function', architectures: ['x86_64'] }
+
+  it('tells to change the template or give another image, not to build', () => {
+    expect(architectureMismatches([fn], 'arm64', 'given')).toEqual([
+      "Function 'Api' (AWS::Lambda::Function) runs on x86_64, but input 'image' is an image for arm64: set the function's Architectures: [arm64] in the template, or give input 'image' an image built for linux/amd64."
+    ])
+  })
+
+  it('says Lambda does not run an architecture it does not know', () => {
+    expect(architectureMismatches([fn], 's390x', 'given')).toEqual([
+      "Function 'Api' (AWS::Lambda::Function) runs on x86_64, but input 'image' is an image for s390x, which Lambda does not run: give input 'image' an image built for linux/amd64."
+    ])
+  })
+})

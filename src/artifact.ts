@@ -3,7 +3,7 @@
  * differs between the two is decided here, once: the template parameters the action fills in
  * and the report fields. Also the template upload both publish steps run beside the artifact.
  */
-import * as core from '@actions/core'
+import * as log from './log.js'
 import type { FlowContext } from './flow-context.js'
 import type { Inputs } from './inputs.js'
 import { templateKey, uploadTemplate, type BucketState } from './s3.js'
@@ -92,7 +92,7 @@ export async function uploadTemplateFile(
     bucket.versioningEnabled
   )
   // s3.ts said whether the bytes were uploaded or already there; this is where they are.
-  core.info(`Template URL: ${location.url}`)
+  log.info(`Template URL: ${location.url}`)
   ctx.sink.template(location.url)
   return location
 }

@@ -43,8 +43,12 @@ export interface BuildInputs {
   buildArgs: KeyValue[]
 }
 
-/** `dockerfile` or `code-archive`: exactly one, an existing file (a zip for `code-archive`). */
-export function readArtifact(raw: RawInputs, workspace: string): ArtifactSource {
+/**
+ * `dockerfile` or `code-archive`: exactly one, an existing file (a zip for `code-archive`); neither
+ * when input `image` names an image to deploy (`promoted`; see release-inputs.ts).
+ */
+export function readArtifact(raw: RawInputs, workspace: string, promoted = false): ArtifactSource {
+  if (promoted) return { dockerfile: '', codeArchive: '' }
   const archive = text(raw, 'code-archive')
   if (archive === '') {
     const dockerfile = required(raw, 'dockerfile', 'give the path of the Dockerfile to build')

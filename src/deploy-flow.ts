@@ -1,175 +1,158 @@
 /**
- * The deploy-like modes (deploy, review, noop) for an image or a zip package:
- * preflight → build and check the image → push ∥ upload → change set → execute.
- * Every check that can fail runs before the first write (repository, push, upload, stack).
+ * The deploy-like modes (deploy, review, noop) for an image or a zip package, in one region or
+ * several: every check that can fail runs in every region before the first write in any of them;
+ * then each region publishes and deploys side by side.
  *
- *   preflight.ts        the reads before any write
- *   image-artifact.ts   build, check and push the image (registry-access.ts: the one login)
+ *   preflight.ts        the reads before any write, per region (fan-out.ts runs them everywhere)
+ *   image-delivery.ts   the build or the given 'image', checked once; each region's repository;
+ *                       then the push (first region) or a copy (the others, or from 'image')
+ *   region-deploy.ts    one region's writes: artifact ∥ template upload, change set, execute
  *   zip-artifact.ts     upload the package
  *   artifact.ts         the artifact as a tagged union, and what each kind fills in
  */
-import * as core from '@actions/core'
-import type { Parameter } from '@aws-sdk/client-cloudformation'
+import { artifactKind, type ArtifactKind } from './artifact.js'
+import type { DeployContext, FlowContext } from './flow-context.js'
 import {
-  artifactKind,
-  artifactReport,
-  filledParameters,
-  type BuildArtifact,
-  type Publication
-} from './artifact.js'
+  checkEachRegion,
+  eachRegion,
+  regionContexts,
+  regionResult,
+  regionsFailure
+} from './fan-out.js'
 import {
-  createChangeSet,
-  deployStack,
-  describeStack,
-  type DeployRequest,
-  type DeployResult
-} from './cloudformation/index.js'
-import type { FlowContext } from './flow-context.js'
-import { buildCheckedImage, publishImageArtifact } from './image-artifact.js'
-import { ecrRegistryHost, formatImageUri, type ImageTarget } from './image-ref.js'
-import { runPreflight, type Preflight } from './preflight.js'
-import { blankReport, type Report } from './report.js'
+  prepareImage,
+  repositoryMissing,
+  type ImagePlan,
+  type PlannedRegion,
+  type PreparedImage
+} from './image-delivery.js'
+import { ecrRegistryHost, formatImageUri } from './image-ref.js'
+import * as log from './log.js'
+import { checkEngine, runPreflight, type Preflight } from './preflight.js'
+import { deployRegion } from './region-deploy.js'
+import { blankReport, deploymentsJson, type RegionResult, type Report } from './report.js'
 import { templateKey, templateUrl } from './s3.js'
-import { buildParameters, defaultChangeSetName, rollbackConfiguration } from './stack-rules.js'
-import { noEchoParameters } from './template.js'
-import { publishZipArtifact } from './zip-artifact.js'
 
-/** Runs deploy, review or noop; returns what the report shows. */
-export async function runDeployFlow(ctx: FlowContext): Promise<Report> {
-  const { inputs, phases } = ctx
-  const kind = artifactKind(inputs)
-  const preflight = await phases.run('Preflight checks', () => runPreflight(ctx, kind))
-  const image = kind === 'image' ? await buildCheckedImage(ctx, preflight) : undefined
-  if (inputs.mode === 'noop') return noopReport(ctx, preflight, image?.target)
-  const published = image
-    ? await publishImageArtifact(ctx, preflight, image)
-    : await publishZipArtifact(ctx, preflight)
-  const request = changeSetRequest(ctx, published.templateUrl, published.artifact)
-  const base = reportBase(ctx, published)
-  if (inputs.mode === 'review') return { ...base, ...(await review(ctx, request)) }
-  const deployed = await phases.run('Deploy stack', () => deploy(ctx, request))
-  return {
-    ...base,
-    ...deployed,
-    parameterChanges: deployed.parameterChanges ?? [],
-    executed: !deployed.noChanges
-  }
-}
-
-/** What every deploy-like report holds: the run and the artifact. */
-function reportBase(ctx: FlowContext, published: Publication) {
+/** Runs deploy, review or noop in every region; returns what the report shows. */
+export async function runDeployFlow(ctx: DeployContext): Promise<Report> {
   const { inputs } = ctx
-  return {
-    mode: inputs.mode,
-    stackName: inputs.stackName,
-    buildId: inputs.buildTag,
-    ...artifactReport(published.artifact),
-    templateUrl: published.templateUrl,
-    changeOutputs: true,
-    phases: ctx.phases.done
-  }
+  const kind = artifactKind(inputs)
+  const regions = await ctx.phases.run('Preflight checks', () =>
+    preflightEveryRegion(ctx, regionContexts(ctx), kind)
+  )
+  const home = regions[0] as PlannedRegion
+  const prepared = kind === 'image' ? await prepareImage(ctx, home) : undefined
+  if (inputs.mode === 'noop') return noopReport(ctx, regions, prepared)
+  const plan = prepared && (await planRepositories(prepared, regions))
+  return deployEveryRegion(ctx, regions, plan)
 }
 
-/** Review mode: the change set is created and listed, never executed. */
-async function review(ctx: FlowContext, request: DeployRequest) {
-  const changeSet = await ctx.phases.run('Create change set', () =>
-    createChangeSet(ctx.aws.cloudformation, request, ctx.wait)
+/** The engine (a build needs it once), then every region's reads side by side. */
+async function preflightEveryRegion(
+  ctx: DeployContext,
+  contexts: FlowContext[],
+  kind: ArtifactKind
+): Promise<PlannedRegion[]> {
+  if (kind === 'image' && ctx.inputs.image === undefined) await checkEngine(ctx)
+  const preflights = await checkEachRegion(
+    contexts.map((c) => ({ ctx: c })),
+    (r) => runPreflight(r.ctx, kind)
   )
-  if (!changeSet.empty) {
-    core.info(
-      `Review mode: change set ${changeSet.changeSetName} is ready and was not executed. Execute it with 'execute-change-set: ${changeSet.changeSetId}'.`
-    )
-  }
-  const current = changeSet.empty
-    ? undefined
-    : await describeStack(ctx.aws.cloudformation, changeSet.stackId)
-  return {
-    changeSetId: changeSet.changeSetId,
-    changes: changeSet.changes,
-    parameterChanges: changeSet.parameterChanges ?? [],
-    stackId: changeSet.stackId,
-    stackStatus: changeSet.stackStatus ?? current?.StackStatus ?? 'REVIEW_IN_PROGRESS',
-    noChanges: changeSet.empty,
-    executed: false,
-    outputs: changeSet.outputs ?? current?.Outputs ?? []
-  }
+  return contexts.map((c, i) => ({ ctx: c, preflight: preflights[i] as Preflight, home: i === 0 }))
+}
+
+/** Every region's repository looked up (reads): the last checks before the first write. */
+async function planRepositories(
+  prepared: PreparedImage,
+  regions: PlannedRegion[]
+): Promise<ImagePlan> {
+  const missing = await checkEachRegion(regions, (r) => repositoryMissing(prepared, r))
+  const create = new Set(regions.filter((_, i) => missing[i]).map((r) => r.ctx.inputs.region))
+  return { ...prepared, create }
 }
 
 /**
- * Creates and executes the change set under one timeout. Once CloudFormation accepted the
- * execute, a cancelled workflow cancels the update (never before: a busy stack we waited for
- * is someone else's operation).
+ * Every region publishes and deploys side by side; one that fails does not stop the others. One
+ * region fails the run with its own error; several report each region's result, and the step
+ * fails afterwards (main.ts) when any of them failed.
  */
-async function deploy(ctx: FlowContext, request: DeployRequest): Promise<DeployResult> {
-  const { inputs, aws, session } = ctx
-  try {
-    return await deployStack(aws.cloudformation, request, ctx.wait, {
-      disableRollback: inputs.disableRollback,
-      terminationProtection: inputs.terminationProtection,
-      onExecuted: (stackId) => session.trackUpdate(aws.cloudformation, stackId)
-    })
-  } finally {
-    session.trackUpdate(aws.cloudformation, undefined)
-  }
-}
-
-/** The change set request: parameters, tags, capabilities and CloudFormation's options. */
-function changeSetRequest(ctx: FlowContext, url: string, artifact: BuildArtifact): DeployRequest {
-  const { inputs } = ctx
-  const values = new Map([...inputs.parameterOverrides, ...filledParameters(artifact, inputs)])
-  return {
-    stackName: inputs.stackName,
-    templateUrl: url,
-    parameters: (previous): Parameter[] =>
-      buildParameters(Object.keys(inputs.template.parameters), values, previous),
-    capabilities: inputs.capabilities,
-    tags: [
-      ...inputs.tags.map((t) => ({ Key: t.key, Value: t.value })),
-      { Key: 'io:sparta:buildId', Value: inputs.buildTag }
-    ],
-    changeSetName: inputs.changeSetName || defaultChangeSetName(inputs.stackName, inputs.buildTag),
-    description: `oci-stack-deploy build ${inputs.buildTag}`.slice(0, 1024),
-    noFailOnEmptyChangeset: inputs.noFailOnEmptyChangeset,
-    ...(inputs.roleArn ? { roleArn: inputs.roleArn } : {}),
-    ...(inputs.notificationArns.length > 0 ? { notificationArns: inputs.notificationArns } : {}),
-    ...(inputs.rollbackAlarms.length > 0
-      ? {
-          rollbackConfiguration: rollbackConfiguration(
-            inputs.rollbackAlarms,
-            inputs.rollbackMonitoringMinutes
-          )
-        }
-      : {}),
-    ...(inputs.deploymentMode ? { deploymentMode: inputs.deploymentMode } : {}),
-    ...(inputs.includeNestedStacks ? { includeNestedStacks: true } : {}),
-    noEchoParameters: noEchoParameters(inputs.template),
-    onSubmitted: ({ stackId, changeSetId }) => {
-      ctx.sink.stack(stackId)
-      ctx.sink.changeSet(changeSetId)
-    }
-  }
-}
-
-/** noop: what would have been pushed and deployed. */
-function noopReport(
-  ctx: FlowContext,
-  preflight: Preflight,
-  target: ImageTarget | undefined
-): Report {
-  const { inputs } = ctx
-  const host = ecrRegistryHost({ accountId: preflight.accountId, region: inputs.region })
-  const imageUri = target ? formatImageUri(host, target) : ''
-  const key = templateKey(inputs.stackName, inputs.buildTag, inputs.template.format)
-  const url = templateUrl(inputs.bucket, inputs.region, key)
-  core.info(
-    `noop: would push ${imageUri || 'nothing (zip package)'}, upload the template to ${url} and deploy stack ${inputs.stackName}${preflight.stackStatus ? ` (now ${preflight.stackStatus})` : ' (new)'}; nothing was changed.`
+async function deployEveryRegion(
+  ctx: DeployContext,
+  regions: PlannedRegion[],
+  plan: ImagePlan | undefined
+): Promise<Report> {
+  const run = () => eachRegion(regions, (r) => deployRegion(r, plan))
+  const settled =
+    regions.length > 1
+      ? await ctx.phases.run(`Deploy to ${regions.length} regions`, run)
+      : await run()
+  const results = regions.map((r, i) =>
+    regionResult(r.ctx, r.preflight.accountId, settled[i] as PromiseSettledResult<Report>)
   )
+  // Written however the regions ended: a failed run still says what each region did.
+  ctx.sink.set('deployments', deploymentsJson(results))
+  const first = settled[0] as PromiseSettledResult<Report>
+  if (regions.length === 1 && first.status === 'rejected') throw first.reason
+  const report = first.status === 'fulfilled' ? first.value : failedFirstRegion(ctx, results)
+  return { ...report, phases: ctx.phases.done, regions: results }
+}
+
+/** The report when the first region failed and others went on: its row, as far as it got. */
+function failedFirstRegion(ctx: DeployContext, results: RegionResult[]): Report {
+  const [first] = results
   return {
-    ...blankReport('noop', inputs.stackName, ctx.phases.done),
-    buildId: inputs.buildTag,
-    imageUri,
-    templateUrl: url,
-    stackStatus: preflight.stackStatus ?? '',
+    ...blankReport(ctx.inputs.mode, ctx.inputs.stackName, ctx.phases.done),
+    buildId: ctx.inputs.buildTag,
+    imageUri: first?.imageUri ?? '',
+    imageUriPinned: first?.imageUriPinned ?? '',
+    imageDigest: first?.imageDigest ?? '',
+    stackId: first?.stackId ?? '',
+    stackStatus: first?.stackStatus ?? ''
+  }
+}
+
+/** The step's error when regions failed (undefined when none did, or for a single region). */
+export function failedRegions(report: Report) {
+  return report.regions && report.regions.length > 1
+    ? regionsFailure(report.regions, report.mode ?? 'deploy')
+    : undefined
+}
+
+/** noop: what would have been pushed or copied and deployed, region by region. */
+async function noopReport(
+  ctx: DeployContext,
+  regions: PlannedRegion[],
+  prepared: PreparedImage | undefined
+): Promise<Report> {
+  const lines = await eachRegion(regions, (r) => Promise.resolve(noopLine(r, prepared)))
+  const first = lines[0]
+  const home = regions[0] as PlannedRegion
+  return {
+    ...blankReport('noop', ctx.inputs.stackName, ctx.phases.done),
+    buildId: ctx.inputs.buildTag,
+    imageUri: first?.status === 'fulfilled' ? first.value.imageUri : '',
+    templateUrl: first?.status === 'fulfilled' ? first.value.url : '',
+    stackStatus: home.preflight.stackStatus ?? '',
     noChanges: true
   }
+}
+
+/** Logs what noop would have done in one region. */
+function noopLine(
+  region: PlannedRegion,
+  prepared: PreparedImage | undefined
+): { imageUri: string; url: string } {
+  const { inputs } = region.ctx
+  const { preflight } = region
+  const host = ecrRegistryHost({ accountId: preflight.accountId, region: inputs.region })
+  const imageUri = prepared
+    ? formatImageUri(host, { repository: prepared.repository, tag: prepared.tag })
+    : ''
+  const key = templateKey(inputs.stackName, inputs.buildTag, inputs.template.format)
+  const url = templateUrl(inputs.bucket, inputs.region, key)
+  const verb = prepared?.kind === 'built' && region.home ? 'push' : 'copy the image to'
+  log.info(
+    `noop: would ${imageUri ? `${verb} ${imageUri}` : 'push nothing (zip package)'}, upload the template to ${url} and deploy stack ${inputs.stackName}${preflight.stackStatus ? ` (now ${preflight.stackStatus})` : ' (new)'}; nothing was changed.`
+  )
+  return { imageUri, url }
 }

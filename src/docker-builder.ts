@@ -3,7 +3,7 @@
  * buildx driver (whether `--load` is needed), attestation flags, and the build cache plan.
  * docker.ts runs the commands; this module decides how they are called.
  */
-import * as core from '@actions/core'
+import * as log from './log.js'
 import type { BuildCacheMode } from './build-inputs.js'
 import { lastLine, type DockerConfig, type Runner } from './docker.js'
 import { errorMessage } from './errors.js'
@@ -26,7 +26,7 @@ export async function supportsAttestationFlags(
     const help = `${result.stdout}\n${result.stderr}`
     return /(^|\s)--provenance\b/m.test(help) && /(^|\s)--sbom\b/m.test(help)
   } catch (error) {
-    core.debug(`docker build --help failed: ${errorMessage(error)}`)
+    log.debug(`docker build --help failed: ${errorMessage(error)}`)
     return false
   }
 }
@@ -66,7 +66,7 @@ export async function detectBuilder(run: Runner, config?: DockerConfig): Promise
     })
   ])
   const driver = inspected.exitCode === 0 ? parseBuildxDriver(inspected.stdout) : ''
-  if (inspected.exitCode !== 0) core.debug(`docker buildx inspect: ${lastLine(inspected)}`)
+  if (inspected.exitCode !== 0) log.debug(`docker buildx inspect: ${lastLine(inspected)}`)
   const containerdStore =
     info.exitCode === 0 && info.stdout.includes('io.containerd.snapshotter.v1')
   return { buildkit, driver: driver || 'docker', containerdStore }

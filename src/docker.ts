@@ -3,7 +3,7 @@
  * digest. Commands run through a `Runner` so tests hand in a fake; argv is always an array, never
  * a shell.
  */
-import * as core from '@actions/core'
+import * as log from './log.js'
 import { getExecOutput } from '@actions/exec'
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
@@ -31,7 +31,7 @@ export type Runner = (command: string, args: string[], options?: RunOptions) => 
 
 /** The production runner: `@actions/exec` with the exit code checked by the caller. */
 export const execRunner: Runner = async (command, args, options = {}) => {
-  core.debug(`run: ${command} ${JSON.stringify(args)}`)
+  log.debug(`run: ${command} ${JSON.stringify(args)}`)
   try {
     return await getExecOutput(command, args, {
       ignoreReturnCode: true,
@@ -318,7 +318,7 @@ export async function pullImage(
   reference: string
 ): Promise<boolean> {
   const result = await run('docker', ['pull', reference], { env: config.env, silent: true })
-  if (result.exitCode !== 0) core.debug(`docker pull ${reference}: ${lastLine(result)}`)
+  if (result.exitCode !== 0) log.debug(`docker pull ${reference}: ${lastLine(result)}`)
   return result.exitCode === 0
 }
 
@@ -340,7 +340,7 @@ export async function pushImage(
 ): Promise<string> {
   let result = await run('docker', ['push', reference], { env: config.env })
   if (result.exitCode !== 0) {
-    core.warning(
+    log.warning(
       `docker push ${reference} failed (${lastLine(result)}); logging in again and retrying once.`
     )
     await reauthenticate()

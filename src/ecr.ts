@@ -1,5 +1,6 @@
 /** ECR: the repository and the registry login. */
 import * as core from '@actions/core'
+import * as log from './log.js'
 import {
   BatchDeleteImageCommand,
   CreateRepositoryCommand,
@@ -41,16 +42,22 @@ export async function createRepository(ecr: ECRClient, repository: string): Prom
 }
 
 /**
- * Asks ECR for a registry login. The token and password are masked before anything else sees
- * them; the registry host comes from `proxyEndpoint`.
+ * Asks ECR for a registry login: the caller's own registry, or with `registryId` another account's
+ * (the token works for any registry the credentials may pull from). The token and password are
+ * masked before anything else sees them; the registry host comes from `proxyEndpoint`.
  */
-export async function getRegistryLogin(ecr: ECRClient): Promise<RegistryLogin> {
+export async function getRegistryLogin(
+  ecr: ECRClient,
+  registryId?: string
+): Promise<RegistryLogin> {
   let data
   try {
-    data = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]
+    const input = registryId === undefined ? {} : { registryIds: [registryId] }
+    data = (await ecr.send(new GetAuthorizationTokenCommand(input))).authorizationData?.[0]
   } catch (error) {
+    const whose = registryId === undefined ? '' : ` for registry ${registryId}`
     throw new DeployError(
-      `Could not get an ECR login token (ecr:GetAuthorizationToken): ${errorMessage(error)}`
+      `Could not get an ECR login token${whose} (ecr:GetAuthorizationToken): ${errorMessage(error)}`
     )
   }
   if (data?.authorizationToken === undefined || data.proxyEndpoint === undefined) {
@@ -95,14 +102,14 @@ export async function deleteImage(
     )
     const failure = result.failures?.[0]
     if (failure !== undefined && failure.failureCode !== 'ImageNotFound') {
-      core.warning(
+      log.warning(
         `Could not delete image ${repository} ${JSON.stringify(imageId)}: ${failure.failureReason ?? failure.failureCode}`
       )
       return 'failed'
     }
     return failure === undefined ? 'deleted' : 'not-found'
   } catch (error) {
-    core.warning(
+    log.warning(
       `Could not delete image ${repository} ${JSON.stringify(imageId)}: ${errorMessage(error)}`
     )
     return 'failed'

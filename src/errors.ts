@@ -12,6 +12,22 @@ export class DeployError extends Error {
   override name = 'DeployError'
 }
 
+/**
+ * Some regions of a fan-out failed after the others went on: the summary already shows each
+ * region's result, so the step only fails with this message.
+ */
+export class RegionsError extends DeployError {
+  override name = 'RegionsError'
+
+  constructor(
+    message: string,
+    /** The regions that failed, in the order of `regions`. */
+    readonly failedRegions: string[]
+  ) {
+    super(message)
+  }
+}
+
 /** One resource that failed, as CloudFormation's stack events name it. */
 export interface FailedResource {
   logicalId: string

@@ -1,10 +1,10 @@
 /**
- * The image artifact: build with Sparta's build args, check the label, the architecture and the
- * template's use of the image before anything is written, then push (skipped when the registry
- * already holds this image) beside the template upload, and check Lambda accepts the manifest.
+ * The built image: build with Sparta's build args, check the label, the architecture and the
+ * template's use of the image before anything is written; the repository looked up (a read) and
+ * created when asked; then the push (skipped when the registry already holds this image), and the
+ * check that Lambda accepts the manifest.
  */
-import * as core from '@actions/core'
-import { settleBoth, uploadTemplateFile, type Publication } from './artifact.js'
+import * as log from './log.js'
 import {
   buildImage,
   pullImage,
@@ -32,9 +32,10 @@ import {
   resolveImageTarget,
   type ImageTarget
 } from './image-ref.js'
-import { requireBucket, type Preflight } from './preflight.js'
+import type { Preflight } from './preflight.js'
 import { checkLambdaManifest, type ManifestInfo } from './registry.js'
 import { createRegistryAccess, type RegistryAccess } from './registry-access.js'
+import type { RegistryRepository } from './registry-http.js'
 import {
   architectureMismatches,
   functionsUsingParameter,
@@ -43,7 +44,7 @@ import {
 } from './template-functions.js'
 
 /** A built and checked image, not pushed yet. */
-interface CheckedImage {
+export interface CheckedImage {
   built: BuiltImage
   /** The ECR repository and tag the label names. */
   target: ImageTarget
@@ -59,19 +60,6 @@ export async function buildCheckedImage(
   const built = await ctx.phases.run('Build image', () => build(ctx, registry, preflight))
   const target = checkBuiltImage(ctx, built, preflight.accountId)
   return { built, target, registry }
-}
-
-/** Makes sure of the repository, then pushes the image beside the template upload (one phase). */
-export async function publishImageArtifact(
-  ctx: FlowContext,
-  preflight: Preflight,
-  image: CheckedImage
-): Promise<Publication> {
-  await ensureRepository(ctx, image.target, preflight.accountId)
-  const [published, template] = await ctx.phases.run('Push image and upload template', () =>
-    settleBoth(publishImage(ctx, image), uploadTemplateFile(ctx, requireBucket(preflight)))
-  )
-  return { artifact: { kind: 'image', ...published }, templateUrl: template.url }
 }
 
 /**
@@ -135,18 +123,18 @@ async function planCache(
     builder,
     cacheLocation(preflight.previousImage, host)
   )
-  for (const warning of cache.warnings) core.warning(warning)
+  for (const warning of cache.warnings) log.warning(warning)
   if (cache.needsLogin) {
     try {
       await registry.login()
     } catch (error) {
-      core.warning(
+      log.warning(
         `build-cache: could not log in to ECR (${errorMessage(error)}); building without the cache.`
       )
       cache = { ...cache, cacheFrom: [], cacheTo: [] }
     }
   }
-  core.info(cache.summary)
+  log.info(cache.summary)
   return cache
 }
 
@@ -159,15 +147,15 @@ async function pullCacheImages(ctx: FlowContext, registry: RegistryAccess): Prom
   try {
     await registry.login()
   } catch (error) {
-    core.warning(
+    log.warning(
       `cache-from: could not log in to ECR (${errorMessage(error)}); building without the cache images.`
     )
     return
   }
   for (const reference of ctx.inputs.cacheFrom) {
     const pulled = await pullImage(ctx.runner, registry.config(), reference)
-    if (pulled) core.info(`cache-from: pulled ${reference}`)
-    else core.warning(`cache-from: could not pull ${reference}; building without it.`)
+    if (pulled) log.info(`cache-from: pulled ${reference}`)
+    else log.warning(`cache-from: could not pull ${reference}; building without it.`)
   }
 }
 
@@ -183,43 +171,62 @@ function checkBuiltImage(ctx: FlowContext, built: BuiltImage, accountId: string)
       region: inputs.region
     }
   )
-  core.info(`Label ${inputs.labelName} → ECR repository ${target.repository}, tag ${target.tag}`)
+  log.info(`Label ${inputs.labelName} → ECR repository ${target.repository}, tag ${target.tag}`)
   const functions = functionsUsingParameter(inputs.template, inputs.imageParameter)
   const architecture = imageArchitecture(inputs.platform, built.architecture)
   const mismatches = architectureMismatches(functions, architecture)
   if (mismatches.length > 0) throw new InputError(mismatches.join(' '))
   for (const warning of packageTypeWarnings(inputs.template, inputs.imageParameter)) {
-    core.warning(warning)
+    log.warning(warning)
   }
   return target
 }
 
-/** The repository must exist, or is created when asked (the first write of the run). */
-async function ensureRepository(
+/**
+ * Whether the region's repository exists (a read); a missing one is an InputError unless
+ * `create-repository` is on. `named` says where its name came from, for the message.
+ */
+export async function checkRepository(
   ctx: FlowContext,
-  target: ImageTarget,
-  accountId: string
-): Promise<void> {
+  repository: string,
+  accountId: string,
+  named: string
+): Promise<boolean> {
   const { inputs, aws } = ctx
-  if (await repositoryExists(aws.ecr, target.repository)) return
+  if (await repositoryExists(aws.ecr, repository)) return true
   if (!inputs.createRepository) {
     throw new InputError(
-      `ECR repository '${target.repository}' (from label ${inputs.labelName}) does not exist in account ${accountId}, ${inputs.region}: create it, or set 'create-repository: true'.`
+      `ECR repository '${repository}' (${named}) does not exist in account ${accountId}, ${inputs.region}: create it, or set 'create-repository: true'.`
     )
   }
-  core.info(`Creating ECR repository ${target.repository}`)
-  await createRepository(aws.ecr, target.repository)
+  return false
+}
+
+/** Creates the region's repository (its first write). */
+export async function createMissingRepository(ctx: FlowContext, repository: string): Promise<void> {
+  log.info(`Creating ECR repository ${repository}`)
+  await createRepository(ctx.aws.ecr, repository)
+}
+
+/** A pushed (or copied) image, as the template and the outputs name it. */
+export interface ImageArtifact {
+  imageUri: string
+  /** `registry/repository@sha256:…` */
+  pinnedUri: string
+  digest: string
+  /** What the template gets (the pinned URI with `pin-digest`, else the tagged one). */
+  templateValue: string
 }
 
 /**
  * Logs in (password on stdin, private DOCKER_CONFIG), skips the push when the registry already
  * holds this exact image under the tag, else pushes; extra tags follow; the manifest must be one
- * Lambda accepts.
+ * Lambda accepts. Also returns where the image now is, for the copies to other regions.
  */
-async function publishImage(
+export async function pushImageArtifact(
   ctx: FlowContext,
   { built, target, registry }: CheckedImage
-): Promise<{ imageUri: string; pinnedUri: string; digest: string; templateValue: string }> {
+): Promise<ImageArtifact & { location: RegistryRepository }> {
   const { inputs, runner } = ctx
   const creds = await registry.credentials()
   const imageUri = formatImageUri(creds.registry, target)
@@ -238,12 +245,12 @@ async function publishImage(
   )
   let digest: string
   if (existing && existing.configDigest === built.configDigest) {
-    core.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
+    log.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
     digest = existing.digest
   } else {
-    core.info(`Pushing ${imageUri}`)
+    log.info(`Pushing ${imageUri}`)
     digest = await push(imageUri)
-    core.info(`Pushed ${imageUri} (${digest})`)
+    log.info(`Pushed ${imageUri} (${digest})`)
   }
   const pinnedUri = formatDigestUri(creds.registry, target.repository, digest)
   // The image is in the registry now, whatever fails next.
@@ -265,9 +272,15 @@ async function publishImage(
   for (const tag of inputs.imageTags.filter((t) => t !== target.tag)) {
     const extra = formatImageUri(creds.registry, { repository: target.repository, tag })
     await push(extra)
-    core.info(`Tagged ${extra}`)
+    log.info(`Tagged ${extra}`)
   }
-  return { imageUri, pinnedUri, digest, templateValue: inputs.pinDigest ? pinnedUri : imageUri }
+  return {
+    imageUri,
+    pinnedUri,
+    digest,
+    templateValue: inputs.pinDigest ? pinnedUri : imageUri,
+    location: { login: creds, repository: target.repository }
+  }
 }
 
 /**
@@ -285,7 +298,7 @@ async function readManifest(
   try {
     return await ctx.getManifest(creds, repository, reference)
   } catch (error) {
-    core.warning(
+    log.warning(
       `Could not read ${repository}:${reference} from the registry to ${purpose}: ${errorMessage(error)}`
     )
     return null

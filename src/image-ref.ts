@@ -151,11 +151,7 @@ export function resolveImageTarget(
   const repository = hasTag ? rest.slice(0, colon) : rest
   const tag = hasTag ? rest.slice(colon + 1) : buildTag
 
-  if (!REPOSITORY.test(repository) || repository.length < 2 || repository.length > 256) {
-    throw new InputError(
-      `The '${labelName}' label ('${value}') has an invalid ECR repository name '${repository}': use 2-256 lower-case letters, digits and the separators '.', '_', '-', '/'.`
-    )
-  }
+  checkRepositoryName(repository, `The '${labelName}' label ('${value}')`)
   if (!isValidTag(tag)) {
     throw new InputError(
       `The '${labelName}' label ('${value}') has an invalid tag '${tag}': a tag is up to 128 letters, digits, '_', '.', '-', not starting with '.' or '-'.`
@@ -198,4 +194,49 @@ export function parseImageUri(uri: string): ParsedImageUri | undefined {
 /** The account and region of a private ECR registry host; undefined for any other host. */
 export function ecrRegistryOf(host: string): CallerScope | undefined {
   return privateEcrHost(host)
+}
+
+/** An image in a private ECR registry, as input 'image' names it. */
+export interface EcrImage {
+  /** The reference as given (trimmed). */
+  uri: string
+  /** `<account>.dkr.ecr.<region>.<suffix>` */
+  host: string
+  accountId: string
+  region: string
+  repository: string
+  /** The tag, when given (resolved to its digest once, at the start). */
+  tag?: string
+  /** The digest, when given (`sha256:` and 64 hex digits). */
+  digest?: string
+}
+
+/** The forms input 'image' takes, for its error messages. */
+export const ECR_IMAGE_FORMS =
+  "<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits> (the 'image-uri-pinned' output of an earlier run) or <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>"
+
+/**
+ * Parses input 'image': a private ECR image by digest or by tag (both: the digest decides). Any
+ * other registry, or a reference without tag and digest, is an InputError naming the forms.
+ */
+export function parseEcrImage(value: string): EcrImage {
+  const uri = value.trim()
+  const parsed = parseImageUri(uri)
+  const scope = parsed === undefined ? undefined : privateEcrHost(parsed.host)
+  if (parsed === undefined || scope === undefined) {
+    throw new InputError(
+      `Input 'image' ('${uri}') is not an image in a private ECR registry: give ${ECR_IMAGE_FORMS}.`
+    )
+  }
+  checkRepositoryName(parsed.repository, `Input 'image' ('${uri}')`)
+  return { uri, ...parsed, ...scope }
+}
+
+/** ECR's repository naming rules; `subject` starts the message. */
+export function checkRepositoryName(repository: string, subject: string): void {
+  if (!REPOSITORY.test(repository) || repository.length < 2 || repository.length > 256) {
+    throw new InputError(
+      `${subject} has an invalid ECR repository name '${repository}': use 2-256 lower-case letters, digits and the separators '.', '_', '-', '/'.`
+    )
+  }
 }

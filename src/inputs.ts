@@ -23,6 +23,14 @@ import {
 import { InputError } from './errors.js'
 import { flag, list, text } from './input-text.js'
 import type { KeyValue } from './parse.js'
+import type { EcrImage } from './image-ref.js'
+import {
+  bucketFor,
+  checkRegionalBucket,
+  readImage,
+  readRegions,
+  readRepository
+} from './release-inputs.js'
 import {
   readHttpProxy,
   readRegion,
@@ -61,7 +69,10 @@ export interface Inputs {
   platform: string
   /** `--target` build stage ('' = the last stage). */
   target: string
-  /** S3 bucket the template is uploaded to. */
+  /**
+   * S3 bucket the template is uploaded to, as given: `{region}` in it stands for each region's
+   * name (see `bucketFor`).
+   */
   bucket: string
   stackName: string
   /** The parsed template. */
@@ -74,7 +85,20 @@ export interface Inputs {
   capabilities: string[]
   /** Stack tags, without the `io:sparta:buildId` tag the action adds. */
   tags: KeyValue[]
+  /** The region of the run: the first of `regions`, where an image is built and pushed. */
   region: string
+  /**
+   * The regions deployed, in order (input `regions`, else just `region`): one build (or `image`),
+   * copied from the first region to the others.
+   */
+  regions: string[]
+  /**
+   * An image already in ECR to deploy instead of a build (input `image`); undefined: build the
+   * Dockerfile, or upload the zip package.
+   */
+  image: EcrImage | undefined
+  /** Where a promoted `image` goes in each region (default: its own repository name); '' without. */
+  repository: string
   /** Create the ECR repository when it does not exist. */
   createRepository: boolean
   /** Treat a change set with no changes as success. */
@@ -183,7 +207,10 @@ export const INPUT_NAMES = [
   'include-nested-stacks',
   'http-proxy',
   'github-token',
-  'pr-comment'
+  'pr-comment',
+  'image',
+  'repository',
+  'regions'
 ] as const
 export type InputName = (typeof INPUT_NAMES)[number]
 
@@ -229,6 +256,11 @@ export function parseStackOnlyInputs(
   env: NodeJS.ProcessEnv,
   mode: StackOnlyInputs['mode']
 ): StackOnlyInputs {
+  if (text(raw, 'regions') !== '') {
+    throw new InputError(
+      `${mode === 'delete' ? "Mode 'delete'" : "Input 'execute-change-set'"} acts on one stack in one region, and 'regions' lists several: run one step per region (a job matrix over the regions) with 'region' set.`
+    )
+  }
   return {
     mode,
     stackName: readStackName(raw),
@@ -256,18 +288,23 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     throw new InputError(`Mode '${mode}' takes only the stack inputs; this is a bug in the action.`)
   }
   const workspace = workspaceRoot(env)
-  const artifact = readArtifact(raw, workspace)
+  const image = readImage(raw)
+  const artifact = readArtifact(raw, workspace, image !== undefined)
   const bucket = requireBucket(raw)
   requireStackName(raw)
   const templatePath = readTemplatePath(raw, workspace)
   const build = readBuild(raw, workspace, artifact.dockerfile)
   const buildId = readBuildId(raw, env)
   const stackName = readStackName(raw)
-  checkBucketName(bucket)
-  const region = readRegion(raw, env)
+  const { region, regions } = readRegions(raw, env)
+  checkRegionalBucket(bucket, regions)
+  for (const r of regions) checkBucketName(bucketFor(bucket, r))
   const zip = artifact.codeArchive !== ''
   return {
     mode,
+    image,
+    repository: readRepository(raw, image),
+    regions,
     ...artifact,
     ...build,
     ...buildId,

@@ -2,17 +2,19 @@
  * The action: read the inputs, run the mode's flow, report. This is the one place that catches
  * and calls `core.setFailed`; the session undoes what a run leaves behind however it ends.
  *
- *   deploy / review / noop   deploy-flow.ts: preflight → build → push ∥ upload → change set → execute
+ *   deploy / review / noop   deploy-flow.ts: preflight (every region) → build or 'image' →
+ *                            push or copy ∥ upload → change set → execute (regions side by side)
  *   delete / execute         stack-flows.ts: act on the existing stack only
  */
 import * as core from '@actions/core'
 import { createAwsClients, type AwsClients } from './aws-clients.js'
 import { DEFAULT_WAIT, describeStack, type WaitOptions } from './cloudformation/index.js'
-import { runDeployFlow } from './deploy-flow.js'
+import { failedRegions, runDeployFlow } from './deploy-flow.js'
 import type { ManifestReader } from './flow-context.js'
 import { getManifest } from './registry.js'
+import { DEFAULT_REGISTRY_HTTP, type RegistryHttp } from './registry-http.js'
 import { execRunner, type Runner } from './docker.js'
-import { errorMessage } from './errors.js'
+import { errorMessage, RegionsError } from './errors.js'
 import { getInputs, isStackOnly, type ActionInputs, type Inputs } from './inputs.js'
 import { Phases } from './phases.js'
 import { postPullRequestComment, type CommentContent } from './pr-comment.js'
@@ -36,6 +38,8 @@ export interface Dependencies {
   wait: Omit<WaitOptions, 'timeoutMs'>
   /** Reads manifests from the registry. */
   getManifest: ManifestReader
+  /** The registry HTTP API's transport: copies between registries, reading input 'image'. */
+  registryHttp: RegistryHttp
   /** Signals that cancel a running update (none in tests). */
   signals: NodeJS.Signals[]
   /** Posts the sticky pull-request comment (skips events other than pull requests). */
@@ -48,6 +52,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     runner: execRunner,
     wait: DEFAULT_WAIT,
     getManifest: (login, repository, reference) => getManifest(login, repository, reference),
+    registryHttp: DEFAULT_REGISTRY_HTTP,
     signals: ['SIGINT', 'SIGTERM'],
     comment: (token, stackName, content) => postPullRequestComment(token, stackName, content),
     ...overrides
@@ -60,7 +65,8 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
   let aws: AwsClients | undefined
   try {
     inputs = getInputs()
-    aws = deps.clients(inputs.region, { httpProxy: inputs.httpProxy })
+    const clients = clientsByRegion(deps, inputs.httpProxy)
+    aws = clients(inputs.region)
     const wait = { ...deps.wait, timeoutMs: inputs.timeoutMinutes * 60_000 }
     let report: Report
     if (isStackOnly(inputs)) {
@@ -71,21 +77,26 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
       report = await runDeployFlow({
         inputs,
         aws,
+        clients,
         runner: deps.runner,
         wait,
         phases,
         session,
         getManifest: deps.getManifest,
+        registryHttp: deps.registryHttp,
         sink
       })
     }
     core.info(summaryHeading(report))
     setOutputs(report, sink)
     await writeSummary(report)
+    const failed = failedRegions(report)
+    if (failed) throw failed
     await comment(deps, inputs, commentContent(report))
   } catch (error) {
     core.setFailed(errorMessage(error))
-    if (inputs !== undefined) {
+    // A fan-out's summary already shows each region's result, the failed ones too.
+    if (inputs !== undefined && !(error instanceof RegionsError)) {
       const { stackName } = inputs
       const cfn = aws?.cloudformation
       await reportFailure(error, {
@@ -98,6 +109,8 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
             (await describeStack(cfn, stackName))?.StackStatus ?? 'DOES_NOT_EXIST'
         })
       })
+    }
+    if (inputs !== undefined) {
       await comment(deps, inputs, {
         stackName: inputs.stackName,
         state: 'failed',
@@ -106,6 +119,19 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     }
   } finally {
     session.dispose()
+  }
+}
+
+/** The clients of each region, made once per region. */
+function clientsByRegion(deps: Dependencies, httpProxy: string): (region: string) => AwsClients {
+  const made = new Map<string, AwsClients>()
+  return (region) => {
+    let clients = made.get(region)
+    if (clients === undefined) {
+      clients = deps.clients(region, { httpProxy })
+      made.set(region, clients)
+    }
+    return clients
   }
 }
 

@@ -19,6 +19,7 @@ export type OutputName =
   | 'image-uri-pinned'
   | 'archive-key'
   | 'archive-version'
+  | 'deployments'
 
 /**
  * Sets each step output as soon as it is known, so a run that fails later still leaves the image it

@@ -1,5 +1,5 @@
 /** Times each phase of a run for the job summary, each in its own log group. */
-import * as core from '@actions/core'
+import * as log from './log.js'
 
 export class Phases {
   /** Finished phases, in order (a phase that failed too). */
@@ -11,7 +11,7 @@ export class Phases {
   async run<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const start = Date.now()
     try {
-      return await core.group(name, fn)
+      return await log.group(name, fn)
     } catch (error) {
       this.failed ??= name
       throw error

@@ -1,8 +1,9 @@
 /**
- * Preflight: the reads that can fail a run before its first write (docker engine, account,
- * bucket, stack, the template's parameters). A noop run without credentials reads nothing.
+ * Preflight in one region: the reads that can fail a run before its first write (account, bucket,
+ * stack, the template's parameters). A noop run without credentials reads nothing. The docker
+ * engine, needed once whatever the regions, is checked by `checkEngine`.
  */
-import * as core from '@actions/core'
+import * as log from './log.js'
 import { filledParameterNames, type ArtifactKind } from './artifact.js'
 import { describeStack } from './cloudformation/index.js'
 import { checkDockerEngine } from './docker.js'
@@ -37,13 +38,15 @@ export function requireBucket(preflight: Preflight): BucketState {
   return preflight.bucket
 }
 
-/** Reads only: engine, account, bucket, stack. A noop run without credentials reads nothing. */
+/** The docker engine a build needs: checked once, before the region reads. */
+export async function checkEngine(ctx: FlowContext): Promise<void> {
+  const version = await checkDockerEngine(ctx.runner)
+  log.info(`Docker engine ${version}`)
+}
+
+/** Reads only: account, bucket, stack. A noop run without credentials reads nothing. */
 export async function runPreflight(ctx: FlowContext, kind: ArtifactKind): Promise<Preflight> {
   const { inputs, aws } = ctx
-  if (kind === 'image') {
-    const version = await checkDockerEngine(ctx.runner)
-    core.info(`Docker engine ${version}`)
-  }
   // The three reads need nothing from each other: one round trip instead of three.
   const [account, bucketRead, stackRead] = await Promise.allSettled([
     getAccountId(aws.sts),
@@ -52,13 +55,13 @@ export async function runPreflight(ctx: FlowContext, kind: ArtifactKind): Promis
   ])
   if (account.status === 'rejected') {
     if (inputs.mode !== 'noop') throw account.reason
-    core.warning(
+    log.warning(
       `noop: no usable AWS credentials (${errorMessage(account.reason)}); using Sparta's stand-in account ${NOOP_ACCOUNT_ID} and skipping the AWS checks.`
     )
     return { accountId: NOOP_ACCOUNT_ID }
   }
   const accountId = account.value
-  core.info(`AWS account ${accountId}, region ${inputs.region}`)
+  log.info(`AWS account ${accountId}, region ${inputs.region}`)
   if (bucketRead.status === 'rejected') throw bucketRead.reason
   if (stackRead.status === 'rejected') throw stackRead.reason
   const bucket = bucketRead.value
@@ -71,11 +74,11 @@ export async function runPreflight(ctx: FlowContext, kind: ArtifactKind): Promis
     bucket.versioningEnabled === false &&
     inputs.template.parameters[inputs.archiveVersionParameter]
   ) {
-    core.warning(
+    log.warning(
       `The template declares ${inputs.archiveVersionParameter}, but bucket ${inputs.bucket} is not versioned: it gets an empty value. Enable versioning on the bucket to pin the package version.`
     )
   }
-  core.info(`Stack ${inputs.stackName}: ${stack?.StackStatus ?? 'does not exist yet'}`)
+  log.info(`Stack ${inputs.stackName}: ${stack?.StackStatus ?? 'does not exist yet'}`)
   const previousImage =
     kind === 'image'
       ? stack?.Parameters?.find((p) => p.ParameterKey === inputs.imageParameter)?.ParameterValue

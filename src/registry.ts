@@ -1,11 +1,28 @@
 /**
- * A small Docker Registry HTTP API v2 client: reads a pushed manifest's media type so the deploy
- * can refuse an image index before Lambda does. Basic auth with the ECR login (ECR accepts it for
- * the registry API), Node's global `fetch`, no SDK.
+ * Reading images through the Docker Registry HTTP API v2: a pushed manifest's media type, so the
+ * deploy can refuse an image index before Lambda does; a manifest's exact bytes and an image's
+ * architecture, for an image given as input 'image'; a blob, for a copy. Basic auth with the ECR
+ * login (ECR accepts it for the registry API); the transport is registry-http.ts.
  */
 import { createHash } from 'node:crypto'
 import type { RegistryLogin } from './docker.js'
-import { DeployError, errorMessage } from './errors.js'
+import { DeployError, InputError } from './errors.js'
+import {
+  basicAuthorization,
+  isRecord,
+  networkMessage,
+  parseErrors,
+  parseJson,
+  redact,
+  refusal,
+  registryUrl,
+  send,
+  sleep,
+  withRetries,
+  type RegistryHttp,
+  type RegistryOptions,
+  type RegistryRepository
+} from './registry-http.js'
 
 /** Docker image manifest, v2 schema 2 (single platform). */
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
@@ -16,7 +33,13 @@ export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifes
 /** OCI image index (several platforms, or one platform plus attestations). */
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 
-const ACCEPT = [DOCKER_MANIFEST, OCI_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX].join(', ')
+/** Every manifest media type, for a manifest request's Accept header. */
+export const MANIFEST_ACCEPT = [
+  DOCKER_MANIFEST,
+  OCI_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  OCI_INDEX
+].join(', ')
 
 /** What the registry says about one manifest. */
 export interface ManifestInfo {
@@ -32,15 +55,7 @@ export interface ManifestInfo {
   attestations?: number
 }
 
-/** How to reach the registry; the defaults suit ECR. */
-export interface RegistryOptions {
-  /** `https` (default; ECR) or `http` (a local test registry). */
-  scheme?: 'https' | 'http'
-  /** Per-request limit (default 30 s). */
-  timeoutMs?: number
-  /** Waits before each retry of a 5xx, 429 or network failure (default 1 s, 3 s). */
-  retryDelaysMs?: number[]
-}
+export type { RegistryOptions } from './registry-http.js'
 
 /** True for the two manifest types Lambda accepts: Docker v2 schema 2 and OCI image manifest. */
 export function isSinglePlatformManifest(mediaType: string): boolean {
@@ -65,9 +80,9 @@ export async function getManifest(
   options: RegistryOptions = {}
 ): Promise<ManifestInfo | undefined> {
   const url = `${options.scheme ?? 'https'}://${login.registry}/v2/${repository}/manifests/${reference}`
-  const authorization = `Basic ${Buffer.from(`${login.username}:${login.password}`, 'utf8').toString('base64')}`
+  const authorization = basicAuthorization(login)
   const what = `the manifest ${reference} of repository '${repository}' on ${login.registry}`
-  const hide = (text: string): string => redact(text, login, authorization)
+  const hide = (text: string): string => redact(text, login)
   const delays = options.retryDelaysMs ?? [1000, 3000]
 
   for (let attempt = 0; ; attempt++) {
@@ -77,7 +92,7 @@ export async function getManifest(
     try {
       response = await fetchImpl(url, {
         method: 'GET',
-        headers: { Accept: ACCEPT, Authorization: authorization },
+        headers: { Accept: MANIFEST_ACCEPT, Authorization: authorization },
         redirect: 'follow',
         signal: AbortSignal.timeout(options.timeoutMs ?? 30_000)
       })
@@ -123,11 +138,22 @@ export async function getManifest(
 
 /**
  * Throws unless the manifest is one Lambda accepts. An index or manifest list fails with its
- * cause (BuildKit/buildx attestations, or a multi-platform build) and the fix.
+ * cause (BuildKit/buildx attestations, or a multi-platform build) and the fix. `given`: the image
+ * came from input 'image' rather than a push, so the fix is another reference, and the error an
+ * InputError (found before any write).
  */
-export function checkLambdaManifest(info: ManifestInfo, imageUri: string): void {
+export function checkLambdaManifest(
+  info: ManifestInfo,
+  imageUri: string,
+  origin: 'pushed' | 'given' = 'pushed'
+): void {
   if (isSinglePlatformManifest(info.mediaType)) return
+  const given = origin === 'given'
+  const subject = given ? `Input 'image': ${imageUri}` : `The pushed image ${imageUri}`
+  const fail = (message: string): Error =>
+    given ? new InputError(message) : new DeployError(message)
   const lambdaError = `Lambda accepts only a single-platform image manifest and would fail the deploy with "The image manifest, config or layer media type for the source image ${imageUri} is not supported"`
+  const pickOne = `give the digest of the one platform's image manifest the index lists (docker buildx imagetools inspect ${imageUri} shows them) that matches the function's Architectures`
   if (isIndex(info.mediaType)) {
     const platforms = info.platforms ?? []
     const attestations = info.attestations ?? 0
@@ -136,47 +162,21 @@ export function checkLambdaManifest(info: ManifestInfo, imageUri: string): void 
       ...(attestations > 0 ? [`${attestations} attestation manifest(s)`] : [])
     ].join(' plus ')
     if (platforms.length > 1) {
-      throw new DeployError(
-        `The pushed image ${imageUri} is a multi-platform image index (${info.mediaType}: ${contents}). ${lambdaError}: build one platform (input 'platform', e.g. linux/amd64 or linux/arm64, matching the function's Architectures).`
+      throw fail(
+        `${subject} is a multi-platform image index (${info.mediaType}: ${contents}). ${lambdaError}: ${given ? pickOne : "build one platform (input 'platform', e.g. linux/amd64 or linux/arm64, matching the function's Architectures)"}.`
       )
     }
-    throw new DeployError(
-      `The pushed image ${imageUri} is an image index (${info.mediaType}: ${contents}), not a single-platform image manifest. ${lambdaError}. BuildKit/buildx adds provenance (and SBOM) attestations by default, and they turn the pushed image into an index: build with --provenance=false --sbom=false, or set BUILDX_NO_DEFAULT_ATTESTATIONS=1 in the builder's environment.`
+    throw fail(
+      `${subject} is an image index (${info.mediaType}: ${contents}), not a single-platform image manifest. ${lambdaError}. BuildKit/buildx adds provenance (and SBOM) attestations by default, and they turn the pushed image into an index: ${given ? `${pickOne}, or rebuild it with --provenance=false --sbom=false` : "build with --provenance=false --sbom=false, or set BUILDX_NO_DEFAULT_ATTESTATIONS=1 in the builder's environment"}.`
     )
   }
-  throw new DeployError(
-    `The pushed image ${imageUri} has the manifest media type '${info.mediaType || '(none)'}'. ${lambdaError}: a Docker v2 schema 2 (${DOCKER_MANIFEST}) or OCI (${OCI_MANIFEST}) image manifest; push it with a current docker CLI.`
+  throw fail(
+    `${subject} has the manifest media type '${info.mediaType || '(none)'}'. ${lambdaError}: a Docker v2 schema 2 (${DOCKER_MANIFEST}) or OCI (${OCI_MANIFEST}) image manifest; push it with a current docker CLI.`
   )
 }
 
-interface RegistryErrorEntry {
-  code: string
-  message: string
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown
-  } catch {
-    return undefined
-  }
-}
-
-/** The `{errors: [{code, message}]}` body of a registry error, if it has one. */
-function parseErrors(body: Buffer): RegistryErrorEntry[] {
-  const parsed = parseJson(body)
-  if (!isRecord(parsed) || !Array.isArray(parsed['errors'])) return []
-  return parsed['errors'].filter(isRecord).map((e) => ({
-    code: typeof e['code'] === 'string' ? e['code'] : '',
-    message: typeof e['message'] === 'string' ? e['message'] : ''
-  }))
-}
-
-function describeManifest(response: Response, body: Buffer, what: string): ManifestInfo {
+/** What a manifest's answer says: digest, media type, config digest, an index's platforms. */
+export function describeManifest(response: Response, body: Buffer, what: string): ManifestInfo {
   const manifest = parseJson(body)
   if (!isRecord(manifest)) throw new DeployError(`The registry answered ${what} with no JSON.`)
   const contentType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
@@ -234,29 +234,108 @@ function platformOf(entry: Record<string, unknown>): string {
     .join('/')
 }
 
+/** A manifest exactly as the registry holds it: what a copy puts back, byte for byte. */
+export interface RawManifest {
+  bytes: Buffer
+  /** Its media type (the Content-Type a PUT must send). */
+  mediaType: string
+  /** `sha256:` of the bytes: the image's digest. */
+  digest: string
+  info: ManifestInfo
+}
+
+/** Blob transfers may take long; the per-request limit is for calls without a body to move. */
+export const TRANSFER_TIMEOUT_MS = 30 * 60_000
+
 /**
- * fetch's "fetch failed" hides the reason in `cause`. Read by shape, not `instanceof`: fetch's
- * errors may come from another realm (a test runner's VM context).
+ * GETs a manifest's exact bytes (by tag or digest); undefined when the registry does not know it.
+ * A digest reference must match the bytes' sha256. Refusals name ecr:BatchGetImage.
  */
-function networkMessage(error: unknown): string {
-  const describe = (value: unknown): string => {
-    if (!isRecord(value)) return errorMessage(value)
-    const message = typeof value['message'] === 'string' ? value['message'] : ''
-    const code = typeof value['code'] === 'string' ? value['code'] : ''
-    return message || code || errorMessage(value)
-  }
-  const cause = isRecord(error) ? error['cause'] : undefined
-  return cause === undefined ? describe(error) : `${describe(error)} (${describe(cause)})`
+export async function readRawManifest(
+  http: RegistryHttp,
+  from: RegistryRepository,
+  reference: string,
+  grantee?: string
+): Promise<RawManifest | undefined> {
+  const doing = `reading the manifest ${reference} of repository '${from.repository}' on ${from.login.registry}`
+  const purpose = { doing, permission: 'ecr:BatchGetImage', repository: from.repository, grantee }
+  return withRetries(http.options.retryDelaysMs ?? [1000, 3000], async () => {
+    const response = await send(
+      http,
+      from.login,
+      {
+        method: 'GET',
+        url: `${from.repository}/manifests/${reference}`,
+        headers: { Accept: MANIFEST_ACCEPT }
+      },
+      purpose
+    )
+    const body = Buffer.from(await response.arrayBuffer())
+    if (response.status === 404 || parseErrors(body).some((e) => e.code === 'MANIFEST_UNKNOWN')) {
+      return undefined
+    }
+    if (!response.ok) throw refusal(response, body, from.login, purpose)
+    const info = describeManifest(response, body, `the manifest ${reference}`)
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
+    if (reference.startsWith('sha256:') && reference !== digest) {
+      throw new DeployError(
+        `The registry answered ${doing} with bytes whose digest is ${digest}: refusing an image that is not the one asked for.`
+      )
+    }
+    return { bytes: body, mediaType: info.mediaType, digest, info: { ...info, digest } }
+  })
 }
 
-function redact(text: string, login: RegistryLogin, authorization: string): string {
-  let result = text
-  for (const secret of [authorization, authorization.slice('Basic '.length), login.password]) {
-    if (secret !== '') result = result.split(secret).join('***')
+/**
+ * GETs a blob, following the registry's redirect (ECR hands out a pre-signed S3 URL, which must
+ * not get the registry's Authorization header). The answer's body is the blob, still unread.
+ * Refusals name ecr:GetDownloadUrlForLayer.
+ */
+export async function openBlob(
+  http: RegistryHttp,
+  from: RegistryRepository,
+  digest: string,
+  grantee?: string
+): Promise<Response> {
+  const doing = `reading blob ${digest} of repository '${from.repository}' on ${from.login.registry}`
+  const purpose = {
+    doing,
+    permission: 'ecr:GetDownloadUrlForLayer',
+    repository: from.repository,
+    grantee
   }
-  return result
+  let url = new URL(`${from.repository}/blobs/${digest}`, registryUrl(from.login, '', http.options))
+    .href
+  for (let hop = 0; hop <= 5; hop++) {
+    const request = { method: 'GET', url, timeoutMs: TRANSFER_TIMEOUT_MS } as const
+    const response = await send(http, from.login, request, purpose)
+    const location = response.headers.get('location')
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      await response.body?.cancel()
+      url = new URL(location, url).href
+      continue
+    }
+    if (response.ok) return response
+    throw refusal(response, Buffer.from(await response.arrayBuffer()), from.login, purpose)
+  }
+  throw new DeployError(`Too many redirects when ${doing}.`)
 }
 
-function sleep(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms))
+/** The architecture an image's config blob names (`amd64`, `arm64`); '' when it names none. */
+export async function readImageArchitecture(
+  http: RegistryHttp,
+  from: RegistryRepository,
+  configDigest: string,
+  grantee?: string
+): Promise<string> {
+  const response = await withRetries(http.options.retryDelaysMs ?? [1000, 3000], () =>
+    openBlob(http, from, configDigest, grantee)
+  )
+  const config = parseJson(Buffer.from(await response.arrayBuffer()))
+  if (!isRecord(config)) {
+    throw new DeployError(
+      `The image config ${configDigest} in repository '${from.repository}' on ${from.login.registry} is not JSON.`
+    )
+  }
+  return typeof config['architecture'] === 'string' ? config['architecture'] : ''
 }

@@ -66,6 +66,43 @@ export interface Report {
    * an `imageUri` means deleted, none means kept.
    */
   imageCleanup?: 'deleted' | 'not-found' | 'kept'
+  /**
+   * A deploy or review: each region's result, in the order of `regions` (one entry for a single
+   * region). The other fields describe the first region.
+   */
+  regions?: RegionResult[]
+}
+
+/** What one region of a deploy ended with: the `deployments` output and the summary's table. */
+export interface RegionResult {
+  region: string
+  accountId: string
+  stackName: string
+  stackId: string
+  stackStatus: string
+  imageUri: string
+  imageUriPinned: string
+  imageDigest: string
+  outputs: Output[]
+  /** Why the region failed; absent when it did not. */
+  error?: string
+}
+
+/** The `deployments` output: per region, its stack, image and outputs (and error, if it failed). */
+export function deploymentsJson(results: RegionResult[]): string {
+  const deployments: Record<string, unknown> = {}
+  for (const r of results) {
+    deployments[r.region] = {
+      stackId: r.stackId,
+      stackStatus: r.stackStatus,
+      imageUri: r.imageUri,
+      imageUriPinned: r.imageUriPinned,
+      imageDigest: r.imageDigest,
+      outputs: outputsObject(r.outputs),
+      ...(r.error === undefined ? {} : { error: r.error })
+    }
+  }
+  return JSON.stringify(deployments)
 }
 
 const FIXED_OUTPUTS = new Set([
@@ -83,7 +120,8 @@ const FIXED_OUTPUTS = new Set([
   'changes-markdown',
   'image-uri-pinned',
   'archive-key',
-  'archive-version'
+  'archive-version',
+  'deployments'
 ])
 
 /** A report with nothing in it yet: each mode fills in what it did. */
@@ -200,6 +238,7 @@ export function setOutputs(report: Report, sink: OutputSink = new OutputSink()):
     setOutput('changes-summary', JSON.stringify(changesSummary(report.changes)))
     setOutput('changes-markdown', changesMarkdown(report.changes, report.parameterChanges))
   }
+  if (report.regions) setOutput('deployments', deploymentsJson(report.regions))
   const outputs = outputsObject(report.outputs)
   setOutput('outputs', JSON.stringify(outputs))
   for (const [key, value] of Object.entries(outputs)) {

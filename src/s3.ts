@@ -1,5 +1,5 @@
 /** S3: the artifact bucket's preconditions and the template upload. */
-import * as core from '@actions/core'
+import * as log from './log.js'
 import {
   GetBucketLocationCommand,
   GetBucketVersioningCommand,
@@ -135,11 +135,11 @@ export async function checkBucket(
     const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))
     versioningEnabled = versioning.Status === 'Enabled'
   } catch (error) {
-    core.warning(
+    log.warning(
       `Could not read the versioning of S3 bucket '${bucket}' (${errorMessage(error)}); assuming it is off.`
     )
   }
-  core.info(
+  log.info(
     `S3 bucket ${bucket}: region ${bucketRegion}, versioning ${versioningEnabled ? 'enabled' : 'off'}`
   )
   return { region: bucketRegion, versioningEnabled }
@@ -175,7 +175,7 @@ export async function uploadObject(
 ): Promise<{ versionId?: string }> {
   const unchanged = await sameObject(s3, bucket, key, body)
   if (unchanged !== undefined) {
-    core.info(`s3://${bucket}/${key} already holds these bytes; not uploaded again.`)
+    log.info(`s3://${bucket}/${key} already holds these bytes; not uploaded again.`)
     return versioningEnabled && unchanged.versionId !== undefined
       ? { versionId: unchanged.versionId }
       : {}
@@ -189,7 +189,7 @@ export async function uploadObject(
         ContentType: contentType(key)
       })
     )
-    core.info(
+    log.info(
       `Uploaded s3://${bucket}/${key}${result.VersionId ? ` (version ${result.VersionId})` : ''}`
     )
     return versioningEnabled && result.VersionId !== undefined

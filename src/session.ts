@@ -9,7 +9,8 @@ import { errorMessage } from './errors.js'
 
 export class Session {
   private readonly cleanups: Array<() => void> = []
-  private update: { cfn: CloudFormationClient; stackId: string } | undefined
+  /** Stack updates running now, one per CloudFormation client (one client per region). */
+  private readonly updates = new Map<CloudFormationClient, string>()
   private readonly onSignal = (signal: NodeJS.Signals): void => {
     core.warning(`Received ${signal}: the workflow was cancelled.`)
     void this.cancel().finally(() => {
@@ -27,24 +28,17 @@ export class Session {
     this.cleanups.push(cleanup)
   }
 
-  /** Marks a stack update as running (or, with undefined, as finished). */
+  /** Marks a stack update as running through `cfn` (or, with undefined, as finished). */
   trackUpdate(cfn: CloudFormationClient, stackId: string | undefined): void {
-    this.update = stackId === undefined ? undefined : { cfn, stackId }
+    if (stackId === undefined) this.updates.delete(cfn)
+    else this.updates.set(cfn, stackId)
   }
 
-  /** Best effort: cancels the tracked stack update. */
+  /** Best effort: cancels every tracked stack update (one per region), side by side. */
   async cancel(): Promise<void> {
-    const update = this.update
-    if (update === undefined) return
-    this.update = undefined
-    try {
-      await update.cfn.send(new CancelUpdateStackCommand({ StackName: update.stackId }))
-      core.warning(
-        `Cancelled the running update of ${update.stackId}: CloudFormation rolls back to the previous version.`
-      )
-    } catch (error) {
-      core.warning(`Could not cancel the update of ${update.stackId}: ${errorMessage(error)}`)
-    }
+    const updates = [...this.updates.entries()]
+    this.updates.clear()
+    await Promise.all(updates.map(([cfn, stackId]) => cancelUpdate(cfn, stackId)))
   }
 
   /** Runs every cleanup once and stops listening for signals. */
@@ -57,5 +51,16 @@ export class Session {
         core.warning(`Cleanup failed: ${errorMessage(error)}`)
       }
     }
+  }
+}
+
+async function cancelUpdate(cfn: CloudFormationClient, stackId: string): Promise<void> {
+  try {
+    await cfn.send(new CancelUpdateStackCommand({ StackName: stackId }))
+    core.warning(
+      `Cancelled the running update of ${stackId}: CloudFormation rolls back to the previous version.`
+    )
+  } catch (error) {
+    core.warning(`Could not cancel the update of ${stackId}: ${errorMessage(error)}`)
   }
 }

@@ -29,6 +29,11 @@ export function readStackName(raw: RawInputs): string {
   return stackName
 }
 
+/** True for a region name such as us-east-1, us-gov-west-1 or cn-north-1. */
+export function isRegionName(region: string): boolean {
+  return REGION.test(region)
+}
+
 /** `region`, else the region configure-aws-credentials exported. */
 export function readRegion(raw: RawInputs, env: NodeJS.ProcessEnv): string {
   const region = text(raw, 'region') || env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || ''

@@ -41,11 +41,41 @@ export function summaryHeading(report: Report): string {
         ? `Stack ${report.stackName} did not exist: nothing to delete`
         : `Deleted ${report.stackName}: ${report.stackStatus}`
     default:
+      if (report.regions !== undefined && report.regions.length > 1) return regionsHeading(report)
       if (report.executed === false && !report.noChanges) {
         return `Change set for ${report.stackName}: ready, not executed`
       }
       return `Deployed ${report.stackName}: ${report.noChanges ? 'no changes' : report.stackStatus}`
   }
+}
+
+/** A fan-out's first line: how many regions ended well. */
+function regionsHeading(report: Report): string {
+  const regions = report.regions ?? []
+  const failed = regions.filter((r) => r.error !== undefined).length
+  const what = report.mode === 'review' ? 'Change sets for' : 'Deployed'
+  const outcome = failed === 0 ? 'all succeeded' : `${failed} failed`
+  return `${what} ${report.stackName} in ${regions.length} regions: ${outcome}`
+}
+
+/** A fan-out's result: one row per region, in the order of `regions`. */
+function regionsBlocks(report: Report): SummaryBlock[] {
+  const regions = report.regions ?? []
+  if (regions.length < 2) return []
+  return [
+    heading(3, 'Regions'),
+    table(
+      ['Region', 'Account', 'Stack', 'Status', 'Digest', 'Error'],
+      regions.map((r) => [
+        escapeHtml(r.region),
+        escapeHtml(r.accountId),
+        htmlCode(r.stackId || r.stackName),
+        escapeHtml(r.stackStatus || '-'),
+        r.imageDigest ? htmlCode(r.imageDigest) : '-',
+        r.error === undefined ? '-' : escapeHtml(r.error)
+      ])
+    )
+  ]
 }
 
 const heading = (level: 2 | 3, text: string): SummaryBlock => ({
@@ -89,6 +119,7 @@ export function summaryBlocks(report: Report): SummaryBlock[] {
       ['Template', report.templateUrl, htmlLinkOrCode]
     ])
   )
+  blocks.push(...regionsBlocks(report))
   blocks.push(heading(3, 'Changes'))
   if (report.mode === 'noop') {
     blocks.push(paragraph('Not computed: noop builds and checks, it makes no change set.'))

@@ -145,24 +145,34 @@ function platformFor(architecture: string): string {
 
 /**
  * One sentence per function whose `Architectures` does not include the image's, saying which side
- * to change. Functions with unknown architectures (`[]`) and an unknown image architecture ('')
- * are skipped.
+ * to change: for a `built` image the template or the `platform` input, for one `given` as input
+ * `image` the template or the image. Functions with unknown architectures (`[]`) and an unknown
+ * image architecture ('') are skipped.
  */
-export function architectureMismatches(functions: ImageFunction[], imageArch: string): string[] {
+export function architectureMismatches(
+  functions: ImageFunction[],
+  imageArch: string,
+  origin: 'built' | 'given' = 'built'
+): string[] {
   if (imageArch === '') return []
   const messages: string[] = []
   for (const fn of functions) {
     if (fn.architectures.length === 0 || fn.architectures.includes(imageArch)) continue
     const declared = fn.architectures.join(', ')
     const where = `Function '${fn.logicalId}' (${fn.type}) runs on ${declared}`
+    const platform = platformFor(fn.architectures[0] ?? 'x86_64')
+    const otherImage =
+      origin === 'built'
+        ? `build the image with input 'platform: ${platform}'`
+        : `give input 'image' an image built for ${platform}`
+    const image = origin === 'built' ? 'the image is built for' : `input 'image' is an image for`
     if (!LAMBDA_ARCHITECTURES.includes(imageArch)) {
-      messages.push(
-        `${where}, but the image is built for ${imageArch}, which Lambda does not run: build it with input 'platform: ${platformFor(fn.architectures[0] ?? 'x86_64')}'.`
-      )
+      const fix = origin === 'built' ? `build it with input 'platform: ${platform}'` : otherImage
+      messages.push(`${where}, but ${image} ${imageArch}, which Lambda does not run: ${fix}.`)
       continue
     }
     messages.push(
-      `${where}, but the image is built for ${imageArch}: set the function's Architectures: [${imageArch}] in the template, or build the image with input 'platform: ${platformFor(fn.architectures[0] ?? 'x86_64')}'.`
+      `${where}, but ${image} ${imageArch}: set the function's Architectures: [${imageArch}] in the template, or ${otherImage}.`
     )
   }
   return messages

@@ -3,7 +3,7 @@
  * recreate a ROLLBACK_COMPLETE one, refuse a blocked one), submit the change set (replacing one
  * of the same name an earlier run left), and settle it (wait; an empty one is deleted).
  */
-import * as core from '@actions/core'
+import * as log from '../log.js'
 import {
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
@@ -60,7 +60,7 @@ async function removeStaleChangeSet(
       new DescribeChangeSetCommand({ ChangeSetName: name, StackName: stackId })
     )
     if (existing.ExecutionStatus === 'EXECUTE_IN_PROGRESS') return
-    core.info(`Replacing change set ${name} left by an earlier run of this build.`)
+    log.info(`Replacing change set ${name} left by an earlier run of this build.`)
     await cfn.send(
       new DeleteChangeSetCommand({
         ChangeSetName: existing.ChangeSetId ?? name,
@@ -72,7 +72,7 @@ async function removeStaleChangeSet(
       awsErrorName(error) !== 'ChangeSetNotFoundException' &&
       awsErrorName(error) !== 'ChangeSetNotFound'
     ) {
-      core.debug(`Looking for an earlier change set ${name}: ${errorMessage(error)}`)
+      log.debug(`Looking for an earlier change set ${name}: ${errorMessage(error)}`)
     }
   }
 }
@@ -86,7 +86,7 @@ async function deleteChangeSet(
   try {
     await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: id, StackName: stackName }))
   } catch (error) {
-    core.warning(`Could not delete change set ${id}: ${errorMessage(error)}`)
+    log.warning(`Could not delete change set ${id}: ${errorMessage(error)}`)
   }
 }
 
@@ -97,7 +97,7 @@ async function deleteFailedStack(
   options: WaitOptions
 ): Promise<void> {
   const stackId = stack.StackId as string
-  core.info(
+  log.info(
     `Stack ${stack.StackName} is in ROLLBACK_COMPLETE (its first create failed); deleting it to create it again.`
   )
   const calledAt = options.now()
@@ -130,7 +130,7 @@ function optionalChangeSetFields(
   if (request.rollbackConfiguration) fields.RollbackConfiguration = request.rollbackConfiguration
   if (request.deploymentMode) {
     if (type === 'UPDATE') fields.DeploymentMode = request.deploymentMode
-    else core.info(`Deployment mode ${request.deploymentMode} left out: a new stack has no drift.`)
+    else log.info(`Deployment mode ${request.deploymentMode} left out: a new stack has no drift.`)
   }
   if (request.includeNestedStacks) fields.IncludeNestedStacks = true
   return fields
@@ -146,7 +146,7 @@ async function readyStack(
   let stack = await describeStack(cfn, stackName)
   let plan = planStack(stack?.StackStatus, stack?.DisableRollback)
   if (plan.kind === 'wait' && stack) {
-    core.info(
+    log.info(
       `Stack ${stackName} is busy (${plan.status}); waiting for that operation to finish first.`
     )
     stack = await waitForStack(cfn, stack.StackId as string, undefined, options, started)
@@ -188,9 +188,7 @@ async function createdByRetry(
         StackName: request.stackName
       })
     )
-    core.info(
-      `Change set ${request.changeSetName} was created by a retried call; going on with it.`
-    )
+    log.info(`Change set ${request.changeSetName} was created by a retried call; going on with it.`)
     return { Id: existing.ChangeSetId, StackId: existing.StackId }
   } catch {
     throw refused
@@ -207,7 +205,7 @@ async function submitChangeSet(
   if (ready.stack?.StackId) {
     await removeStaleChangeSet(cfn, ready.stack.StackId, request.changeSetName)
   }
-  core.info(`Creating ${type} change set ${request.changeSetName} for stack ${request.stackName}`)
+  log.info(`Creating ${type} change set ${request.changeSetName} for stack ${request.stackName}`)
   let created: { Id?: string; StackId?: string }
   try {
     created = await cfn.send(
@@ -262,7 +260,7 @@ async function unreadyChangeSet(
       `The change set for ${request.stackName} has no changes (${described.StatusReason}); set 'no-fail-on-empty-changeset: true' to treat that as success.`
     )
   }
-  core.info(
+  log.info(
     `No changes: stack ${request.stackName} already matches this template and these parameters.`
   )
   const current = await describeStack(cfn, stackId)
@@ -307,7 +305,7 @@ async function settleChangeSet(
       request.noEchoParameters
     )
     for (const p of result.parameterChanges) {
-      core.info(`  Parameter ${p.key}: ${p.old ?? '(not set)'} → ${p.new ?? '(removed)'}`)
+      log.info(`  Parameter ${p.key}: ${p.old ?? '(not set)'} → ${p.new ?? '(removed)'}`)
     }
   }
   return { result }

@@ -2,7 +2,7 @@
  * The changes of a change set as table rows: every page, and the changes of nested stacks
  * (IncludeNestedStacks) right after their parent's row, each printed to the log.
  */
-import * as core from '@actions/core'
+import * as log from '../log.js'
 import {
   DescribeChangeSetCommand,
   type Change,
@@ -68,7 +68,7 @@ async function changeRowsWithNested(
       continue
     const path = parent === undefined ? row.logicalId : `${parent}/${row.logicalId}`
     if (depth >= MAX_NESTED_DEPTH) {
-      core.info(`  (changes of ${path} not listed: nested more than ${MAX_NESTED_DEPTH} deep)`)
+      log.info(`  (changes of ${path} not listed: nested more than ${MAX_NESTED_DEPTH} deep)`)
       continue
     }
     try {
@@ -76,7 +76,7 @@ async function changeRowsWithNested(
       rows.push(...(await changeRowsWithNested(cfn, nested, path, depth + 1)))
     } catch (error) {
       // The list is for people; the parent change set is what executes.
-      core.warning(`Could not read the changes of nested stack ${path}: ${errorMessage(error)}`)
+      log.warning(`Could not read the changes of nested stack ${path}: ${errorMessage(error)}`)
     }
   }
   return rows
@@ -95,7 +95,7 @@ export async function readChangeRows(
   const rows = await changeRowsWithNested(cfn, changes, undefined, 0)
   for (const row of rows) {
     const id = row.parent === undefined ? row.logicalId : `${row.parent}/${row.logicalId}`
-    core.info(
+    log.info(
       `  ${row.action} ${id} (${row.type})${row.replacement ? ` replacement: ${row.replacement}` : ''}`
     )
   }

@@ -2,7 +2,7 @@
  * Deleting a stack: waits out a running operation, refuses termination protection with the way
  * to turn it off, deletes and waits until it is gone; DELETE_FAILED names what could not go.
  */
-import * as core from '@actions/core'
+import * as log from '../log.js'
 import {
   DeleteStackCommand,
   type CloudFormationClient,
@@ -50,7 +50,7 @@ async function deleteAndWait(
   const stackId = stack.StackId as string
   const events = new EventStream(cfn, stackId)
   await events.baseline()
-  core.info(`Deleting stack ${stackName}`)
+  log.info(`Deleting stack ${stackName}`)
   const calledAt = timing.options.now()
   try {
     await cfn.send(
@@ -73,7 +73,7 @@ async function deleteAndWait(
   if (final.StackStatus !== 'DELETE_COMPLETE') {
     throw deleteFailed(stackName, { ...final, StackId: stackId }, events)
   }
-  core.info(`Stack ${stackName} deleted (DELETE_COMPLETE)`)
+  log.info(`Stack ${stackName} deleted (DELETE_COMPLETE)`)
   return { existed: true, stackId, status: 'DELETE_COMPLETE' }
 }
 
@@ -91,17 +91,17 @@ export async function deleteStack(
   const started = options.now()
   let stack = await describeStack(cfn, stackName)
   if (!stack) {
-    core.info(`Stack ${stackName} does not exist: nothing to delete.`)
+    log.info(`Stack ${stackName} does not exist: nothing to delete.`)
     return { existed: false, status: 'DELETE_COMPLETE' }
   }
   const stackId = stack.StackId as string
   if (!isSettled(stack.StackStatus ?? '')) {
-    core.info(
+    log.info(
       `Stack ${stackName} is busy (${stack.StackStatus}); waiting for that operation to finish first.`
     )
     stack = await waitForStack(cfn, stackId, undefined, options, started, stack)
     if (stack.StackStatus === 'DELETE_COMPLETE') {
-      core.info(`Stack ${stackName} was deleted (DELETE_COMPLETE).`)
+      log.info(`Stack ${stackName} was deleted (DELETE_COMPLETE).`)
       return { existed: true, stackId, status: 'DELETE_COMPLETE' }
     }
   }

@@ -2,7 +2,7 @@
  * The stack event stream: prints each new stack event once, oldest first, and remembers the
  * failed ones so a failure message can name each resource and CloudFormation's reason.
  */
-import * as core from '@actions/core'
+import * as log from '../log.js'
 import {
   DescribeStackEventsCommand,
   type CloudFormationClient,
@@ -39,7 +39,7 @@ export class EventStream {
     const fresh = await this.readNew()
     for (const event of fresh.reverse()) {
       this.seen.add(event.EventId as string)
-      core.info(formatEvent(event))
+      log.info(formatEvent(event))
       this.newest = Math.max(this.newest, event.Timestamp?.getTime() ?? this.newest)
       if (event.ResourceStatus?.endsWith('_FAILED')) this.failures.push(event)
     }
@@ -91,11 +91,11 @@ export class EventStream {
   private warnOnce(error: unknown): void {
     const message = `Could not read the events of stack ${this.stackId} (cloudformation:DescribeStackEvents): ${errorMessage(error)}. The log may miss events and failure reasons.`
     if (this.warned) {
-      core.debug(message)
+      log.debug(message)
       return
     }
     this.warned = true
-    core.warning(message)
+    log.warning(message)
   }
 }
 

@@ -3,7 +3,7 @@
  * change set made earlier (review mode's second step); waits to a settled state while streaming
  * events, and turns termination protection on afterwards when asked.
  */
-import * as core from '@actions/core'
+import * as log from '../log.js'
 import {
   DescribeChangeSetCommand,
   ExecuteChangeSetCommand,
@@ -47,7 +47,7 @@ async function ensureTerminationProtection(
       `Stack ${stackName} is ${stack.StackStatus ?? 'deployed'}, but enabling termination protection failed (cloudformation:UpdateTerminationProtection): ${errorMessage(error)}`
     )
   }
-  core.info(`Enabled termination protection on stack ${stackName}`)
+  log.info(`Enabled termination protection on stack ${stackName}`)
 }
 
 /**
@@ -119,7 +119,7 @@ async function sendExecute(
     if (!['EXECUTE_IN_PROGRESS', 'EXECUTE_COMPLETE', 'EXECUTE_FAILED'].includes(execution)) {
       throw refused
     }
-    core.info(`Change set ${label} is ${execution}: a retried call already started it.`)
+    log.info(`Change set ${label} is ${execution}: a retried call already started it.`)
   }
 }
 
@@ -138,7 +138,7 @@ async function executeChangeSet(
   const label = changeSet.changeSetName ?? changeSetId
   const events = new EventStream(cfn, stackId)
   await events.baseline()
-  core.info(
+  log.info(
     `Executing change set ${label}${extra.disableRollback ? ' (rollback disabled: failed resources are kept)' : ''}`
   )
   const calledAt = options.now()
@@ -284,7 +284,7 @@ export async function executeExistingChangeSet(
   const described = await readExistingChangeSet(cfn, stackName, changeSetIdOrName, timing)
   const changeSetId = described.ChangeSetId ?? changeSetIdOrName
   const stackId = described.StackId ?? stackName
-  core.info(`Change set ${described.ChangeSetName ?? changeSetIdOrName} of stack ${stackName}:`)
+  log.info(`Change set ${described.ChangeSetName ?? changeSetIdOrName} of stack ${stackName}:`)
   const changes = await readChangeRows(cfn, described, changeSetId, stackId)
   // Review mode listed the parameter changes against the stack as it stood; so does this step.
   const current = await describeStack(cfn, stackId)

@@ -1,0 +1,49 @@
+/**
+ * The log as the user reads it. Outside a region scope this is `@actions/core` itself. Inside one
+ * (`inRegion`, while several regions deploy at once) every line carries a `[<region>] ` prefix,
+ * after the `::warning::` of a workflow command, and a log group is only a line: GitHub's groups
+ * do not nest, and regions running side by side would interleave them.
+ */
+import * as core from '@actions/core'
+import { AsyncLocalStorage } from 'node:async_hooks'
+
+const scope = new AsyncLocalStorage<string>()
+
+/** `[<region>] ` inside a region scope, '' outside. */
+export function prefix(): string {
+  const region = scope.getStore()
+  return region === undefined ? '' : `[${region}] `
+}
+
+/** Prefixes every line of a message, so a multi-line one stays attributed. */
+function prefixed(message: string): string {
+  const p = prefix()
+  return p === '' ? message : message.replace(/^/gm, p)
+}
+
+/** Runs `fn` with every line it logs (and everything it awaits) prefixed by `[region] `. */
+export function inRegion<T>(region: string, fn: () => Promise<T>): Promise<T> {
+  return scope.run(region, fn)
+}
+
+/** What a user needs to follow the run. */
+export function info(message: string): void {
+  core.info(prefixed(message))
+}
+
+/** Degraded, not failed. */
+export function warning(message: string): void {
+  core.warning(prefixed(message))
+}
+
+/** argv, JSON: shown with step debugging on. */
+export function debug(message: string): void {
+  core.debug(prefixed(message))
+}
+
+/** A log group outside a region scope; inside one, a `▸ name` line before the work. */
+export async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (prefix() === '') return core.group(name, fn)
+  info(`▸ ${name}`)
+  return fn()
+}
