@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from '@jest/globals'
+import type { BenchCache } from '../bench/cache-figures.mjs'
 import {
   breakdownTable,
   perRunTable,
@@ -33,6 +34,30 @@ function row(markdownTable: string, first: string): string[] | undefined {
         .map((cell) => cell.trim())
     )
     .find((cells) => cells[0] === first)
+}
+
+/** What bench/results.json keeps of a bench:cache run. */
+const CACHE: BenchCache = {
+  config: {
+    engine: 'containerd',
+    runs: 3,
+    baseImage: 'bench-base',
+    workRounds: 6,
+    toolchainLayers: 2,
+    toolchainLayerMB: 32,
+    payloadMB: 8
+  },
+  meta: { date: '2026-11-29', engine: 'dockerd 26.1.5', cpus: 2 },
+  figures: {
+    steps: { total: 6, reused: 5, reusedPercent: 83.3, list: [] },
+    buildSeconds: { without: 16.06, with: 1.56 },
+    phaseSeconds: { without: 16.6, with: 3.4 },
+    wallSeconds: { without: 17.3, with: 4.1 },
+    phaseParts: { without: [], with: [] },
+    speedUp: 10.3,
+    phaseSpeedUp: 4.9,
+    pass: { reusedPercent: true, speedUp: true, phaseSpeedUp: false }
+  }
 }
 
 describe('cells', () => {
@@ -91,6 +116,46 @@ describe('tables', () => {
       '0.15 s (0/3 cached)',
       'reuses layers',
       'MISS'
+    ])
+  })
+
+  it('ends with the fresh-runner cache rows of the last bench:cache, saying when and on which engine', () => {
+    const summary = summaryTable({ ...results(), cache: CACHE })
+    const lines = summary.split('\n')
+    expect(lines.slice(-6).map((line) => line.split(' | ')[0]?.slice(2).trim())).toEqual([
+      'Fresh-runner rebuild (`npm run bench:cache`, 2026-11-29, containerd engine, median of 3; bench/CACHE.md)',
+      '`docker build` without / with the registry cache',
+      'Speed-up of `docker build`',
+      'Build image phase without / with the registry cache',
+      'Speed-up of the Build image phase',
+      'Steps reused (BuildKit CACHED, or provably not run)'
+    ])
+    expect(row(summary, 'Speed-up of `docker build`')).toEqual([
+      'Speed-up of `docker build`',
+      '10.3×',
+      '≥ 5×',
+      'PASS'
+    ])
+    expect(row(summary, 'Speed-up of the Build image phase')).toEqual([
+      'Speed-up of the Build image phase',
+      '4.9×',
+      '≥ 5×',
+      'MISS'
+    ])
+    expect(row(summary, 'Steps reused (BuildKit CACHED, or provably not run)')).toEqual([
+      'Steps reused (BuildKit CACHED, or provably not run)',
+      '5 of 6 (83.3 %)',
+      '≥ 80 %',
+      'PASS'
+    ])
+  })
+
+  it('says how to get the fresh-runner figures when bench:cache never ran', () => {
+    expect(row(summaryTable(results()), 'Fresh-runner rebuild')).toEqual([
+      'Fresh-runner rebuild',
+      'not measured: run `npm run bench:cache`',
+      '',
+      ''
     ])
   })
 

@@ -118,6 +118,29 @@ describe('getRegistryLogin', () => {
     )
   })
 
+  it("asks for another account's registry by its id (a cross-account source)", async () => {
+    ecr.on(GetAuthorizationTokenCommand).resolves({
+      authorizationData: [
+        {
+          authorizationToken: token,
+          proxyEndpoint: 'https://111122223333.dkr.ecr.eu-west-1.amazonaws.com'
+        }
+      ]
+    })
+    await expect(getRegistryLogin(client, '111122223333')).resolves.toMatchObject({
+      registry: '111122223333.dkr.ecr.eu-west-1.amazonaws.com'
+    })
+    expect(ecr.commandCalls(GetAuthorizationTokenCommand)[0]?.args[0].input).toEqual({
+      registryIds: ['111122223333']
+    })
+    ecr
+      .on(GetAuthorizationTokenCommand)
+      .rejects(awsError('AccessDeniedException', 'not authorized'))
+    await expect(getRegistryLogin(client, '111122223333')).rejects.toThrow(
+      'Could not get an ECR login token for registry 111122223333 (ecr:GetAuthorizationToken): not authorized'
+    )
+  })
+
   it('names the call when GetAuthorizationToken fails', async () => {
     ecr
       .on(GetAuthorizationTokenCommand)

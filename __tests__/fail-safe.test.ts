@@ -505,6 +505,53 @@ const BAD_INPUTS: BadInput[] = [
     message:
       "Input 'http-proxy' ('proxy:3128') must be a URL such as http://proxy.example.com:3128."
   },
+  // Release inputs: image, repository, regions, a bucket per region
+  {
+    name: 'image together with dockerfile',
+    stage: 'inputs',
+    inputs: { image: `${REGISTRY}/hello-service@sha256:${'a'.repeat(64)}` },
+    message:
+      "Inputs 'image' and 'dockerfile' are both set: 'image' deploys an image that is already in ECR, 'dockerfile' builds a new one; give only one of them."
+  },
+  {
+    name: 'image outside a private ECR registry',
+    stage: 'inputs',
+    inputs: { dockerfile: '', binary: '', image: 'ghcr.io/acme/hello:v1' },
+    message:
+      "Input 'image' ('ghcr.io/acme/hello:v1') is not an image in a private ECR registry: give <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits> (the 'image-uri-pinned' output of an earlier run) or <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>."
+  },
+  {
+    name: 'image together with a build input',
+    stage: 'inputs',
+    inputs: { dockerfile: '', image: `${REGISTRY}/hello-service:v1` },
+    message:
+      "Input 'binary' shapes a build, and with 'image' nothing is built (the image's architecture is read from the registry): remove 'binary'."
+  },
+  {
+    name: 'repository without image',
+    stage: 'inputs',
+    inputs: { repository: 'hello-prod' },
+    message:
+      "Input 'repository' names the target repository of a promoted 'image'; a built image goes to the repository its label names: remove 'repository', or set 'image'."
+  },
+  {
+    name: 'regions listing a region twice',
+    stage: 'inputs',
+    inputs: { region: '', regions: 'eu-west-2, us-east-1, eu-west-2', bucket: 'a-{region}' },
+    message: "Input 'regions' lists eu-west-2 twice: list each region once."
+  },
+  {
+    name: 'regions with one bucket for all of them',
+    stage: 'inputs',
+    inputs: { region: '', regions: 'eu-west-2, us-east-1' },
+    message: `Input 'bucket' ('${BUCKET}') names one bucket, but 'regions' lists 2 regions and a bucket is in one region (CloudFormation reads the template from the stack's region): put {region} in the name, e.g. '${BUCKET}-{region}', with one bucket per region.`
+  },
+  {
+    name: 'region that is not one of regions',
+    stage: 'inputs',
+    inputs: { regions: 'us-east-1, us-west-2', bucket: 'a-{region}' },
+    message: `Input 'region' (${REGION}) is not one of 'regions' (us-east-1, us-west-2): leave 'region' empty or list it in 'regions'; the first listed region is where the image is built and pushed.`
+  },
   // The engine and the AWS reads before the build
   {
     name: 'docker not installed (PATH without docker)',

@@ -5,12 +5,20 @@ import type { AddressInfo } from 'node:net'
 import type { RegistryLogin } from '../src/docker.js'
 import { DeployError } from '../src/errors.js'
 import {
+  startRegistryServer,
+  testImage,
+  type RegistryServer
+} from '../__fixtures__/registry-server.js'
+import {
   checkLambdaManifest,
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
   getManifest,
   isSinglePlatformManifest,
   OCI_INDEX,
+  openBlob,
+  readImageArchitecture,
+  readRawManifest,
   OCI_MANIFEST,
   type ManifestInfo,
   type RegistryOptions
@@ -356,5 +364,66 @@ describe('checkLambdaManifest', () => {
     expect(message).toContain(`has the manifest media type '${schema1}'`)
     expect(message).toContain(DOCKER_MANIFEST)
     expect(message).toContain(OCI_MANIFEST)
+  })
+})
+
+describe('reading an image for a copy (readRawManifest, openBlob, readImageArchitecture)', () => {
+  const HTTP = { fetch, options: { scheme: 'http' as const, retryDelaysMs: [0, 0] } }
+  let registryServer: RegistryServer
+
+  beforeAll(async () => {
+    registryServer = await startRegistryServer({ password: PASSWORD, redirectBlobs: true })
+  })
+  afterAll(async () => {
+    await registryServer.close()
+  })
+
+  it('reads the exact bytes and media type by tag, and the digest of those bytes', async () => {
+    const image = testImage('arm64')
+    registryServer.store('team/app', image, ['v7'])
+    const from = { login: registryServer.login, repository: 'team/app' }
+
+    const manifest = await readRawManifest(HTTP, from, 'v7')
+
+    expect(manifest?.bytes.equals(image.manifest)).toBe(true)
+    expect(manifest?.mediaType).toBe(DOCKER_MANIFEST)
+    expect(manifest?.digest).toBe(image.digest)
+    expect(manifest?.info).toMatchObject({ digest: image.digest, configDigest: image.configDigest })
+    await expect(readImageArchitecture(HTTP, from, image.configDigest)).resolves.toBe('arm64')
+  })
+
+  it('is undefined for a reference the registry does not know', async () => {
+    const from = { login: registryServer.login, repository: 'team/app' }
+    await expect(readRawManifest(HTTP, from, 'missing')).resolves.toBeUndefined()
+  })
+
+  it('refuses bytes that are not the digest asked for', async () => {
+    const image = testImage('amd64')
+    registryServer.store('team/lie', image, ['v1'])
+    const wrong = `sha256:${'f'.repeat(64)}`
+    const from = { login: registryServer.login, repository: 'team/lie' }
+    // The registry answers a digest reference with another image's bytes.
+    const lying = {
+      fetch: ((input: URL, init?: RequestInit) =>
+        fetch(input.href.replace(wrong, image.digest), init)) as typeof fetch,
+      options: HTTP.options
+    }
+
+    await expect(readRawManifest(lying, from, wrong)).rejects.toThrow(
+      `The registry answered reading the manifest ${wrong} of repository 'team/lie' on ${registryServer.host} with bytes whose digest is ${image.digest}: refusing an image that is not the one asked for.`
+    )
+  })
+
+  it('follows a blob redirect without the registry password', async () => {
+    const image = testImage('amd64', [Buffer.from('layer bytes')])
+    registryServer.store('team/blob', image)
+    const response = await openBlob(
+      HTTP,
+      { login: registryServer.login, repository: 'team/blob' },
+      image.layerDigests[0] ?? ''
+    )
+    expect(Buffer.from(await response.arrayBuffer()).toString()).toBe('layer bytes')
+    const s3 = registryServer.requests.filter((r) => r.url.startsWith('/s3/'))
+    expect(s3.at(-1)?.authorization).toBeUndefined()
   })
 })

@@ -40,6 +40,34 @@ describe('Session', () => {
     expect(warnings()).toEqual([cancelWarning])
   })
 
+  it('cancels the update of every region still running, and only those', async () => {
+    const { CloudFormationClient } = await import('@aws-sdk/client-cloudformation')
+    const { mockClient } = await import('aws-sdk-client-mock')
+    const other = new CloudFormationClient({ region: 'us-east-1' })
+    const third = new CloudFormationClient({ region: 'ap-southeast-2' })
+    const otherMock = mockClient(other)
+    const thirdMock = mockClient(third)
+    cfn.on(CancelUpdateStackCommand).resolves({})
+    otherMock.on(CancelUpdateStackCommand).resolves({})
+    const otherStack = STACK_ID.replace('eu-west-2', 'us-east-1')
+    const session = new Session([])
+    session.trackUpdate(clients.cloudformation, STACK_ID)
+    session.trackUpdate(other, otherStack)
+    session.trackUpdate(third, 'finished')
+    session.trackUpdate(third, undefined)
+    await session.cancel()
+
+    expect(cfn.commandCalls(CancelUpdateStackCommand)).toHaveLength(1)
+    expect(otherMock.commandCalls(CancelUpdateStackCommand)[0]?.args[0].input).toEqual({
+      StackName: otherStack
+    })
+    expect(thirdMock.calls()).toEqual([])
+    expect(warnings()).toEqual([
+      cancelWarning,
+      `Cancelled the running update of ${otherStack}: CloudFormation rolls back to the previous version.`
+    ])
+  })
+
   it('cancels nothing once the update is finished', async () => {
     const session = new Session([])
     session.trackUpdate(clients.cloudformation, STACK_ID)

@@ -190,6 +190,7 @@ export declare function overlapMs(a: Interval, b: Interval): number
 export declare function goDurationMs(text: string): number
 export declare function parseProxyLog(entries: readonly ProxyLogEntry[]): AwsCall[]
 export declare function parseDockerLog(text: string): DockerCall[]
+export declare function dockerCommand(a1: string, a2?: string): string
 export declare function parseRegistryLog(text: string): RegistryRequest[]
 export declare function registryCounts(requests: readonly RegistryRequest[]): RegistryCounts
 export declare function summaryPhases(summary: string): Record<string, number>

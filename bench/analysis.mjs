@@ -77,16 +77,23 @@ export function parseDockerLog(text) {
     .filter(Boolean)
     .map((line) => {
       const [start, end, rc, a1 = '', a2 = ''] = line.split(' ')
-      const command =
-        a1 === 'build'
-          ? a2 === '--help'
-            ? 'build --help'
-            : 'build'
-          : a1 === 'image'
-            ? `image ${a2}`
-            : a1
-      return { start: nsToMs(start), end: nsToMs(end), rc: Number(rc), command }
+      return {
+        start: nsToMs(start),
+        end: nsToMs(end),
+        rc: Number(rc),
+        command: dockerCommand(a1, a2)
+      }
     })
+}
+
+/**
+ * A docker call's name from its first two arguments: the command, with the subcommand of
+ * `image` and `buildx`, and `build --help` (the builder check) apart from the build.
+ */
+export function dockerCommand(a1, a2 = '') {
+  if (a1 === 'build') return a2 === '--help' ? 'build --help' : 'build'
+  if (a1 === 'image' || a1 === 'buildx') return `${a1} ${a2}`
+  return a1
 }
 
 /** Epoch nanoseconds (past 2⁵³, so through BigInt) as epoch milliseconds to the microsecond. */

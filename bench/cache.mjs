@@ -3,33 +3,50 @@
 // cache). Builds the bench service with and without the registry cache, each on a brand-new engine
 // (a second dockerd like the world's, with an empty data root), and writes
 // bench/cache-results.json and bench/CACHE.md. The figures are computed by bench/cache-figures.mjs.
+// The main bench table repeats them: this also puts them in bench/results.json and re-renders
+// bench/RESULTS.md (and `npm run bench` reads them from bench/cache-results.json).
 //
 //   BENCH_CACHE_RUNS=3          builds of each kind (medians)
-//   BENCH_CACHE_LAYERS=4        layers of the build image
-//   BENCH_CACHE_LAYER_MB=64     MB of generated files per layer
+//   BENCH_CACHE_WORK_ROUNDS=6   rounds of the build stage's CPU work (a few seconds each)
+//   BENCH_CACHE_LAYERS=2        toolchain layers of the build image
+//   BENCH_CACHE_LAYER_MB=32     MB of generated files per toolchain layer
 //   BENCH_CACHE_LOGS=<dir>      also write each measured run's log there
 import { execFileSync, spawn } from 'node:child_process'
 import { createCipheriv, createHash } from 'node:crypto'
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readlinkSync,
   rmSync,
+  symlinkSync,
   writeFileSync
 } from 'node:fs'
 import os from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import * as prettier from 'prettier'
 import { createBucket, runAction } from '../local/action-runner.mjs'
-import { cacheFigures, parseBuildSteps, phaseSeconds, renderCache } from './cache-figures.mjs'
+import {
+  cacheFigures,
+  cacheForResults,
+  parseBuildSteps,
+  phaseDockerCalls,
+  phaseSeconds,
+  renderCache
+} from './cache-figures.mjs'
+import { parseDockerLog } from './analysis.mjs'
+import { renderResults } from './render.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const RUNS = whole('BENCH_CACHE_RUNS', 3)
-const LAYERS = whole('BENCH_CACHE_LAYERS', 4)
-const LAYER_MB = whole('BENCH_CACHE_LAYER_MB', 64)
+const WORK_ROUNDS = whole('BENCH_CACHE_WORK_ROUNDS', 6)
+const LAYERS = whole('BENCH_CACHE_LAYERS', 2)
+const LAYER_MB = whole('BENCH_CACHE_LAYER_MB', 32)
+/** Debian's busybox-static (local/world.sh installs it): the one static shell this machine has. */
+const BUSYBOX = '/bin/busybox'
 const PAYLOAD_MB = 8
 const FILES_PER_LAYER = 64
 
@@ -59,11 +76,14 @@ function docker(args, env = process.env, input) {
   })
 }
 
-/** The scratch workspace: the service with its build stage, payloads, template. */
+/** The scratch workspace: the service (its build stage's source, payloads), the template. */
 function prepareWorkspace(work) {
   const service = join(work, 'workspace', 'service')
   mkdirSync(join(service, 'payload'), { recursive: true })
   copyFileSync(join(root, 'bench/service/cache.Dockerfile'), join(service, 'Dockerfile'))
+  copyFileSync(join(root, 'bench/service/cache-build.sh'), join(service, 'build.sh'))
+  copyFileSync(join(root, 'examples/hello/bootstrap'), join(service, 'bootstrap'))
+  chmodSync(join(service, 'bootstrap'), 0o755)
   const mb = PAYLOAD_MB * 1024 * 1024
   writeFileSync(join(service, 'payload/runtime.bin'), bytes('runtime', mb))
   writeFileSync(join(service, 'payload/assets.bin'), bytes('assets', mb))
@@ -71,10 +91,25 @@ function prepareWorkspace(work) {
   return join(work, 'workspace')
 }
 
-/** The build image: LAYERS layers of generated files and /out/bootstrap, pushed to the world. */
-function pushToolchain(work, image) {
-  const dir = join(work, 'toolchain')
-  const lines = ['FROM scratch']
+/**
+ * The build image: busybox with its applet links (a shell and the tools the build stage runs),
+ * then LAYERS layers of generated files under /toolchain (the bulk of a compiler image), built
+ * FROM scratch and pushed to the world's registry.
+ */
+function pushBase(work, image) {
+  const dir = join(work, 'base')
+  const rootfs = join(dir, 'rootfs')
+  mkdirSync(join(rootfs, 'bin'), { recursive: true })
+  copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'))
+  chmodSync(join(rootfs, 'bin/busybox'), 0o755)
+  const applets = execFileSync(BUSYBOX, ['--list-full'], { encoding: 'utf8' })
+  for (const path of applets.split('\n').filter(Boolean)) {
+    if (path === 'bin/busybox') continue
+    mkdirSync(dirname(join(rootfs, path)), { recursive: true })
+    symlinkSync('/bin/busybox', join(rootfs, path))
+  }
+  mkdirSync(join(rootfs, 'tmp'))
+  const lines = ['FROM scratch', 'COPY rootfs/ /']
   for (let layer = 0; layer < LAYERS; layer++) {
     const files = join(dir, `layer${layer}`)
     mkdirSync(files, { recursive: true })
@@ -84,10 +119,6 @@ function pushToolchain(work, image) {
     }
     lines.push(`COPY layer${layer}/ /toolchain/layer${layer}/`)
   }
-  mkdirSync(join(dir, 'out'))
-  copyFileSync(join(root, 'examples/hello/bootstrap'), join(dir, 'out/bootstrap'))
-  chmodSync(join(dir, 'out/bootstrap'), 0o755)
-  lines.push('COPY out/bootstrap /out/bootstrap')
   writeFileSync(join(dir, 'Dockerfile'), `${lines.join('\n')}\n`)
   docker(['build', '--provenance=false', '--sbom=false', '--tag', image, dir])
   docker(
@@ -100,27 +131,28 @@ function pushToolchain(work, image) {
 }
 
 /**
- * A `docker` first on the action's PATH that times each image build (the call with --iidfile, not
- * `build --help`) in milliseconds, one line per build, and runs the real CLI.
+ * A `docker` first on the action's PATH that logs every docker call of the action (the line
+ * analysis.mjs's parseDockerLog reads: start and end in epoch nanoseconds, exit code, first two
+ * arguments) and hands it to the real CLI.
  */
 function writeDockerShim(work) {
   const bin = join(work, 'bin')
   mkdirSync(bin)
   const real = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()
-  const buildLog = join(work, 'builds.log')
-  writeFileSync(buildLog, '')
+  const callLog = join(work, 'docker-calls.log')
+  writeFileSync(callLog, '')
   writeFileSync(
     join(bin, 'docker'),
-    `#!/usr/bin/env bash
-case " $* " in
-*" --iidfile "*) start=$(date +%s%N); "${real}" "$@"; rc=$?
-  echo $(( ($(date +%s%N) - start) / 1000000 )) >>"${buildLog}"; exit $rc ;;
-*) exec "${real}" "$@" ;;
-esac
+    `#!/bin/sh
+s=$(date +%s%N)
+"${real}" "$@"
+rc=$?
+printf '%s %s %s %s %s\\n' "$s" "$(date +%s%N)" "$rc" "$1" "$2" >>"${callLog}"
+exit $rc
 `
   )
   chmodSync(join(bin, 'docker'), 0o755)
-  return { path: `${bin}:${process.env.PATH}`, buildLog }
+  return { path: `${bin}:${process.env.PATH}`, callLog }
 }
 
 /**
@@ -168,6 +200,26 @@ async function startFreshEngine() {
   return { host, stop }
 }
 
+/** `value` as JSON, formatted as the repository's prettier would (so `format:check` passes). */
+async function writeJson(file, value) {
+  const options = { ...(await prettier.resolveConfig(file)), filepath: file }
+  writeFileSync(file, await prettier.format(JSON.stringify(value), options))
+}
+
+/**
+ * The main bench table repeats these figures: put them in bench/results.json (which bench/run.mjs
+ * reads from here on its next run too) and render bench/RESULTS.md again, its other figures as
+ * they were.
+ */
+async function refreshBenchTable(results) {
+  const file = join(root, 'bench/results.json')
+  if (!existsSync(file)) return
+  const bench = { ...JSON.parse(readFileSync(file, 'utf8')), cache: cacheForResults(results) }
+  await writeJson(file, bench)
+  writeFileSync(join(root, 'bench/RESULTS.md'), renderResults(bench).markdown)
+  say('the fresh-runner rows of bench/RESULTS.md are updated')
+}
+
 async function main() {
   const engine = process.env.LOCAL_WORLD_ENGINE
   if (!process.env.LOCAL_WORLD_DIR || !process.env.LOCAL_REGISTRY_HOST) {
@@ -181,12 +233,12 @@ async function main() {
   const work = mkdtempSync(join(os.tmpdir(), 'oci-stack-deploy-bench-cache-'))
   const unique = Date.now().toString(36)
   // One world per bench run: a fixed tag keeps the step names in CACHE.md the same every run.
-  const toolchain = `${process.env.LOCAL_REGISTRY_HOST}/bench-toolchain:1`
+  const base = `${process.env.LOCAL_REGISTRY_HOST}/bench-base:1`
   const repository = `bench-cache-${unique}`
   try {
     const workspace = prepareWorkspace(work)
-    say(`pushing the build image ${toolchain} (${LAYERS} × ${LAYER_MB} MB)`)
-    pushToolchain(work, toolchain)
+    say(`pushing the build image ${base} (busybox, ${LAYERS} × ${LAYER_MB} MB of toolchain)`)
+    pushBase(work, base)
     await createBucket('bench-artifacts')
     const common = {
       dockerfile: 'service/Dockerfile',
@@ -194,10 +246,10 @@ async function main() {
       bucket: 'bench-artifacts',
       'stack-name': repository,
       'create-repository': 'true',
-      'build-args': `REPOSITORY=${repository}\nTOOLCHAIN=${toolchain}`,
+      'build-args': `REPOSITORY=${repository}\nBASE=${base}\nWORK_ROUNDS=${WORK_ROUNDS}`,
       'timeout-minutes': '5'
     }
-    const { path, buildLog } = writeDockerShim(work)
+    const { path, callLog } = writeDockerShim(work)
     const env = { GITHUB_WORKSPACE: workspace, PATH: path }
     const act = async (label, inputs, extraEnv = {}) => {
       const run = await runAction(root, { ...common, ...inputs }, { env: { ...env, ...extraEnv } })
@@ -213,7 +265,7 @@ async function main() {
       'build-id': 'seed-2',
       'parameter-overrides': 'Stage=prod'
     })
-    writeFileSync(buildLog, '')
+    writeFileSync(callLog, '')
     if (engine === 'containerd' && !/build cache: registry, /.test(seeded.stdout)) {
       throw new Error('the update did not use the registry cache:\n' + seeded.stdout)
     }
@@ -234,15 +286,19 @@ async function main() {
           if (process.env.BENCH_CACHE_LOGS) {
             writeFileSync(join(process.env.BENCH_CACHE_LOGS, `${variant}-${i}.log`), log)
           }
-          const builds = readFileSync(buildLog, 'utf8').trim().split('\n')
-          writeFileSync(buildLog, '')
-          if (builds.length !== 1)
-            throw new Error(`expected one docker build, the shim saw ${builds}`)
+          const calls = parseDockerLog(readFileSync(callLog, 'utf8'))
+          writeFileSync(callLog, '')
+          const dockerCalls = phaseDockerCalls(run.stdout, calls, 'Build image')
+          const builds = dockerCalls.filter((call) => call.command === 'build')
+          if (builds.length !== 1) {
+            throw new Error(`expected one docker build, the shim saw ${JSON.stringify(calls)}`)
+          }
           const figures = {
             variant,
-            buildSeconds: Number(builds[0]) / 1000,
+            buildSeconds: (builds[0].end - builds[0].start) / 1000,
             phaseSeconds: phaseSeconds(run.summary, 'Build image'),
             wallSeconds: (run.timing.exitedAt - run.timing.spawnedAt) / 1000,
+            dockerCalls,
             steps: parseBuildSteps(log)
           }
           runs.push(figures)
@@ -260,7 +316,8 @@ async function main() {
       config: {
         engine,
         runs: RUNS,
-        toolchainImage: 'bench-toolchain',
+        baseImage: 'bench-base',
+        workRounds: WORK_ROUNDS,
         toolchainLayers: LAYERS,
         toolchainLayerMB: LAYER_MB,
         payloadMB: PAYLOAD_MB
@@ -273,9 +330,10 @@ async function main() {
       figures,
       runs
     }
-    writeFileSync(join(root, 'bench/cache-results.json'), `${JSON.stringify(results, null, 2)}\n`)
+    await writeJson(join(root, 'bench/cache-results.json'), results)
     const markdown = await prettier.format(renderCache(results), { parser: 'markdown' })
     writeFileSync(join(root, 'bench/CACHE.md'), markdown)
+    await refreshBenchTable(results)
     say(
       `${figures.steps.reused} of ${figures.steps.total} steps reused (${figures.steps.reusedPercent} %), build ${figures.buildSeconds.without} s → ${figures.buildSeconds.with} s (${figures.speedUp}×)`
     )

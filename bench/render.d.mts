@@ -9,6 +9,7 @@ import type {
   TARGET,
   TimelineEntry
 } from './analysis.mjs'
+import type { BenchCache } from './cache-figures.mjs'
 
 export interface Results {
   config: { runs: number; holdSeconds: number; payloadMB: number }
@@ -26,6 +27,8 @@ export interface Results {
   coldStart: ColdStart
   summary: Summary
   rounds: Round[]
+  /** The last `npm run bench:cache`'s figures; absent before its first run. */
+  cache?: BenchCache
 }
 
 export declare function table(

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { cacheSummaryRows } from './cache-figures.mjs'
 
 // ------------------------------------------------------------------ cells
 
@@ -189,7 +190,8 @@ export function summaryTable(results) {
       ...deployRows(results, 'update', 'Update'),
       ...finishRows(results),
       ...noopRows(results),
-      ...buildRows(results)
+      ...buildRows(results),
+      ...cacheSummaryRows(results.cache)
     ]
   )
 }
@@ -358,6 +360,9 @@ ${summaryTable(results)}
 Overhead is everything that is neither docker nor CloudFormation's own (simulated) time: node's
 start-up, the AWS calls (answered here by a local moto, faster than AWS), the action's registry
 reads, and its own CPU and waits. Cold start: \`${results.coldStart.line.slice(0, 80)}\` is the first line.
+The fresh-runner rows come from the last \`npm run bench:cache\`, which needs a BuildKit engine
+(this bench runs on the world's default one): a rebuild on an empty engine with and without the
+registry cache, detailed in bench/CACHE.md.
 ${replaced}`
 }
 

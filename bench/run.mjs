@@ -2,7 +2,8 @@
 // moto behind the fault proxy, a real Docker engine, a real registry). This is the runner: it runs
 // the action, hands what it collected to bench/analysis.mjs (pure), writes the figures to
 // bench/results.json and has bench/render.mjs turn them into bench/RESULTS.md. See bench/README.md
-// for what each figure is.
+// for what each figure is. The Summary table also carries the fresh-runner cache figures of the
+// last `npm run bench:cache` (bench/cache-results.json), which needs a BuildKit engine.
 //
 //   BENCH_RUNS=5           runs per figure (medians); 1 is a quick smoke run
 //   BENCH_HOLD_SECONDS=3   simulated CloudFormation operation time after ExecuteChangeSet
@@ -29,6 +30,7 @@ import { dirname, join, resolve } from 'node:path'
 import * as prettier from 'prettier'
 import { createBucket, runAction } from '../local/action-runner.mjs'
 import { analyseRun, coldStartFigures, summarise, TARGET } from './analysis.mjs'
+import { cacheForResults } from './cache-figures.mjs'
 import { renderResults } from './render.mjs'
 
 const root = resolve(import.meta.dirname, '..')
@@ -425,6 +427,16 @@ function machineMeta(ctx, load) {
   }
 }
 
+/**
+ * The fresh-runner cache figures of the last `npm run bench:cache` (bench/cache-results.json; it
+ * needs a BuildKit engine, this bench runs on the world's default one), for the Summary table,
+ * which states their date and engine. `undefined` when it never ran.
+ */
+function lastCacheFigures() {
+  const file = join(root, 'bench/cache-results.json')
+  return existsSync(file) ? cacheForResults(JSON.parse(readFileSync(file, 'utf8'))) : undefined
+}
+
 /** Fractions to three decimals (milliseconds to the microsecond), so the JSON stays readable. */
 const thousandths = (_key, value) =>
   typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value
@@ -457,7 +469,17 @@ async function main() {
     const config = { runs: RUNS, holdSeconds: HOLD_SECONDS, payloadMB: PAYLOAD_MB }
     const summary = summarise({ rounds, coldStart, bundle: size, holdSeconds: HOLD_SECONDS })
     const meta = machineMeta(ctx, load)
-    const results = { config, targets: TARGET, meta, bundle: size, coldStart, summary, rounds }
+    const cache = lastCacheFigures()
+    const results = {
+      config,
+      targets: TARGET,
+      meta,
+      bundle: size,
+      coldStart,
+      summary,
+      rounds,
+      cache
+    }
     const table = await writeResults(results)
     process.stdout.write(
       `\n${table}\n\nWritten to ${RESULTS_FILE} and ${JSON_FILE} (${s(Date.now() - started)}).\n`

@@ -146,6 +146,8 @@ ensure_deps() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   { command -v unshare && command -v nsenter && command -v setsid; } >/dev/null 2>&1 || missing+=(util-linux)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # bench/cache.mjs builds its base image from a static busybox (no image can be pulled here)
+  dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   command -v node >/dev/null 2>&1 || die "node is required (for the fault proxy)"
   if ((${#missing[@]})); then
     [[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}) and not root to install them"

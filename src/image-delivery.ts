@@ -5,12 +5,17 @@
  * region), or copied through the registry API (from the first region, or from where 'image' is),
  * so every region runs the same digest.
  */
-import { createMissingRepository, checkRepository, pushImageArtifact } from './image-artifact.js'
-import type { CheckedImage, ImageArtifact } from './image-artifact.js'
-import { buildCheckedImage } from './image-artifact.js'
 import { getRegistryLogin } from './ecr.js'
 import { DeployError, errorMessage } from './errors.js'
 import type { DeployContext, FlowContext } from './flow-context.js'
+import {
+  buildCheckedImage,
+  checkRepository,
+  createMissingRepository,
+  pushImageArtifact,
+  type CheckedImage,
+  type ImageArtifact
+} from './image-artifact.js'
 import { formatDigestUri, formatImageUri } from './image-ref.js'
 import type { Preflight } from './preflight.js'
 import { copyImage } from './registry-copy.js'
