@@ -20,9 +20,9 @@ import {
   readImageArchitecture,
   readRawManifest,
   OCI_MANIFEST,
-  type ManifestInfo,
-  type RegistryOptions
+  type ManifestInfo
 } from '../src/registry.js'
+import type { RegistryOptions } from '../src/registry-http.js'
 
 const PASSWORD = 'ecr-password-5d1e9a77'
 const BASIC = Buffer.from(`AWS:${PASSWORD}`).toString('base64')

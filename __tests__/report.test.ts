@@ -7,13 +7,12 @@ import { captureStdout } from '../__fixtures__/aws.js'
 import { readOutputEntries } from '../__fixtures__/github-output.js'
 import type { ResourceChangeRow } from '../src/cloudformation/index.js'
 import { htmlProblems } from '../__fixtures__/html-check.js'
+import { OutputSink } from '../src/output-sink.js'
+import { capSummary, MAX_SUMMARY_BYTES } from '../src/summary.js'
 import {
   blankReport,
-  capSummary,
   changesMarkdown,
   changesSummary,
-  MAX_SUMMARY_BYTES,
-  OutputSink,
   outputsObject,
   setOutputs,
   writeFailureSummary,

@@ -6,7 +6,7 @@ import type { Inputs } from './inputs.js'
 import type { Phases } from './phases.js'
 import type { ManifestInfo } from './registry.js'
 import type { RegistryHttp } from './registry-http.js'
-import type { OutputSink } from './report.js'
+import type { OutputSink } from './output-sink.js'
 import type { Session } from './session.js'
 
 /** What the flow works with in one region. */

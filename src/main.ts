@@ -18,15 +18,9 @@ import { errorMessage, RegionsError } from './errors.js'
 import { getInputs, isStackOnly, type ActionInputs, type Inputs } from './inputs.js'
 import { Phases } from './phases.js'
 import { postPullRequestComment, type CommentContent } from './pr-comment.js'
-import {
-  commentContent,
-  OutputSink,
-  reportFailure,
-  setOutputs,
-  summaryHeading,
-  writeSummary,
-  type Report
-} from './report.js'
+import { OutputSink } from './output-sink.js'
+import { commentContent, reportFailure, setOutputs, writeSummary, type Report } from './report.js'
+import { summaryHeading } from './summary.js'
 import { Session } from './session.js'
 import { runDeleteFlow, runExecuteFlow } from './stack-flows.js'
 import { noEchoParameters } from './template.js'

@@ -55,8 +55,6 @@ export interface ManifestInfo {
   attestations?: number
 }
 
-export type { RegistryOptions } from './registry-http.js'
-
 /** True for the two manifest types Lambda accepts: Docker v2 schema 2 and OCI image manifest. */
 export function isSinglePlatformManifest(mediaType: string): boolean {
   return mediaType === DOCKER_MANIFEST || mediaType === OCI_MANIFEST

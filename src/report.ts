@@ -17,21 +17,6 @@ import {
   type FailureReport
 } from './summary.js'
 
-export {
-  capSummary,
-  failureBlocks,
-  MAX_SUMMARY_BYTES,
-  qualifiedLogicalId,
-  summaryBlocks,
-  summaryHeading,
-  type FailedResource,
-  type FailureReport,
-  type KnownValues,
-  type SummaryBlock
-} from './summary.js'
-
-export { OutputSink, type OutputName } from './output-sink.js'
-
 /** What a finished run hands to `report`. */
 
 export interface Report {

@@ -14,7 +14,8 @@ import { deleteImage } from './ecr.js'
 import { ecrRegistryOf, formatDigestUri, formatImageUri, parseImageUri } from './image-ref.js'
 import type { StackOnlyInputs } from './inputs.js'
 import type { Phases } from './phases.js'
-import { blankReport, type OutputSink, type Report } from './report.js'
+import type { OutputSink } from './output-sink.js'
+import { blankReport, type Report } from './report.js'
 import type { Session } from './session.js'
 
 export interface StackFlowContext {

@@ -10,8 +10,6 @@ import { escapeHtml, htmlCode, htmlLinkOrCode, htmlTable, htmlWithCode } from '.
 import type { Report } from './report.js'
 import { isFailedState, recoveryHint } from './stack-rules.js'
 
-export type { FailedResource } from './errors.js'
-
 /** GitHub refuses a step summary over 1 MiB; stay clearly below it. */
 export const MAX_SUMMARY_BYTES = 1_000_000
 
