@@ -119,10 +119,46 @@ describe('tables', () => {
     ])
   })
 
-  it('ends with the fresh-runner cache rows of the last bench:cache, saying when and on which engine', () => {
+  it('carries the release figures of the last bench:release with their targets', () => {
+    const summary = summaryTable({
+      ...results(),
+      cache: CACHE,
+      release: {
+        config: { runs: 3 },
+        meta: { date: '2026-11-29T11:54:16Z' },
+        summary: {
+          oneRegion: 4000,
+          twoRegions: 6400,
+          ratio: 1.6,
+          fanOutPass: false,
+          heldUploads: 0,
+          heldReportedCopied: 0,
+          heldPass: true
+        }
+      }
+    })
+    expect(row(summary, 'Two-region fan-out ÷ one region')).toEqual([
+      'Two-region fan-out ÷ one region',
+      '1.60×',
+      '< 1.5×',
+      'MISS'
+    ])
+    expect(
+      row(summary, 'Promote into a registry that holds the image: blob uploads (max)')
+    ).toEqual([
+      'Promote into a registry that holds the image: blob uploads (max)',
+      '0',
+      '0',
+      'PASS'
+    ])
+  })
+
+  it('ends with the fresh-runner cache rows of the last bench:cache, saying when and on which engine, then the release rows', () => {
     const summary = summaryTable({ ...results(), cache: CACHE })
     const lines = summary.split('\n')
-    expect(lines.slice(-6).map((line) => line.split(' | ')[0]?.slice(2).trim())).toEqual([
+    const figure = (line: string) => line.split(' | ')[0]?.slice(2).trim()
+    expect(figure(lines.at(-1) ?? '')).toBe('Release pipelines')
+    expect(lines.slice(-7, -1).map(figure)).toEqual([
       'Fresh-runner rebuild (`npm run bench:cache`, 2026-11-29, containerd engine, median of 3; bench/CACHE.md)',
       '`docker build` without / with the registry cache',
       'Speed-up of `docker build`',

@@ -36,6 +36,7 @@ import { join, resolve } from 'node:path'
 import * as prettier from 'prettier'
 import { assumeRole, createBucket, credentialsEnv, runAction } from '../local/action-runner.mjs'
 import { median, parseRegistryLog } from './analysis.mjs'
+import { RELEASE_TARGET as TARGET, summariseRelease } from './release-figures.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const RUNS = positiveInt('BENCH_RELEASE_RUNS', 3)
@@ -44,7 +45,6 @@ const PAYLOAD_MB = positiveNumber('BENCH_PAYLOAD_MB', 8)
 const JSON_FILE = join(root, 'bench/release-results.json')
 const MD_FILE = join(root, 'bench/RELEASE.md')
 /** Issue 14: a fan-out under 1.5× a one-region deploy; a promote into a holder uploads nothing. */
-const TARGET = { fanOutRatio: 1.5, heldUploads: 0 }
 
 function positiveNumber(name, fallback) {
   const raw = process.env[name]
@@ -290,33 +290,6 @@ async function round(ctx, w, accountB, i, unique) {
 
 // ------------------------------------------------------------------ results
 
-function summarise(rounds) {
-  const one = median(rounds.map((r) => r.oneRegion.wall))
-  const two = median(rounds.map((r) => r.twoRegions.wall))
-  const ratio = two / one
-  const heldUploads = Math.max(
-    ...rounds.flatMap((r) => [
-      r.regionAgain.registry.blobUploads,
-      r.accountAgain.registry.blobUploads
-    ])
-  )
-  const reportedCopied = Math.max(
-    ...rounds.flatMap((r) => [
-      r.regionAgain.reported?.copied ?? NaN,
-      r.accountAgain.reported?.copied ?? NaN
-    ])
-  )
-  return {
-    oneRegion: one,
-    twoRegions: two,
-    ratio,
-    fanOutPass: ratio < TARGET.fanOutRatio,
-    heldUploads,
-    heldReportedCopied: reportedCopied,
-    heldPass: heldUploads === TARGET.heldUploads && reportedCopied === 0
-  }
-}
-
 function meta(load) {
   const git = (args) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim()
   let source = 'unknown'
@@ -425,7 +398,7 @@ async function main() {
       targets: TARGET,
       meta: meta(load),
       regions: [w.region1, w.region2],
-      summary: summarise(rounds),
+      summary: summariseRelease(rounds),
       rounds
     }
     await writeResults(results)

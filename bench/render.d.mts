@@ -10,6 +10,7 @@ import type {
   TimelineEntry
 } from './analysis.mjs'
 import type { BenchCache } from './cache-figures.mjs'
+import type { ReleaseFigures } from './release-figures.mjs'
 
 export interface Results {
   config: { runs: number; holdSeconds: number; payloadMB: number }
@@ -29,6 +30,8 @@ export interface Results {
   rounds: Round[]
   /** The last `npm run bench:cache`'s figures; absent before its first run. */
   cache?: BenchCache
+  /** The last `npm run bench:release` (bench/release-results.json); absent when it never ran. */
+  release?: ReleaseFigures
 }
 
 export declare function table(

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { cacheSummaryRows } from './cache-figures.mjs'
+import { releaseSummaryRows } from './release-figures.mjs'
 
 // ------------------------------------------------------------------ cells
 
@@ -191,7 +192,8 @@ export function summaryTable(results) {
       ...finishRows(results),
       ...noopRows(results),
       ...buildRows(results),
-      ...cacheSummaryRows(results.cache)
+      ...cacheSummaryRows(results.cache),
+      ...releaseSummaryRows(results.release)
     ]
   )
 }

@@ -3,7 +3,9 @@
 // the action, hands what it collected to bench/analysis.mjs (pure), writes the figures to
 // bench/results.json and has bench/render.mjs turn them into bench/RESULTS.md. See bench/README.md
 // for what each figure is. The Summary table also carries the fresh-runner cache figures of the
-// last `npm run bench:cache` (bench/cache-results.json), which needs a BuildKit engine.
+// last `npm run bench:cache` (bench/cache-results.json), which needs a BuildKit engine, and the
+// release figures of bench/release.mjs (bench/release-results.json), which `npm run bench` runs
+// first in the same world.
 //
 //   BENCH_RUNS=5           runs per figure (medians); 1 is a quick smoke run
 //   BENCH_HOLD_SECONDS=3   simulated CloudFormation operation time after ExecuteChangeSet
@@ -31,6 +33,7 @@ import * as prettier from 'prettier'
 import { createBucket, runAction } from '../local/action-runner.mjs'
 import { analyseRun, coldStartFigures, summarise, TARGET } from './analysis.mjs'
 import { cacheForResults } from './cache-figures.mjs'
+import { releaseForResults } from './release-figures.mjs'
 import { renderResults } from './render.mjs'
 
 const root = resolve(import.meta.dirname, '..')
@@ -437,6 +440,15 @@ function lastCacheFigures() {
   return existsSync(file) ? cacheForResults(JSON.parse(readFileSync(file, 'utf8'))) : undefined
 }
 
+/**
+ * The release figures of `npm run bench:release` (bench/release-results.json), which `npm run
+ * bench` runs first in the same world. `undefined` when it never ran.
+ */
+function lastReleaseFigures() {
+  const file = join(root, 'bench/release-results.json')
+  return existsSync(file) ? releaseForResults(JSON.parse(readFileSync(file, 'utf8'))) : undefined
+}
+
 /** Fractions to three decimals (milliseconds to the microsecond), so the JSON stays readable. */
 const thousandths = (_key, value) =>
   typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value
@@ -470,6 +482,7 @@ async function main() {
     const summary = summarise({ rounds, coldStart, bundle: size, holdSeconds: HOLD_SECONDS })
     const meta = machineMeta(ctx, load)
     const cache = lastCacheFigures()
+    const release = lastReleaseFigures()
     const results = {
       config,
       targets: TARGET,
@@ -478,7 +491,8 @@ async function main() {
       coldStart,
       summary,
       rounds,
-      cache
+      cache,
+      release
     }
     const table = await writeResults(results)
     process.stdout.write(

@@ -214,6 +214,38 @@ describe('promoting a tested digest', () => {
     )
   })
 
+  it('mounts every blob into another repository of the same registry, uploading none', async () => {
+    const target = `spartaoci-prod-${unique}`
+    const offset = registryLogOffset(sourceRegistry)
+    const stackName = `release-repo-${unique}`
+
+    const { run, dockerCalls } = await promote(staging.outputs['image-uri-pinned'] ?? '', {
+      bucket: bucketA(names.region1),
+      repository: target,
+      'stack-name': stackName
+    })
+
+    expectSuccess(run)
+    expect(dockerCalls).toEqual([])
+    const copied = await registryManifest(sourceRegistry, target, source.digest ?? '')
+    expect(copied).toEqual(source)
+    expect(run.outputs['image-uri-pinned']).toBe(
+      `${sourceRegistry.host}/${target}@${source.digest}`
+    )
+    expect(parameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
+    expect(copyStats(run, sourceRegistry.host)).toEqual({
+      present: 0,
+      mounted: source.blobs.length,
+      copied: 0,
+      bytes: 0
+    })
+    expect(uploadCounts(registryRequestsSince(sourceRegistry, offset))).toEqual({
+      blobUploads: 0,
+      blobMounts: source.blobs.length,
+      manifestPuts: 1
+    })
+  })
+
   it('copies the image to the other region: same manifest bytes, every blob, nothing twice', async () => {
     const target = registryOf(names.a, names.region2)
     const offset = registryLogOffset(target)
