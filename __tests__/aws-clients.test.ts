@@ -440,3 +440,27 @@ describe('timeouts: an endpoint that accepts and never answers', () => {
     expect(worstCaseCallMs(CLIENT_TIMEOUTS)).toBeLessThan(CALL_BUDGET_MS)
   })
 })
+
+describe("the SDK's Node 20 notice", () => {
+  const SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'
+  let saved: string | undefined
+  beforeEach(() => {
+    saved = process.env[SWITCH]
+    delete process.env[SWITCH]
+  })
+  afterEach(() => {
+    if (saved === undefined) delete process.env[SWITCH]
+    else process.env[SWITCH] = saved
+  })
+
+  it('is turned off before the clients are made: the runtime is action.yml’s, not the user’s', () => {
+    createAwsClients('eu-west-1', { env: {} })
+    expect(process.env[SWITCH]).toBe('true')
+  })
+
+  it('keeps a value the user set', () => {
+    process.env[SWITCH] = 'false'
+    createAwsClients('eu-west-1', { env: {} })
+    expect(process.env[SWITCH]).toBe('false')
+  })
+})

@@ -145,8 +145,18 @@ export interface ProxyChoice {
   source: string
 }
 
+/**
+ * The SDK tells every process on Node 20 to move to Node 22. The runtime is action.yml's
+ * `runs.using`, not the user's to change, so in a user's log the notice is noise; a user who set
+ * the SDK's switch keeps their choice.
+ */
+function quietNodeSupportNotice(): void {
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
+}
+
 /** The four clients for `region`, configured alike (see the module comment). */
 export function createAwsClients(region: string, options: ClientOptions = {}): AwsClients {
+  quietNodeSupportNotice()
   const env = options.env ?? process.env
   const timeouts = options.timeouts ?? CLIENT_TIMEOUTS
   const config = {

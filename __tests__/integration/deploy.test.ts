@@ -75,6 +75,8 @@ describe('deploying the example service', () => {
     expect(run.summary).toContain(`Deployed ${stackName}: CREATE_COMPLETE`)
     expect(run.summary).toContain('AWS::Lambda::Function')
     expect(run.summary).toContain('DeployedImage')
+    // The SDK's "move to Node 22" notice is about action.yml's runtime, not the user's to act on.
+    expect(run.stderr).not.toContain('NodeVersionSupportWarning')
   })
 
   it('updates the stack with a new build id: new tag, new template key, new function image', async () => {
