@@ -41,16 +41,7 @@ export interface Dependencies {
 }
 
 export async function run(overrides: Partial<Dependencies> = {}): Promise<void> {
-  const deps: Dependencies = {
-    clients: createAwsClients,
-    runner: execRunner,
-    wait: DEFAULT_WAIT,
-    getManifest: (login, repository, reference) => getManifest(login, repository, reference),
-    registryHttp: DEFAULT_REGISTRY_HTTP,
-    signals: ['SIGINT', 'SIGTERM'],
-    comment: (token, stackName, content) => postPullRequestComment(token, stackName, content),
-    ...overrides
-  }
+  const deps = withDefaults(overrides)
   const session = new Session(deps.signals)
   const phases = new Phases()
   // Outputs are set as they become known, so a run that fails later still leaves them.
@@ -61,26 +52,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     inputs = getInputs()
     const clients = clientsByRegion(deps, inputs.httpProxy)
     aws = clients(inputs.region)
-    const wait = { ...deps.wait, timeoutMs: inputs.timeoutMinutes * 60_000 }
-    let report: Report
-    if (isStackOnly(inputs)) {
-      const ctx = { inputs, aws, wait, phases, session, sink }
-      report = inputs.mode === 'delete' ? await runDeleteFlow(ctx) : await runExecuteFlow(ctx)
-    } else {
-      maskNoEchoValues(inputs)
-      report = await runDeployFlow({
-        inputs,
-        aws,
-        clients,
-        runner: deps.runner,
-        wait,
-        phases,
-        session,
-        getManifest: deps.getManifest,
-        registryHttp: deps.registryHttp,
-        sink
-      })
-    }
+    const report = await runMode(deps, inputs, { aws, clients, phases, session, sink })
     core.info(summaryHeading(report))
     setOutputs(report, sink)
     await writeSummary(report)
@@ -89,31 +61,75 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     await comment(deps, inputs, commentContent(report))
   } catch (error) {
     core.setFailed(errorMessage(error))
-    // A fan-out's summary already shows each region's result, the failed ones too.
-    if (inputs !== undefined && !(error instanceof RegionsError)) {
-      const { stackName } = inputs
-      const cfn = aws?.cloudformation
-      await reportFailure(error, {
-        mode: inputs.mode,
-        stackName,
-        phases,
-        sink,
-        ...(cfn && {
-          readStackStatus: async () =>
-            (await describeStack(cfn, stackName))?.StackStatus ?? 'DOES_NOT_EXIST'
-        })
-      })
-    }
-    if (inputs !== undefined) {
-      await comment(deps, inputs, {
-        stackName: inputs.stackName,
-        state: 'failed',
-        error: errorMessage(error)
-      })
-    }
+    if (inputs !== undefined) await reportRunFailure(deps, inputs, { aws, phases, sink }, error)
   } finally {
     session.dispose()
   }
+}
+
+function withDefaults(overrides: Partial<Dependencies>): Dependencies {
+  return {
+    clients: createAwsClients,
+    runner: execRunner,
+    wait: DEFAULT_WAIT,
+    getManifest: (login, repository, reference) => getManifest(login, repository, reference),
+    registryHttp: DEFAULT_REGISTRY_HTTP,
+    signals: ['SIGINT', 'SIGTERM'],
+    comment: (token, stackName, content) => postPullRequestComment(token, stackName, content),
+    ...overrides
+  }
+}
+
+/** What every mode shares within one run. */
+interface RunState {
+  aws: AwsClients
+  clients: (region: string) => AwsClients
+  phases: Phases
+  session: Session
+  sink: OutputSink
+}
+
+/** The mode's flow: delete or execute act on the stack alone; the others deploy. */
+async function runMode(deps: Dependencies, inputs: ActionInputs, state: RunState): Promise<Report> {
+  const wait = { ...deps.wait, timeoutMs: inputs.timeoutMinutes * 60_000 }
+  const { aws, phases, session, sink } = state
+  if (isStackOnly(inputs)) {
+    const ctx = { inputs, aws, wait, phases, session, sink }
+    return inputs.mode === 'delete' ? runDeleteFlow(ctx) : runExecuteFlow(ctx)
+  }
+  maskNoEchoValues(inputs)
+  return runDeployFlow({
+    inputs,
+    ...state,
+    runner: deps.runner,
+    wait,
+    getManifest: deps.getManifest,
+    registryHttp: deps.registryHttp
+  })
+}
+
+/** After setFailed: the failure summary (a fan-out's own summary already shows each region) and the comment. */
+async function reportRunFailure(
+  deps: Dependencies,
+  inputs: ActionInputs,
+  state: { aws: AwsClients | undefined; phases: Phases; sink: OutputSink },
+  error: unknown
+): Promise<void> {
+  const { stackName } = inputs
+  if (!(error instanceof RegionsError)) {
+    const cfn = state.aws?.cloudformation
+    await reportFailure(error, {
+      mode: inputs.mode,
+      stackName,
+      phases: state.phases,
+      sink: state.sink,
+      ...(cfn && {
+        readStackStatus: async () =>
+          (await describeStack(cfn, stackName))?.StackStatus ?? 'DOES_NOT_EXIST'
+      })
+    })
+  }
+  await comment(deps, inputs, { stackName, state: 'failed', error: errorMessage(error) })
 }
 
 /** The clients of each region, made once per region. */
