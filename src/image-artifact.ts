@@ -219,6 +219,24 @@ export interface ImageArtifact {
 }
 
 /**
+ * The image at `host/repository` (tagged `tag`, else named by digest only) as the template and
+ * the outputs name it; the outputs are set now, since the image is in the registry whatever
+ * fails next.
+ */
+export function imageArtifactAt(
+  ctx: FlowContext,
+  host: string,
+  repository: string,
+  tag: string | undefined,
+  digest: string
+): ImageArtifact {
+  const pinnedUri = formatDigestUri(host, repository, digest)
+  const imageUri = tag === undefined ? pinnedUri : formatImageUri(host, { repository, tag })
+  ctx.sink.image({ imageUri, imageDigest: digest, imageUriPinned: pinnedUri })
+  return { imageUri, pinnedUri, digest, templateValue: ctx.inputs.pinDigest ? pinnedUri : imageUri }
+}
+
+/**
  * Logs in (password on stdin, private DOCKER_CONFIG), skips the push when the registry already
  * holds this exact image under the tag, else pushes; extra tags follow; the manifest must be one
  * Lambda accepts. Also returns where the image now is, for the copies to other regions.
@@ -252,9 +270,7 @@ export async function pushImageArtifact(
     digest = await push(imageUri)
     log.info(`Pushed ${imageUri} (${digest})`)
   }
-  const pinnedUri = formatDigestUri(creds.registry, target.repository, digest)
-  // The image is in the registry now, whatever fails next.
-  ctx.sink.image({ imageUri, imageDigest: digest, imageUriPinned: pinnedUri })
+  const artifact = imageArtifactAt(ctx, creds.registry, target.repository, target.tag, digest)
   const manifest =
     existing && existing.digest === digest
       ? existing
@@ -274,13 +290,7 @@ export async function pushImageArtifact(
     await push(extra)
     log.info(`Tagged ${extra}`)
   }
-  return {
-    imageUri,
-    pinnedUri,
-    digest,
-    templateValue: inputs.pinDigest ? pinnedUri : imageUri,
-    location: { login: creds, repository: target.repository }
-  }
+  return { ...artifact, location: { login: creds, repository: target.repository } }
 }
 
 /**

@@ -12,11 +12,11 @@ import {
   buildCheckedImage,
   checkRepository,
   createMissingRepository,
+  imageArtifactAt,
   pushImageArtifact,
   type CheckedImage,
   type ImageArtifact
 } from './image-artifact.js'
-import { formatDigestUri, formatImageUri } from './image-ref.js'
 import type { Preflight } from './preflight.js'
 import { copyImage } from './registry-copy.js'
 import { readRawManifest } from './registry.js'
@@ -157,14 +157,7 @@ export function notPushed(region: string, reason: string): DeployError {
 /** The 'image' is already in this region's repository: deployed as it is, nothing written. */
 function inPlace(ctx: FlowContext, source: SourceImage): ImageArtifact {
   const { ref, digest } = source
-  const host = source.location.login.registry
-  const pinnedUri = formatDigestUri(host, ref.repository, digest)
-  const imageUri =
-    ref.tag === undefined
-      ? pinnedUri
-      : formatImageUri(host, { repository: ref.repository, tag: ref.tag })
-  ctx.sink.image({ imageUri, imageDigest: digest, imageUriPinned: pinnedUri })
-  return { imageUri, pinnedUri, digest, templateValue: ctx.inputs.pinDigest ? pinnedUri : imageUri }
+  return imageArtifactAt(ctx, source.location.login.registry, ref.repository, ref.tag, digest)
 }
 
 /** Copies the image from where it is into the region's repository, under the run's tags. */
@@ -188,11 +181,7 @@ async function copyInto(plan: ImagePlan, ctx: FlowContext): Promise<ImageArtifac
     tags,
     sourceGrantee: from.grantee
   })
-  const digest = from.manifest.digest
-  const imageUri = formatImageUri(login.registry, { repository: plan.repository, tag: plan.tag })
-  const pinnedUri = formatDigestUri(login.registry, plan.repository, digest)
-  ctx.sink.image({ imageUri, imageDigest: digest, imageUriPinned: pinnedUri })
-  return { imageUri, pinnedUri, digest, templateValue: inputs.pinDigest ? pinnedUri : imageUri }
+  return imageArtifactAt(ctx, login.registry, plan.repository, plan.tag, from.manifest.digest)
 }
 
 /** The first region's pushed image and its exact manifest. */
