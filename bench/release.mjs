@@ -37,6 +37,7 @@ import * as prettier from 'prettier'
 import { assumeRole, createBucket, credentialsEnv, runAction } from '../local/action-runner.mjs'
 import { median, parseRegistryLog } from './analysis.mjs'
 import { RELEASE_TARGET as TARGET, summariseRelease } from './release-figures.mjs'
+import { positiveInt, positiveNumber } from './settings.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const RUNS = positiveInt('BENCH_RELEASE_RUNS', 3)
@@ -44,21 +45,6 @@ const HOLD_SECONDS = positiveNumber('BENCH_HOLD_SECONDS', 3)
 const PAYLOAD_MB = positiveNumber('BENCH_PAYLOAD_MB', 8)
 const JSON_FILE = join(root, 'bench/release-results.json')
 const MD_FILE = join(root, 'bench/RELEASE.md')
-/** Issue 14: a fan-out under 1.5× a one-region deploy; a promote into a holder uploads nothing. */
-
-function positiveNumber(name, fallback) {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!(value > 0)) throw new Error(`${name}=${raw}: give a positive number`)
-  return value
-}
-
-function positiveInt(name, fallback) {
-  const value = positiveNumber(name, fallback)
-  if (!Number.isInteger(value)) throw new Error(`${name}=${value}: give a whole number`)
-  return value
-}
 
 const say = (text) => process.stderr.write(`bench:release: ${text}\n`)
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`

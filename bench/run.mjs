@@ -35,6 +35,7 @@ import { analyseRun, coldStartFigures, summarise, TARGET } from './analysis.mjs'
 import { cacheForResults } from './cache-figures.mjs'
 import { releaseForResults } from './release-figures.mjs'
 import { renderResults } from './render.mjs'
+import { positiveInt, positiveNumber } from './settings.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const RUNS = positiveInt('BENCH_RUNS', 5)
@@ -51,20 +52,6 @@ const WORLD = [
   'LOCAL_WORLD_DIR',
   'DOCKER_HOST'
 ]
-
-function positiveNumber(name, fallback) {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!(value > 0)) throw new Error(`${name}=${raw}: give a positive number`)
-  return value
-}
-
-function positiveInt(name, fallback) {
-  const value = positiveNumber(name, fallback)
-  if (!Number.isInteger(value)) throw new Error(`${name}=${value}: give a whole number`)
-  return value
-}
 
 function say(text) {
   process.stderr.write(`bench: ${text}\n`)
