@@ -99,7 +99,9 @@ export async function runAction(root, inputs, options = {}) {
  */
 export async function createBucket(bucket, { versioning = false, region, credentials } = {}) {
   const bucketRegion = region ?? process.env.AWS_REGION ?? 'us-east-1'
-  const s3 = new S3Client({ region: bucketRegion, ...(credentials ? { credentials } : {}) })
+  const s3 = quietly(
+    () => new S3Client({ region: bucketRegion, ...(credentials ? { credentials } : {}) })
+  )
   try {
     await s3.send(
       new CreateBucketCommand({
@@ -135,10 +137,13 @@ export async function assumeRole(
   account,
   { role = 'release-deployer', sessionName = 'local-world' } = {}
 ) {
-  const sts = new STSClient({
-    region: process.env.AWS_REGION ?? 'us-east-1',
-    ...(process.env.LOCAL_MOTO_URL ? { endpoint: process.env.LOCAL_MOTO_URL } : {})
-  })
+  const sts = quietly(
+    () =>
+      new STSClient({
+        region: process.env.AWS_REGION ?? 'us-east-1',
+        ...(process.env.LOCAL_MOTO_URL ? { endpoint: process.env.LOCAL_MOTO_URL } : {})
+      })
+  )
   try {
     const { Credentials: c } = await sts.send(
       new AssumeRoleCommand({
@@ -164,5 +169,23 @@ export function credentialsEnv(credentials) {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_SESSION_TOKEN: credentials.sessionToken
+  }
+}
+
+/**
+ * Makes an SDK client without the SDK's "move to Node 22" notice, which is about this machine's
+ * node and only clutters the demo. The switch is set just while the client is made, so the
+ * action's own runs (children of this process) never inherit it: the integration test that the
+ * action quiets the notice itself can still fail.
+ */
+function quietly(make) {
+  const key = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'
+  const saved = process.env[key]
+  process.env[key] ??= 'true'
+  try {
+    return make()
+  } finally {
+    if (saved === undefined) delete process.env[key]
+    else process.env[key] = saved
   }
 }
