@@ -505,19 +505,6 @@ function validateRule(r) {
   }
 }
 
-function matchErrorRule(info) {
-  for (const r of rules) {
-    if (!r.error) continue
-    if (r.times !== null && r.hits >= r.times) continue
-    if (r.operation !== '*' && r.operation !== info.operation) continue
-    if (r.service && r.service !== info.service) continue
-    if (!inRegion(r, info.region)) continue
-    r.hits++
-    return r
-  }
-  return null
-}
-
 function operationMatch(r) {
   return {
     operation: String(r.operation),
@@ -533,7 +520,7 @@ function timesOf(r) {
   return times
 }
 
-/** The first rule of `kind` ("stall" or "dropResponse") that matches the call and has uses left. */
+/** The first rule of `kind` ("error", "stall" or "dropResponse") that matches the call and has uses left. */
 function matchRule(info, kind) {
   for (const r of rules) {
     if (!r[kind]) continue
@@ -801,7 +788,7 @@ async function proxy(req, res, url) {
   }
   addLog(entry)
 
-  const rule = matchErrorRule(info)
+  const rule = matchRule(info, 'error')
   if (rule) {
     if (!body) req.resume() // drain
     entry.rule = rule.id

@@ -101,6 +101,20 @@ function copyStats(run: ActionRun, host: string): CopyStats {
   return { present, mounted, copied, bytes }
 }
 
+/**
+ * The target registry serves the staging image byte for byte (manifest digest and every blob),
+ * and the run reports it there under the same digest.
+ */
+async function expectSameImage(run: ActionRun, target: WorldRegistry): Promise<void> {
+  const copied = await registryManifest(target, repository, source.digest ?? '')
+  expect(copied).toEqual(source)
+  expect(copied?.bytesDigest).toBe(source.digest)
+  for (const blob of source.blobs)
+    expect(await registryHasBlob(target, repository, blob)).toBe(true)
+  expect(run.outputs['image-digest']).toBe(source.digest)
+  expect(run.outputs['image-uri-pinned']).toBe(`${target.host}/${repository}@${source.digest}`)
+}
+
 /** Promotes `image` (no dockerfile, so no build) with the example template, docker trapped. */
 async function promote(
   image: string,
@@ -259,13 +273,7 @@ describe('promoting a tested digest', () => {
 
     expectSuccess(run)
     expect(dockerCalls).toEqual([])
-    const copied = await registryManifest(target, repository, source.digest ?? '')
-    expect(copied).toEqual(source)
-    expect(copied?.bytesDigest).toBe(source.digest)
-    for (const blob of source.blobs)
-      expect(await registryHasBlob(target, repository, blob)).toBe(true)
-    expect(run.outputs['image-digest']).toBe(source.digest)
-    expect(run.outputs['image-uri-pinned']).toBe(`${target.host}/${repository}@${source.digest}`)
+    await expectSameImage(run, target)
     expect(parameter(stackName, 'CodeImageURI', { region: names.region2 })).toBe(
       run.outputs['image-uri-pinned']
     )
@@ -312,13 +320,7 @@ describe('promoting a tested digest', () => {
 
     expectSuccess(run)
     expect(dockerCalls).toEqual([])
-    const copied = await registryManifest(target, repository, source.digest ?? '')
-    expect(copied).toEqual(source)
-    expect(copied?.bytesDigest).toBe(source.digest)
-    for (const blob of source.blobs)
-      expect(await registryHasBlob(target, repository, blob)).toBe(true)
-    expect(run.outputs['image-digest']).toBe(source.digest)
-    expect(run.outputs['image-uri-pinned']).toBe(`${target.host}/${repository}@${source.digest}`)
+    await expectSameImage(run, target)
     expect(copyStats(run, target.host)).toMatchObject({ copied: source.blobs.length })
     expect(uploadCounts(registryRequestsSince(target, offset))).toEqual({
       blobUploads: source.blobs.length,
