@@ -28,7 +28,8 @@ export default {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/__tests__/*.test.ts', '<rootDir>/__tests__/cloudformation/*.test.ts']
+      testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/integration/']
     },
     {
       ...shared,

@@ -22,10 +22,10 @@ import {
   type StackEvent
 } from '@aws-sdk/client-cloudformation'
 import { mockClient } from 'aws-sdk-client-mock'
-import type { DeployRequest } from '../src/cloudformation/index.js'
-import { DeployError } from '../src/errors.js'
-import { requestToken } from '../src/cloudformation/tokens.js'
-import { buildParameters } from '../src/stack-rules.js'
+import type { DeployRequest } from '../src/aws/cloudformation/index.js'
+import { DeployError } from '../src/base/errors.js'
+import { requestToken } from '../src/aws/cloudformation/tokens.js'
+import { buildParameters } from '../src/rules/stack-rules.js'
 import {
   ACCOUNT_ID,
   awsError,

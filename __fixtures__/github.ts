@@ -8,7 +8,7 @@ import type {
   CommentsClient,
   IssueComment,
   ListCommentsParameters
-} from '../src/pr-comment.js'
+} from '../src/report/pr-comment.js'
 
 export const OWNER = 'octo-org'
 export const REPO = 'hello-service'

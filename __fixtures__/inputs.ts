@@ -5,8 +5,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { InputError } from '../src/errors.js'
-import { INPUT_NAMES, parseInputs, type Inputs, type RawInputs } from '../src/inputs.js'
+import { InputError } from '../src/base/errors.js'
+import { INPUT_NAMES, parseInputs, type Inputs, type RawInputs } from '../src/inputs/inputs.js'
 
 /** A template fixture's bytes, from `__fixtures__/templates/`. */
 export function readTemplateFixture(name: string): Buffer {

@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { mockClient } from 'aws-sdk-client-mock'
-import type { AwsClients } from '../src/aws-clients.js'
+import type { AwsClients } from '../src/aws/clients.js'
 import { awsError } from './aws.js'
 import type { RegistryServer } from './registry-server.js'
 import { ACCOUNT, STACK } from './run-harness.js'

@@ -13,9 +13,9 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ManifestReader } from '../src/flow-context.js'
+import type { ManifestReader } from '../src/artifacts/flow-context.js'
 import type { Dependencies } from '../src/main.js'
-import type { ManifestInfo } from '../src/registry.js'
+import type { ManifestInfo } from '../src/registry/manifests.js'
 import { awsError } from './aws.js'
 import {
   cfn,

@@ -45,8 +45,8 @@ import {
   WRITE_COMMANDS,
   type Harness
 } from '../__fixtures__/fail-safe/harness.js'
-import { createAwsClients, MAX_ATTEMPTS } from '../src/aws-clients.js'
-import { describeStack } from '../src/cloudformation/index.js'
+import { createAwsClients, MAX_ATTEMPTS } from '../src/aws/clients.js'
+import { describeStack } from '../src/aws/cloudformation/index.js'
 import type { Dependencies } from '../src/main.js'
 
 const h = useHarness()

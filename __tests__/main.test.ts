@@ -45,7 +45,7 @@ import {
 } from '../__fixtures__/run-harness.js'
 import { fakeComment, STACK_OUTPUTS } from '../__fixtures__/run-scenarios.js'
 import { run } from '../src/main.js'
-import { type CommentContent, postPullRequestComment } from '../src/pr-comment.js'
+import { type CommentContent, postPullRequestComment } from '../src/report/pr-comment.js'
 
 installRunHarness()
 

@@ -1,0 +1,200 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { captureStdout } from '../../__fixtures__/aws.js'
+import { installFakeDocker, type FakeDocker } from '../../__fixtures__/fake-docker.js'
+import { buildArgv, buildImage, execRunner, type BuildRequest, type Runner } from '../../src/docker/docker.js'
+import { supportsAttestationFlags } from '../../src/docker/builder.js'
+import { DeployError } from '../../src/base/errors.js'
+
+const request: BuildRequest = {
+  dockerfile: '/repo/service/Dockerfile',
+  context: '/repo/service',
+  localTag: 'sparta/hello:b1',
+  buildArgs: [
+    { key: 'AWS_ACCOUNT_ID', value: '123456789012' },
+    { key: 'SPARTA_BUILD_ID', value: 'b1' }
+  ],
+  platform: '',
+  target: ''
+}
+
+let fake: FakeDocker | undefined
+let stdout: ReturnType<typeof captureStdout>
+const savedBuildkit = process.env['FAKE_DOCKER_BUILDKIT']
+
+/** The fake docker, as BuildKit (buildx) or as the legacy builder. */
+function useFake(builder: 'buildkit' | 'legacy'): FakeDocker {
+  fake = installFakeDocker({ labels: { 'io.sparta.ecr-name': 'hello' } })
+  if (builder === 'buildkit') process.env['FAKE_DOCKER_BUILDKIT'] = '1'
+  else delete process.env['FAKE_DOCKER_BUILDKIT']
+  return fake
+}
+
+beforeEach(() => {
+  stdout = captureStdout()
+})
+
+afterEach(() => {
+  stdout.restore()
+  fake?.restore()
+  fake = undefined
+  if (savedBuildkit === undefined) delete process.env['FAKE_DOCKER_BUILDKIT']
+  else process.env['FAKE_DOCKER_BUILDKIT'] = savedBuildkit
+})
+
+describe('supportsAttestationFlags', () => {
+  it('is true when docker build is BuildKit and lists --provenance and --sbom', async () => {
+    const docker = useFake('buildkit')
+    await expect(supportsAttestationFlags(execRunner)).resolves.toBe(true)
+    expect(docker.argvs()).toEqual([['build', '--help']])
+    // Asked silently: the help text stays out of the log.
+    expect(stdout.lines().join('\n')).not.toContain('--provenance')
+  })
+
+  it('is false on the legacy builder, whose help has no --provenance', async () => {
+    const docker = useFake('legacy')
+    await expect(supportsAttestationFlags(execRunner)).resolves.toBe(false)
+    expect(docker.argvs()).toEqual([['build', '--help']])
+  })
+
+  it('is false when docker build --help fails', async () => {
+    const failing: Runner = async () => ({
+      exitCode: 1,
+      stdout: '--provenance --sbom',
+      stderr: 'docker: unknown command'
+    })
+    await expect(supportsAttestationFlags(failing)).resolves.toBe(false)
+  })
+
+  it('is false when docker cannot be run at all', async () => {
+    const missing: Runner = async () => {
+      throw new DeployError("'docker' is not installed or not on PATH")
+    }
+    await expect(supportsAttestationFlags(missing)).resolves.toBe(false)
+  })
+
+  it('needs both flags: --provenance alone is not enough', async () => {
+    const partial: Runner = async () => ({
+      exitCode: 0,
+      stdout: '      --provenance string   Shorthand for "--attest=type=provenance"\n',
+      stderr: ''
+    })
+    await expect(supportsAttestationFlags(partial)).resolves.toBe(false)
+  })
+})
+
+describe('buildArgv with attestation flags and cache sources', () => {
+  it('puts --cache-from after --target and the attestation flags just before --iidfile and the context', () => {
+    const argv = buildArgv(
+      {
+        ...request,
+        platform: 'linux/arm64',
+        target: 'runtime',
+        cacheFrom: ['repo/hello:cache', 'repo/hello:b0'],
+        attestationFlags: true
+      },
+      '/tmp/b/iid'
+    )
+    expect(argv).toEqual([
+      'build',
+      '--tag',
+      'sparta/hello:b1',
+      '--file',
+      '/repo/service/Dockerfile',
+      '--build-arg',
+      'AWS_ACCOUNT_ID=123456789012',
+      '--build-arg',
+      'SPARTA_BUILD_ID=b1',
+      '--platform',
+      'linux/arm64',
+      '--target',
+      'runtime',
+      '--cache-from',
+      'repo/hello:cache',
+      '--cache-from',
+      'repo/hello:b0',
+      '--provenance=false',
+      '--sbom=false',
+      '--iidfile',
+      '/tmp/b/iid',
+      '/repo/service'
+    ])
+  })
+
+  it.each<[string, Partial<BuildRequest>]>([
+    ['not asked for', {}],
+    ['turned off', { attestationFlags: false, cacheFrom: [] }]
+  ])('adds neither flag when %s', (_, extra) => {
+    const argv = buildArgv({ ...request, ...extra }, '/tmp/b/iid')
+    expect(argv).toEqual([
+      'build',
+      '--tag',
+      'sparta/hello:b1',
+      '--file',
+      '/repo/service/Dockerfile',
+      '--build-arg',
+      'AWS_ACCOUNT_ID=123456789012',
+      '--build-arg',
+      'SPARTA_BUILD_ID=b1',
+      '--iidfile',
+      '/tmp/b/iid',
+      '/repo/service'
+    ])
+  })
+})
+
+describe('building with the detected flags', () => {
+  it('builds with --provenance=false --sbom=false on BuildKit', async () => {
+    const docker = useFake('buildkit')
+    const attestationFlags = await supportsAttestationFlags(execRunner)
+    const built = await buildImage(execRunner, {
+      ...request,
+      attestationFlags,
+      cacheFrom: ['repo/hello:cache']
+    })
+
+    const builds = docker.callsOf('build').filter((call) => !call.argv.includes('--help'))
+    expect(builds).toHaveLength(1)
+    const argv = builds[0]?.argv ?? []
+    const iidFile = argv[argv.indexOf('--iidfile') + 1] ?? ''
+    const metadataFile = argv[argv.indexOf('--metadata-file') + 1] ?? ''
+    expect(iidFile).toMatch(/oci-stack-deploy-build-.*iid$/)
+    expect(metadataFile).toBe(iidFile.replace(/iid$/, 'metadata.json'))
+    expect(argv).toEqual(
+      buildArgv(
+        { ...request, attestationFlags: true, cacheFrom: ['repo/hello:cache'] },
+        iidFile,
+        metadataFile
+      )
+    )
+    expect(argv.slice(-9)).toEqual([
+      '--cache-from',
+      'repo/hello:cache',
+      '--metadata-file',
+      metadataFile,
+      '--provenance=false',
+      '--sbom=false',
+      '--iidfile',
+      iidFile,
+      '/repo/service'
+    ])
+    expect(built.labels).toEqual({ 'io.sparta.ecr-name': 'hello' })
+    expect(built.imageId).toMatch(/^sha256:[a-f0-9]{64}$/)
+  })
+
+  it('builds without the flags on the legacy builder, which would reject them', async () => {
+    const docker = useFake('legacy')
+    const attestationFlags = await supportsAttestationFlags(execRunner)
+    await buildImage(execRunner, { ...request, attestationFlags })
+
+    const builds = docker.callsOf('build').filter((call) => !call.argv.includes('--help'))
+    expect(builds).toHaveLength(1)
+    expect(builds[0]?.argv.some((arg) => /^--(provenance|sbom)/.test(arg))).toBe(false)
+
+    // Why the detection matters: forcing the flags on the legacy builder fails the build.
+    await expect(buildImage(execRunner, { ...request, attestationFlags: true })).rejects.toThrow(
+      new DeployError(
+        "docker build failed (exit code 125): unknown flag: --provenance\nSee 'docker build --help'."
+      )
+    )
+  })
+})

@@ -1,0 +1,480 @@
+/**
+ * The deploy-like modes through run(): review creates the change set and does not execute it;
+ * noop builds and reads but writes nothing (Sparta's stand-in account without credentials).
+ */
+import { describe, expect, it } from '@jest/globals'
+import {
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DescribeChangeSetCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand
+} from '@aws-sdk/client-cloudformation'
+import { CreateRepositoryCommand, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
+import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { awsError } from '../../__fixtures__/aws.js'
+import {
+  ACCOUNT,
+  BUCKET,
+  BUILD_ID,
+  cfn,
+  CHANGE_SET_ID,
+  CHANGE_SET_NAME,
+  commands,
+  createdStack,
+  DB_PASSWORD,
+  ecr,
+  failure,
+  FUNCTION_ARN,
+  harness,
+  IMAGE_URI,
+  installRunHarness,
+  LOCAL_TAG,
+  PASSWORD,
+  PINNED_URI,
+  readOutputs,
+  REGION,
+  REGISTRY,
+  runAction,
+  s3,
+  setInputs,
+  STACK,
+  STACK_ID,
+  sts,
+  summary,
+  TEMPLATE,
+  TEMPLATE_KEY,
+  TEMPLATE_URL,
+  useDocker,
+  warnings
+} from '../../__fixtures__/run-harness.js'
+import {
+  createChangeSetInputs,
+  existingStack,
+  fakeComment,
+  mockUpdateChangeSet,
+  OLD_PINNED,
+  STACK_OUTPUT_VALUES
+} from '../../__fixtures__/run-scenarios.js'
+
+installRunHarness()
+
+describe('deploy mode', () => {
+  it('builds, pushes, uploads the template and creates the stack through a change set', async () => {
+    const fake = useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(process.exitCode).toBeUndefined()
+    expect(commands()).toEqual([
+      'version',
+      'build',
+      'build',
+      'image',
+      'login',
+      'tag',
+      'push',
+      'image'
+    ])
+
+    const [version, help, build, inspect, login, tag, push] = fake.calls()
+    expect(version?.argv).toEqual(['version', '--format', '{{.Server.Version}}'])
+    expect(help?.argv).toEqual(['build', '--help'])
+    expect(build?.argv).toEqual([
+      'build',
+      '--tag',
+      LOCAL_TAG,
+      '--file',
+      join(harness.workspace, 'service/Dockerfile'),
+      '--build-arg',
+      `AWS_ACCOUNT_ID=${ACCOUNT}`,
+      '--build-arg',
+      `AWS_REGION=${REGION}`,
+      '--build-arg',
+      'SPARTA_BINARY=bootstrap',
+      '--build-arg',
+      'SPARTA_ECR_LABEL_NAME=io.sparta.ecr-name',
+      '--build-arg',
+      `SPARTA_BUILD_ID=${BUILD_ID}`,
+      '--iidfile',
+      expect.stringMatching(/\/iid$/),
+      join(harness.workspace, 'service')
+    ])
+    // By the tag: on the containerd image store the iid (a config digest) names no image.
+    expect(inspect?.argv).toEqual(['image', 'inspect', LOCAL_TAG])
+    expect(login?.argv).toEqual(['login', '--username', 'AWS', '--password-stdin', REGISTRY])
+    expect(login?.stdin).toBe(PASSWORD)
+    expect(tag?.argv).toEqual(['tag', LOCAL_TAG, IMAGE_URI])
+    expect(push?.argv).toEqual(['push', IMAGE_URI])
+    expect(push?.dockerConfig).toBe(login?.dockerConfig)
+    expect(login?.dockerConfig).toMatch(/oci-stack-deploy-docker-/)
+    expect(existsSync(login?.dockerConfig ?? '')).toBe(false)
+
+    const puts = s3.commandCalls(PutObjectCommand)
+    expect(puts).toHaveLength(1)
+    expect(puts[0]?.args[0].input).toMatchObject({ Bucket: BUCKET, Key: TEMPLATE_KEY })
+    expect(puts[0]?.args[0].input.Key).toContain(STACK)
+    expect(puts[0]?.args[0].input.Key).toContain(BUILD_ID)
+    expect(Buffer.from(puts[0]?.args[0].input.Body as Uint8Array).toString('utf8')).toBe(TEMPLATE)
+
+    const changeSets = cfn.commandCalls(CreateChangeSetCommand)
+    expect(changeSets.map((call) => call.args[0].input)).toEqual([
+      {
+        ClientToken: expect.stringMatching(/^oci-create-change-set-[\w-]+$/),
+        StackName: STACK,
+        ChangeSetName: CHANGE_SET_NAME,
+        ChangeSetType: 'CREATE',
+        TemplateURL: TEMPLATE_URL,
+        Parameters: [
+          { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
+          { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
+        ],
+        Capabilities: ['CAPABILITY_IAM'],
+        Tags: [
+          { Key: 'team', Value: 'platform' },
+          { Key: 'io:sparta:buildId', Value: BUILD_ID }
+        ],
+        Description: `oci-stack-deploy build ${BUILD_ID}`
+      }
+    ])
+    expect(cfn.commandCalls(ExecuteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ChangeSetName: CHANGE_SET_ID,
+        StackName: STACK_ID,
+        ClientRequestToken: expect.stringMatching(/^oci-execute-[\w-]+$/)
+      }
+    ])
+    expect(ecr.commandCalls(DescribeRepositoriesCommand)[0]?.args[0].input).toEqual({
+      repositoryNames: ['hello-service']
+    })
+    expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
+
+    const pushedDigest = /: digest: (sha256:[a-f0-9]{64}) size: 528/.exec(
+      harness.stdout.lines().join('\n')
+    )?.[1]
+    expect(pushedDigest).toBeDefined()
+    expect(readOutputs()).toEqual({
+      'image-uri': IMAGE_URI,
+      'image-digest': pushedDigest,
+      'build-id': BUILD_ID,
+      'template-url': TEMPLATE_URL,
+      'stack-id': STACK_ID,
+      'stack-status': 'CREATE_COMPLETE',
+      'change-set-id': CHANGE_SET_ID,
+      'image-uri-pinned': `${REGISTRY}/hello-service@${pushedDigest}`,
+      'has-changes': 'true',
+      'changes-count': '1',
+      'changes-summary':
+        '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
+      'changes-markdown':
+        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
+      outputs: JSON.stringify({
+        FunctionArn: FUNCTION_ARN,
+        DeployedImage: IMAGE_URI,
+        Docs: 'https://example.com/hello'
+      }),
+      FunctionArn: FUNCTION_ARN,
+      DeployedImage: IMAGE_URI,
+      Docs: 'https://example.com/hello',
+      // One region: `deployments` holds it too.
+      deployments: JSON.stringify({
+        [REGION]: {
+          stackId: STACK_ID,
+          stackStatus: 'CREATE_COMPLETE',
+          imageUri: IMAGE_URI,
+          imageUriPinned: `${REGISTRY}/hello-service@${pushedDigest}`,
+          imageDigest: pushedDigest,
+          outputs: {
+            FunctionArn: FUNCTION_ARN,
+            DeployedImage: IMAGE_URI,
+            Docs: 'https://example.com/hello'
+          }
+        }
+      })
+    })
+
+    const text = summary()
+    expect(text).toContain(`<h2>Deployed ${STACK}: CREATE_COMPLETE</h2>`)
+    expect(text).toContain(`<tr><td>Image</td><td><code>${IMAGE_URI}</code></td></tr>`)
+    expect(text).toContain(
+      '<tr><td>Add</td><td>HelloFunction</td><td>AWS::Lambda::Function</td><td>-</td></tr>'
+    )
+    expect(text).toContain(
+      '<tr><td>Docs</td><td><a href="https://example.com/hello">https://example.com/hello</a></td><td>Where to read about it</td></tr>'
+    )
+    for (const phase of [
+      'Preflight checks',
+      'Build image',
+      'Push image and upload template',
+      'Deploy stack'
+    ]) {
+      expect(text).toMatch(new RegExp(`<tr><td>${phase}</td><td>\\d+\\.\\d</td></tr>`))
+    }
+    expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: CREATE_COMPLETE`)
+    expect(harness.stdout.lines()).toContain(
+      '12:01:02 HelloFunction AWS::Lambda::Function CREATE_COMPLETE'
+    )
+  })
+
+  it('succeeds with "no changes" when the change set of an existing stack is empty', async () => {
+    const existing = createdStack({
+      StackStatus: 'UPDATE_COMPLETE',
+      Parameters: [
+        { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
+        { ParameterKey: 'Stage', ParameterValue: 'prod' },
+        { ParameterKey: 'DbPassword', ParameterValue: '****' }
+      ]
+    })
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [existing] })
+    cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({ Stacks: [existing] })
+    cfn
+      .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
+      .rejects(
+        awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
+      )
+    cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).resolves({
+      ChangeSetId: CHANGE_SET_ID,
+      StackId: STACK_ID,
+      Status: 'FAILED',
+      StatusReason:
+        "The submitted information didn't contain changes. Submit different information to create a change set.",
+      ExecutionStatus: 'UNAVAILABLE'
+    })
+    cfn.on(DeleteChangeSetCommand).resolves({})
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(process.exitCode).toBeUndefined()
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input).toMatchObject({
+      ChangeSetType: 'UPDATE',
+      Parameters: [
+        { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
+        { ParameterKey: 'Stage', UsePreviousValue: true },
+        { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
+      ]
+    })
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+    expect(cfn.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    ])
+    expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: no changes`)
+    expect(readOutputs()).toMatchObject({
+      'stack-status': 'UPDATE_COMPLETE',
+      'change-set-id': CHANGE_SET_ID
+    })
+    expect(summary()).toContain('None: the stack already matched.')
+  })
+})
+
+describe('review mode', () => {
+  it('pushes, uploads and creates the change set of a new stack, and does not execute it', async () => {
+    setInputs({ mode: 'review' })
+    cfn
+      .on(DescribeStacksCommand, { StackName: STACK_ID })
+      .resolves({ Stacks: [createdStack({ StackStatus: 'REVIEW_IN_PROGRESS', Outputs: [] })] })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(process.exitCode).toBeUndefined()
+    expect(commands()).toEqual([
+      'version',
+      'build',
+      'build',
+      'image',
+      'login',
+      'tag',
+      'push',
+      'image'
+    ])
+    expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      TEMPLATE_KEY
+    ])
+    expect(createChangeSetInputs()).toEqual([
+      {
+        ClientToken: expect.stringMatching(/^oci-create-change-set-[\w-]+$/),
+        StackName: STACK,
+        ChangeSetName: CHANGE_SET_NAME,
+        ChangeSetType: 'CREATE',
+        TemplateURL: TEMPLATE_URL,
+        Parameters: [
+          { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
+          { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
+        ],
+        Capabilities: ['CAPABILITY_IAM'],
+        Tags: [
+          { Key: 'team', Value: 'platform' },
+          { Key: 'io:sparta:buildId', Value: BUILD_ID }
+        ],
+        Description: `oci-stack-deploy build ${BUILD_ID}`
+      }
+    ])
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+
+    const outputs = readOutputs()
+    expect(outputs).toEqual({
+      'image-uri': IMAGE_URI,
+      'image-digest': expect.stringMatching(/^sha256:[a-f0-9]{64}$/),
+      'image-uri-pinned': `${REGISTRY}/hello-service@${outputs['image-digest']}`,
+      'build-id': BUILD_ID,
+      'template-url': TEMPLATE_URL,
+      'stack-id': STACK_ID,
+      'stack-status': 'REVIEW_IN_PROGRESS',
+      'change-set-id': CHANGE_SET_ID,
+      'has-changes': 'true',
+      'changes-count': '1',
+      'changes-summary':
+        '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
+      'changes-markdown':
+        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
+      outputs: '{}',
+      deployments: JSON.stringify({
+        [REGION]: {
+          stackId: STACK_ID,
+          stackStatus: 'REVIEW_IN_PROGRESS',
+          imageUri: IMAGE_URI,
+          imageUriPinned: `${REGISTRY}/hello-service@${outputs['image-digest']}`,
+          imageDigest: outputs['image-digest'],
+          outputs: {}
+        }
+      })
+    })
+    const lines = harness.stdout.lines()
+    expect(lines).toContain(
+      `Review mode: change set ${CHANGE_SET_NAME} is ready and was not executed. Execute it with 'execute-change-set: ${CHANGE_SET_ID}'.`
+    )
+    expect(lines).toContain(`Change set for ${STACK}: ready, not executed`)
+    expect(summary()).toContain(`<h2>Change set for ${STACK}: ready, not executed</h2>`)
+  })
+
+  it("shows an update's image parameter change, old URI → new URI, without executing", async () => {
+    setInputs({ mode: 'review' })
+    mockUpdateChangeSet(existingStack())
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+    expect(createChangeSetInputs()[0]).toMatchObject({
+      ChangeSetType: 'UPDATE',
+      Parameters: [
+        { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
+        { ParameterKey: 'Stage', UsePreviousValue: true },
+        { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
+      ]
+    })
+    const outputs = readOutputs()
+    const pinned = outputs['image-uri-pinned'] ?? ''
+    expect(pinned).toMatch(/^\d{12}\.dkr\.ecr\.eu-west-2\.amazonaws\.com\/hello-service@sha256:/)
+    expect(pinned).not.toBe(OLD_PINNED)
+    expect(harness.stdout.lines()).toContain(`  Parameter CodeImageURI: ${OLD_PINNED} → ${pinned}`)
+    expect(outputs['changes-markdown']).toBe(
+      [
+        '| Action | Logical id | Type | Replacement |',
+        '| --- | --- | --- | --- |',
+        '| Modify | HelloFunction | AWS::Lambda::Function | False |',
+        '',
+        '| Parameter | Old value | New value |',
+        '| --- | --- | --- |',
+        `| CodeImageURI | ${OLD_PINNED} | ${pinned} |`
+      ].join('\n')
+    )
+    expect(outputs).toMatchObject({
+      'stack-status': 'UPDATE_COMPLETE',
+      'has-changes': 'true',
+      'changes-count': '1',
+      ...STACK_OUTPUT_VALUES
+    })
+    const text = summary()
+    expect(text).toContain(`<h2>Change set for ${STACK}: ready, not executed</h2>`)
+    expect(text).toContain(
+      `<tr><td>CodeImageURI</td><td><code>${OLD_PINNED}</code></td><td><code>${pinned}</code></td></tr>`
+    )
+    expect(text).not.toContain('DbPassword')
+  })
+})
+
+describe('noop mode', () => {
+  it("builds with Sparta's stand-in account when there are no credentials, and changes nothing", async () => {
+    setInputs({ mode: 'noop', 'create-repository': 'true' })
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(
+        awsError('CredentialsProviderError', 'Could not load credentials from any providers')
+      )
+    const fake = useDocker()
+    const comment = fakeComment()
+    await runAction({ comment })
+
+    expect(failure()).toBeUndefined()
+    expect(process.exitCode).toBeUndefined()
+    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    const build = fake.callsOf('build')[1]?.argv ?? []
+    expect(build).toContain('AWS_ACCOUNT_ID=123412341234')
+    expect(build).not.toContain(`AWS_ACCOUNT_ID=${ACCOUNT}`)
+    expect(warnings()).toEqual([
+      "noop: no usable AWS credentials (No AWS credentials: add aws-actions/configure-aws-credentials before this step (Could not load credentials from any providers).); using Sparta's stand-in account 123412341234 and skipping the AWS checks."
+    ])
+    expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1)
+    // The preflight reads start together with the identity read; nothing else is sent.
+    expect(ecr.calls()).toHaveLength(0)
+    for (const call of [...s3.calls(), ...cfn.calls()]) {
+      expect([
+        'HeadBucketCommand',
+        'GetBucketLocationCommand',
+        'GetBucketVersioningCommand',
+        'DescribeStacksCommand'
+      ]).toContain((call.args[0] as object).constructor.name)
+    }
+
+    const wouldBe = `123412341234.dkr.ecr.${REGION}.amazonaws.com/hello-service:${BUILD_ID}`
+    const url = `https://${BUCKET}.s3.${REGION}.amazonaws.com/${TEMPLATE_KEY}`
+    expect(readOutputs()).toEqual({
+      'image-uri': wouldBe,
+      'image-digest': '',
+      'build-id': BUILD_ID,
+      'template-url': url,
+      'stack-id': '',
+      'stack-status': '',
+      'change-set-id': '',
+      outputs: '{}'
+    })
+    expect(harness.stdout.lines()).toContain(
+      `noop: would push ${wouldBe}, upload the template to ${url} and deploy stack ${STACK} (new); nothing was changed.`
+    )
+    expect(harness.stdout.lines()).toContain(
+      `Noop for ${STACK}: built and checked, nothing pushed or deployed`
+    )
+    expect(summary()).toContain(
+      `<h2>Noop for ${STACK}: built and checked, nothing pushed or deployed</h2>`
+    )
+    expect(comment).not.toHaveBeenCalled()
+  })
+
+  it('reads the account, the bucket and the stack with credentials, and writes nothing', async () => {
+    setInputs({ mode: 'noop', 'create-repository': 'true' })
+    existingStack()
+    const fake = useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(fake.callsOf('build')[1]?.argv).toContain(`AWS_ACCOUNT_ID=${ACCOUNT}`)
+    expect(s3.commandCalls(GetBucketLocationCommand)).toHaveLength(1)
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
+    expect(ecr.calls()).toHaveLength(0)
+    expect(cfn.calls().map((c) => c.args[0].constructor.name)).toEqual(['DescribeStacksCommand'])
+    expect(readOutputs()).toMatchObject({
+      'image-uri': IMAGE_URI,
+      'stack-status': 'UPDATE_COMPLETE',
+      'change-set-id': ''
+    })
+    expect(harness.stdout.lines()).toContain(
+      `noop: would push ${IMAGE_URI}, upload the template to https://${BUCKET}.s3.${REGION}.amazonaws.com/${TEMPLATE_KEY} and deploy stack ${STACK} (now UPDATE_COMPLETE); nothing was changed.`
+    )
+  })
+})

@@ -1,0 +1,158 @@
+/**
+ * The deploy-like modes (deploy, review, noop) for an image or a zip package, in one region or
+ * several: every check that can fail runs in every region before the first write in any of them;
+ * then each region publishes and deploys side by side.
+ *
+ *   preflight.ts        the reads before any write, per region (fan-out.ts runs them everywhere)
+ *   image-delivery.ts   the build or the given 'image', checked once; each region's repository;
+ *                       then the push (first region) or a copy (the others, or from 'image')
+ *   region-deploy.ts    one region's writes: artifact ∥ template upload, change set, execute
+ *   zip-artifact.ts     upload the package
+ *   artifact.ts         the artifact as a tagged union, and what each kind fills in
+ */
+import { artifactKind, type ArtifactKind } from '../artifacts/artifact.js'
+import type { DeployContext, FlowContext } from '../artifacts/flow-context.js'
+import {
+  checkEachRegion,
+  eachRegion,
+  regionContexts,
+  regionResult,
+  regionsFailure
+} from './fan-out.js'
+import {
+  prepareImage,
+  repositoryMissing,
+  type ImagePlan,
+  type PlannedRegion,
+  type PreparedImage
+} from '../artifacts/image-delivery.js'
+import { ecrRegistryHost, formatImageUri } from '../rules/image-ref.js'
+import * as log from '../base/log.js'
+import { checkEngine, runPreflight, type Preflight } from './preflight.js'
+import { deployRegion } from './region-deploy.js'
+import { blankReport, deploymentsJson, type RegionResult, type Report } from '../report/report.js'
+import { templateKey, templateUrl } from '../aws/s3.js'
+
+/** Runs deploy, review or noop in every region; returns what the report shows. */
+export async function runDeployFlow(ctx: DeployContext): Promise<Report> {
+  const { inputs } = ctx
+  const kind = artifactKind(inputs)
+  const regions = await ctx.phases.run('Preflight checks', () =>
+    preflightEveryRegion(ctx, regionContexts(ctx), kind)
+  )
+  const home = regions[0] as PlannedRegion
+  const prepared = kind === 'image' ? await prepareImage(ctx, home) : undefined
+  if (inputs.mode === 'noop') return noopReport(ctx, regions, prepared)
+  const plan = prepared && (await planRepositories(prepared, regions))
+  return deployEveryRegion(ctx, regions, plan)
+}
+
+/** The engine (a build needs it once), then every region's reads side by side. */
+async function preflightEveryRegion(
+  ctx: DeployContext,
+  contexts: FlowContext[],
+  kind: ArtifactKind
+): Promise<PlannedRegion[]> {
+  if (kind === 'image' && ctx.inputs.image === undefined) await checkEngine(ctx)
+  const preflights = await checkEachRegion(
+    contexts.map((c) => ({ ctx: c })),
+    (r) => runPreflight(r.ctx, kind)
+  )
+  return contexts.map((c, i) => ({ ctx: c, preflight: preflights[i] as Preflight, home: i === 0 }))
+}
+
+/** Every region's repository looked up (reads): the last checks before the first write. */
+async function planRepositories(
+  prepared: PreparedImage,
+  regions: PlannedRegion[]
+): Promise<ImagePlan> {
+  const missing = await checkEachRegion(regions, (r) => repositoryMissing(prepared, r))
+  const create = new Set(regions.filter((_, i) => missing[i]).map((r) => r.ctx.inputs.region))
+  return { ...prepared, create }
+}
+
+/**
+ * Every region publishes and deploys side by side; one that fails does not stop the others. One
+ * region fails the run with its own error; several report each region's result, and the step
+ * fails afterwards (main.ts) when any of them failed.
+ */
+async function deployEveryRegion(
+  ctx: DeployContext,
+  regions: PlannedRegion[],
+  plan: ImagePlan | undefined
+): Promise<Report> {
+  const run = () => eachRegion(regions, (r) => deployRegion(r, plan))
+  const settled =
+    regions.length > 1
+      ? await ctx.phases.run(`Deploy to ${regions.length} regions`, run)
+      : await run()
+  const results = regions.map((r, i) =>
+    regionResult(r.ctx, r.preflight.accountId, settled[i] as PromiseSettledResult<Report>)
+  )
+  // Written however the regions ended: a failed run still says what each region did.
+  ctx.sink.set('deployments', deploymentsJson(results))
+  const first = settled[0] as PromiseSettledResult<Report>
+  if (regions.length === 1 && first.status === 'rejected') throw first.reason
+  const report = first.status === 'fulfilled' ? first.value : failedFirstRegion(ctx, results)
+  return { ...report, phases: ctx.phases.done, regions: results }
+}
+
+/** The report when the first region failed and others went on: its row, as far as it got. */
+function failedFirstRegion(ctx: DeployContext, results: RegionResult[]): Report {
+  const [first] = results
+  return {
+    ...blankReport(ctx.inputs.mode, ctx.inputs.stackName, ctx.phases.done),
+    buildId: ctx.inputs.buildTag,
+    imageUri: first?.imageUri ?? '',
+    imageUriPinned: first?.imageUriPinned ?? '',
+    imageDigest: first?.imageDigest ?? '',
+    stackId: first?.stackId ?? '',
+    stackStatus: first?.stackStatus ?? ''
+  }
+}
+
+/** The step's error when regions failed (undefined when none did, or for a single region). */
+export function failedRegions(report: Report) {
+  return report.regions && report.regions.length > 1
+    ? regionsFailure(report.regions, report.mode ?? 'deploy')
+    : undefined
+}
+
+/** noop: what would have been pushed or copied and deployed, region by region. */
+async function noopReport(
+  ctx: DeployContext,
+  regions: PlannedRegion[],
+  prepared: PreparedImage | undefined
+): Promise<Report> {
+  const lines = await eachRegion(regions, (r) => Promise.resolve(noopLine(r, prepared)))
+  const first = lines[0]
+  const home = regions[0] as PlannedRegion
+  return {
+    ...blankReport('noop', ctx.inputs.stackName, ctx.phases.done),
+    buildId: ctx.inputs.buildTag,
+    imageUri: first?.status === 'fulfilled' ? first.value.imageUri : '',
+    templateUrl: first?.status === 'fulfilled' ? first.value.url : '',
+    stackStatus: home.preflight.stackStatus ?? '',
+    noChanges: true
+  }
+}
+
+/** Logs what noop would have done in one region. */
+function noopLine(
+  region: PlannedRegion,
+  prepared: PreparedImage | undefined
+): { imageUri: string; url: string } {
+  const { inputs } = region.ctx
+  const { preflight } = region
+  const host = ecrRegistryHost({ accountId: preflight.accountId, region: inputs.region })
+  const imageUri = prepared
+    ? formatImageUri(host, { repository: prepared.repository, tag: prepared.tag })
+    : ''
+  const key = templateKey(inputs.stackName, inputs.buildTag, inputs.template.format)
+  const url = templateUrl(inputs.bucket, inputs.region, key)
+  const verb = prepared?.kind === 'built' && region.home ? 'push' : 'copy the image to'
+  log.info(
+    `noop: would ${imageUri ? `${verb} ${imageUri}` : 'push nothing (zip package)'}, upload the template to ${url} and deploy stack ${inputs.stackName}${preflight.stackStatus ? ` (now ${preflight.stackStatus})` : ' (new)'}; nothing was changed.`
+  )
+  return { imageUri, url }
+}
