@@ -4,7 +4,7 @@
  */
 import { jest } from '@jest/globals'
 import type { Change, Stack, StackEvent } from '@aws-sdk/client-cloudformation'
-import type { WaitOptions } from '../src/aws/cloudformation/index.js'
+import type { WaitOptions } from '../src/aws/cloudformation/wait.js'
 
 export const ACCOUNT_ID = '123456789012'
 export const REGION = 'eu-west-1'

@@ -22,7 +22,7 @@ import {
   type StackEvent
 } from '@aws-sdk/client-cloudformation'
 import { mockClient } from 'aws-sdk-client-mock'
-import type { DeployRequest } from '../src/aws/cloudformation/index.js'
+import type { DeployRequest } from '../src/aws/cloudformation/types.js'
 import { DeployError } from '../src/base/errors.js'
 import { requestToken } from '../src/aws/cloudformation/tokens.js'
 import { buildParameters } from '../src/rules/stack-rules.js'

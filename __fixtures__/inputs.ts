@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { InputError } from '../src/base/errors.js'
-import { INPUT_NAMES, parseInputs, type Inputs, type RawInputs } from '../src/inputs/inputs.js'
+import { parseInputs, type Inputs } from '../src/inputs/inputs.js'
+import { INPUT_NAMES, type RawInputs } from '../src/inputs/raw.js'
 
 /** A template fixture's bytes, from `__fixtures__/templates/`. */
 export function readTemplateFixture(name: string): Buffer {

@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { RegistryLogin } from '../src/docker/docker.js'
+import type { RegistryLogin } from '../src/base/registry-login.js'
 import { DOCKER_MANIFEST } from '../src/registry/manifests.js'
 
 export const sha256 = (bytes: Buffer | string): string =>

@@ -46,7 +46,7 @@ import {
   type Harness
 } from '../__fixtures__/fail-safe/harness.js'
 import { createAwsClients, MAX_ATTEMPTS } from '../src/aws/clients.js'
-import { describeStack } from '../src/aws/cloudformation/index.js'
+import { describeStack } from '../src/aws/cloudformation/wait.js'
 import type { Dependencies } from '../src/main.js'
 
 const h = useHarness()

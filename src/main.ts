@@ -2,13 +2,13 @@
  * The action: read the inputs, run the mode's flow, report. This is the one place that catches
  * and calls `core.setFailed`; the session undoes what a run leaves behind however it ends.
  *
- *   deploy / review / noop   deploy-flow.ts: preflight (every region) → build or 'image' →
+ *   deploy / review / noop   flows/deploy.ts: preflight (every region) → build or 'image' →
  *                            push or copy ∥ upload → change set → execute (regions side by side)
- *   delete / execute         stack-flows.ts: act on the existing stack only
+ *   delete / execute         flows/stack-only.ts: act on the existing stack only
  */
 import * as core from '@actions/core'
 import { createAwsClients, type AwsClients } from './aws/clients.js'
-import { DEFAULT_WAIT, describeStack, type WaitOptions } from './aws/cloudformation/index.js'
+import { DEFAULT_WAIT, describeStack, type WaitOptions } from './aws/cloudformation/wait.js'
 import { failedRegions, runDeployFlow } from './flows/deploy.js'
 import type { ManifestReader } from './artifacts/flow-context.js'
 import { getManifest } from './registry/manifests.js'
@@ -19,7 +19,8 @@ import { getInputs, isStackOnly, type ActionInputs, type Inputs } from './inputs
 import { Phases } from './base/phases.js'
 import { postPullRequestComment, type CommentContent } from './report/pr-comment.js'
 import { OutputSink } from './report/output-sink.js'
-import { commentContent, reportFailure, setOutputs, writeSummary, type Report } from './report/report.js'
+import { commentContent, reportFailure, setOutputs, writeSummary } from './report/report.js'
+import type { Report } from './report/model.js'
 import { summaryHeading } from './report/summary.js'
 import { Session } from './base/session.js'
 import { runDeleteFlow, runExecuteFlow } from './flows/stack-only.js'

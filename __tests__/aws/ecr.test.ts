@@ -8,7 +8,12 @@ import {
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-jest'
-import { createRepository, deleteImage, getRegistryLogin, repositoryExists } from '../../src/aws/ecr.js'
+import {
+  createRepository,
+  deleteImage,
+  getRegistryLogin,
+  repositoryExists
+} from '../../src/aws/ecr.js'
 import { ACCOUNT_ID, awsError, captureStdout } from '../../__fixtures__/aws.js'
 
 const ecr = mockClient(ECRClient)

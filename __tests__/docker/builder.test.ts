@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { captureStdout } from '../../__fixtures__/aws.js'
 import { installFakeDocker, type FakeDocker } from '../../__fixtures__/fake-docker.js'
-import { buildArgv, buildImage, execRunner, type BuildRequest, type Runner } from '../../src/docker/docker.js'
+import {
+  buildArgv,
+  buildImage,
+  execRunner,
+  type BuildRequest,
+  type Runner
+} from '../../src/docker/docker.js'
 import { supportsAttestationFlags } from '../../src/docker/builder.js'
 import { DeployError } from '../../src/base/errors.js'
 

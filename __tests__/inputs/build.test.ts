@@ -14,7 +14,9 @@ import {
   ZIP_SERVICE_TEMPLATE,
   type Workspace
 } from '../../__fixtures__/inputs.js'
-import { parseInputs, SPARTA_BUILD_ARGS, type RawInputs } from '../../src/inputs/inputs.js'
+import { SPARTA_BUILD_ARGS } from '../../src/inputs/build.js'
+import { parseInputs } from '../../src/inputs/inputs.js'
+import type { RawInputs } from '../../src/inputs/raw.js'
 
 let ws: Workspace
 

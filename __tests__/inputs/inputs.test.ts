@@ -19,15 +19,14 @@ import {
 } from '../../__fixtures__/inputs.js'
 import {
   getInputs,
-  INPUT_NAMES,
   isStackOnly,
   modeOf,
   parseStackOnlyInputs,
   type ActionInputs,
   type Inputs,
-  type RawInputs,
   type StackOnlyInputs
 } from '../../src/inputs/inputs.js'
+import { INPUT_NAMES, type RawInputs } from '../../src/inputs/raw.js'
 
 let ws: Workspace
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { createRawInputs, inputError } from '../../__fixtures__/inputs.js'
-import type { RawInputs } from '../../src/inputs/inputs.js'
+import type { RawInputs } from '../../src/inputs/raw.js'
 import {
   bucketFor,
   checkRegionalBucket,

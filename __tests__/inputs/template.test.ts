@@ -11,7 +11,8 @@ import {
   ZIP_SERVICE_TEMPLATE,
   type Workspace
 } from '../../__fixtures__/inputs.js'
-import { checkBucketName, type RawInputs } from '../../src/inputs/inputs.js'
+import type { RawInputs } from '../../src/inputs/raw.js'
+import { checkBucketName } from '../../src/inputs/template.js'
 
 let ws: Workspace
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { RegistryLogin } from '../../src/docker/docker.js'
+import type { RegistryLogin } from '../../src/base/registry-login.js'
 import { DeployError } from '../../src/base/errors.js'
 import {
   startRegistryServer,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { captureStdout } from '../../__fixtures__/aws.js'
 import { readOutputEntries } from '../../__fixtures__/github-output.js'
-import type { ResourceChangeRow } from '../../src/aws/cloudformation/index.js'
+import type { ResourceChangeRow } from '../../src/aws/cloudformation/types.js'
 import { htmlProblems } from '../../__fixtures__/html-check.js'
 import { OutputSink } from '../../src/report/output-sink.js'
 import { capSummary, MAX_SUMMARY_BYTES } from '../../src/report/summary.js'
@@ -16,9 +16,9 @@ import {
   outputsObject,
   setOutputs,
   writeFailureSummary,
-  writeSummary,
-  type Report
+  writeSummary
 } from '../../src/report/report.js'
+import type { Report } from '../../src/report/model.js'
 
 const STACK_ID =
   'arn:aws:cloudformation:eu-west-2:123456789012:stack/Hello-Service/0a1b2c3d-0000-11ee-8000-0a1b2c3d4e5f'

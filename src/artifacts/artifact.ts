@@ -1,4 +1,9 @@
 /**
+ * artifacts/: what the stack runs, made ready in each region: the image (built and pushed, or the
+ * given 'image' copied) or the zip package, the template upload beside it, and the flow context
+ * they work in.
+ * May import: inputs/, report/, registry/, docker/, aws/, template/, rules/, base/.
+ *
  * The build artifact the stack runs: a pushed container image or an uploaded zip package. What
  * differs between the two is decided here, once: the template parameters the action fills in
  * and the report fields. Also the template upload both publish steps run beside the artifact.
@@ -91,7 +96,7 @@ export async function uploadTemplateFile(
     inputs.template.body,
     bucket.versioningEnabled
   )
-  // s3.ts said whether the bytes were uploaded or already there; this is where they are.
+  // aws/s3.ts said whether the bytes were uploaded or already there; this is where they are.
   log.info(`Template URL: ${location.url}`)
   ctx.sink.template(location.url)
   return location

@@ -1,13 +1,16 @@
 /** What the deploy flow and its steps (preflight, the image or zip artifact) work with. */
 import type { AwsClients } from '../aws/clients.js'
-import type { WaitOptions } from '../aws/cloudformation/index.js'
-import type { RegistryLogin, Runner } from '../docker/docker.js'
+import type { WaitOptions } from '../aws/cloudformation/wait.js'
+import type { RegistryLogin } from '../base/registry-login.js'
+import type { Runner } from '../docker/docker.js'
 import type { Inputs } from '../inputs/inputs.js'
 import type { Phases } from '../base/phases.js'
 import type { ManifestInfo } from '../registry/manifests.js'
 import type { RegistryHttp } from '../registry/http.js'
 import type { OutputSink } from '../report/output-sink.js'
 import type { Session } from '../base/session.js'
+import { DeployError } from '../base/errors.js'
+import type { BucketState } from '../aws/s3.js'
 
 /** What the flow works with in one region. */
 export interface FlowContext {
@@ -33,9 +36,25 @@ export interface DeployContext extends FlowContext {
   clients: (region: string) => AwsClients
 }
 
-/** `getManifest` from registry.ts, or a stand-in in tests. */
+/** `getManifest` from registry/manifests.ts, or a stand-in in tests. */
 export type ManifestReader = (
   login: RegistryLogin,
   repository: string,
   reference: string
 ) => Promise<ManifestInfo | undefined>
+
+/** What preflight found. */
+export interface Preflight {
+  accountId: string
+  /** Undefined in a noop run without credentials: nothing in AWS was read. */
+  bucket?: BucketState
+  stackStatus?: string
+  /** The image the stack runs now (its image parameter): where the build cache lives. */
+  previousImage?: string
+}
+
+/** The checked bucket; only a noop run without credentials has none, and it uploads nothing. */
+export function requireBucket(preflight: Preflight): BucketState {
+  if (preflight.bucket === undefined) throw new DeployError('The bucket was not checked.')
+  return preflight.bucket
+}

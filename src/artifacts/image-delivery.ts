@@ -17,7 +17,7 @@ import {
   type CheckedImage,
   type ImageArtifact
 } from './image.js'
-import type { Preflight } from '../flows/preflight.js'
+import type { Preflight } from './flow-context.js'
 import { copyImage } from '../registry/copy.js'
 import { readRawManifest } from '../registry/manifests.js'
 import type { RegistryRepository } from '../registry/http.js'

@@ -5,14 +5,8 @@
  * check that Lambda accepts the manifest.
  */
 import * as log from '../base/log.js'
-import {
-  buildImage,
-  pullImage,
-  pushImage,
-  tagImage,
-  type BuiltImage,
-  type RegistryLogin
-} from '../docker/docker.js'
+import { buildImage, pullImage, pushImage, tagImage, type BuiltImage } from '../docker/docker.js'
+import type { RegistryLogin } from '../base/registry-login.js'
 import {
   cacheLocation,
   detectBuilder,
@@ -32,7 +26,7 @@ import {
   resolveImageTarget,
   type ImageTarget
 } from '../rules/image-ref.js'
-import type { Preflight } from '../flows/preflight.js'
+import type { Preflight } from './flow-context.js'
 import { checkLambdaManifest, type ManifestInfo } from '../registry/manifests.js'
 import { createRegistryAccess, type RegistryAccess } from './registry-access.js'
 import type { RegistryRepository } from '../registry/http.js'

@@ -2,7 +2,8 @@
  * Registry access for one run: one ECR token and one `docker login`, in a private DOCKER_CONFIG
  * that the session removes at the end; a fresh login when a push was refused.
  */
-import { createDockerConfig, login, type DockerConfig, type RegistryLogin } from '../docker/docker.js'
+import type { RegistryLogin } from '../base/registry-login.js'
+import { createDockerConfig, login, type DockerConfig } from '../docker/docker.js'
 import { getRegistryLogin } from '../aws/ecr.js'
 import type { FlowContext } from './flow-context.js'
 

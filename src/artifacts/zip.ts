@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { settleBoth, uploadTemplateFile, type Publication } from './artifact.js'
 import type { FlowContext } from './flow-context.js'
-import { requireBucket, type Preflight } from '../flows/preflight.js'
+import { requireBucket, type Preflight } from './flow-context.js'
 import { uploadObject } from '../aws/s3.js'
 
 /** Uploads the package under a key with the stack name and build id, beside the template. */

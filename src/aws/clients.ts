@@ -1,4 +1,8 @@
 /**
+ * aws/: one module per AWS service (clients, ECR, S3, STS; CloudFormation in cloudformation/). Each
+ * takes its client first; none reads inputs or writes outputs.
+ * May import: rules/, base/.
+ *
  * Builds the SDK clients once, all alike: region, retry mode, user agent, proxy, timeouts. The
  * SDK's own retries (adaptive mode: back-off plus client-side rate limiting) cover throttling,
  * 5xx answers and timeouts. `AWS_ENDPOINT_URL` is honoured by the SDK itself.

@@ -8,7 +8,7 @@ import {
   GetAuthorizationTokenCommand,
   type ECRClient
 } from '@aws-sdk/client-ecr'
-import type { RegistryLogin } from '../docker/docker.js'
+import type { RegistryLogin } from '../base/registry-login.js'
 import { awsErrorName, DeployError, errorMessage } from '../base/errors.js'
 
 /** Whether the repository exists (read only). */

@@ -1,4 +1,8 @@
 /**
+ * base/: what every part shares: errors, the log, phases, the session that undoes what a run
+ * leaves behind, the registry login type.
+ * May import: nothing outside base/.
+ *
  * Errors the user can act on. `run()` is the only place that turns them into `core.setFailed`.
  */
 

@@ -1,13 +1,21 @@
 /**
+ * docker/: every docker CLI call (docker.ts) and the builder probe (builder.ts).
+ * May import: rules/, base/.
+ *
  * Which builder `docker build` reaches and what it can do: BuildKit or the legacy builder, the
  * buildx driver (whether `--load` is needed), attestation flags, and the build cache plan.
  * docker.ts runs the commands; this module decides how they are called.
  */
 import * as log from '../base/log.js'
-import type { BuildCacheMode } from '../inputs/build.js'
 import { lastLine, type DockerConfig, type Runner } from './docker.js'
 import { errorMessage } from '../base/errors.js'
 import { parseImageUri } from '../rules/image-ref.js'
+
+/** How the build cache is kept between runs on BuildKit (the `build-cache` input). */
+export type BuildCacheMode = 'auto' | 'registry' | 'inline' | 'off'
+
+/** Every build cache mode, in the order the input's message lists them. */
+export const BUILD_CACHE_MODES: readonly BuildCacheMode[] = ['auto', 'registry', 'inline', 'off']
 
 /**
  * Whether `docker build` is BuildKit's (buildx) and knows `--provenance` and `--sbom`: the legacy

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DeployError, errorMessage } from '../base/errors.js'
+import type { RegistryLogin } from '../base/registry-login.js'
 
 /** What a finished command returned. */
 export interface RunResult {
@@ -287,13 +288,6 @@ function keepLoginInFile(config: DockerConfig, registry: string): void {
   // An empty helper name makes docker use the file store for this registry.
   parsed['credHelpers'] = { ...helpers, [registry]: '' }
   writeFileSync(file, JSON.stringify(parsed, null, 2), { mode: 0o600 })
-}
-
-/** Registry credentials; the password is masked before this is built. */
-export interface RegistryLogin {
-  registry: string
-  username: string
-  password: string
 }
 
 /** `docker login --password-stdin`: the password only ever travels on stdin. */

@@ -1,14 +1,21 @@
 /**
+ * flows/: the modes as sequences of phases: deploy/review/noop (preflight, per region, fan-out),
+ * and the stack-only modes (delete, execute).
+ * May import: artifacts/, inputs/, report/, registry/, docker/, aws/, template/, rules/, base/.
+ *
  * The deploy-like modes (deploy, review, noop) for an image or a zip package, in one region or
  * several: every check that can fail runs in every region before the first write in any of them;
  * then each region publishes and deploys side by side.
  *
- *   preflight.ts        the reads before any write, per region (fan-out.ts runs them everywhere)
- *   image-delivery.ts   the build or the given 'image', checked once; each region's repository;
- *                       then the push (first region) or a copy (the others, or from 'image')
- *   region-deploy.ts    one region's writes: artifact ∥ template upload, change set, execute
- *   zip-artifact.ts     upload the package
- *   artifact.ts         the artifact as a tagged union, and what each kind fills in
+ *   preflight.ts                    the reads before any write, per region (fan-out.ts runs
+ *                                   them everywhere)
+ *   region-deploy.ts                one region's writes: artifact ∥ template upload, change set,
+ *                                   execute
+ *   ../artifacts/image-delivery.ts  the build or the given 'image', checked once; each region's
+ *                                   repository; then the push (first region) or a copy (the
+ *                                   others, or from 'image')
+ *   ../artifacts/zip.ts             upload the package
+ *   ../artifacts/artifact.ts        the artifact as a tagged union, and what each kind fills in
  */
 import { artifactKind, type ArtifactKind } from '../artifacts/artifact.js'
 import type { DeployContext, FlowContext } from '../artifacts/flow-context.js'
@@ -28,9 +35,11 @@ import {
 } from '../artifacts/image-delivery.js'
 import { ecrRegistryHost, formatImageUri } from '../rules/image-ref.js'
 import * as log from '../base/log.js'
-import { checkEngine, runPreflight, type Preflight } from './preflight.js'
+import type { Preflight } from '../artifacts/flow-context.js'
+import { checkEngine, runPreflight } from './preflight.js'
 import { deployRegion } from './region-deploy.js'
-import { blankReport, deploymentsJson, type RegionResult, type Report } from '../report/report.js'
+import { blankReport, deploymentsJson } from '../report/report.js'
+import type { RegionResult, Report } from '../report/model.js'
 import { templateKey, templateUrl } from '../aws/s3.js'
 
 /** Runs deploy, review or noop in every region; returns what the report shows. */

@@ -10,7 +10,7 @@ import * as log from '../base/log.js'
 import { OutputSink } from '../report/output-sink.js'
 import { Phases } from '../base/phases.js'
 import { bucketFor } from '../inputs/release.js'
-import type { RegionResult, Report } from '../report/report.js'
+import type { RegionResult, Report } from '../report/model.js'
 
 /** Each region's context, in the order of `regions`; the first is the run's own. */
 export function regionContexts(ctx: DeployContext): FlowContext[] {

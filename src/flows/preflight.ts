@@ -5,12 +5,12 @@
  */
 import * as log from '../base/log.js'
 import { filledParameterNames, type ArtifactKind } from '../artifacts/artifact.js'
-import { describeStack } from '../aws/cloudformation/index.js'
+import { describeStack } from '../aws/cloudformation/wait.js'
 import { checkDockerEngine } from '../docker/docker.js'
-import { DeployError, errorMessage, InputError } from '../base/errors.js'
-import type { FlowContext } from '../artifacts/flow-context.js'
+import { errorMessage, InputError } from '../base/errors.js'
+import type { FlowContext, Preflight } from '../artifacts/flow-context.js'
 import type { Inputs } from '../inputs/inputs.js'
-import { checkBucket, type BucketState } from '../aws/s3.js'
+import { checkBucket } from '../aws/s3.js'
 import {
   blockedStackError,
   missingParameters,
@@ -21,22 +21,6 @@ import { getAccountId } from '../aws/sts.js'
 
 /** Sparta's stand-in account for `--noop` runs without credentials. */
 const NOOP_ACCOUNT_ID = '123412341234'
-
-/** What preflight found. */
-export interface Preflight {
-  accountId: string
-  /** Undefined in a noop run without credentials: nothing in AWS was read. */
-  bucket?: BucketState
-  stackStatus?: string
-  /** The image the stack runs now (its image parameter): where the build cache lives. */
-  previousImage?: string
-}
-
-/** The checked bucket; only a noop run without credentials has none, and it uploads nothing. */
-export function requireBucket(preflight: Preflight): BucketState {
-  if (preflight.bucket === undefined) throw new DeployError('The bucket was not checked.')
-  return preflight.bucket
-}
 
 /** The docker engine a build needs: checked once, before the region reads. */
 export async function checkEngine(ctx: FlowContext): Promise<void> {

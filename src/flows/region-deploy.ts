@@ -12,19 +12,20 @@ import {
   type BuildArtifact,
   type Publication
 } from '../artifacts/artifact.js'
-import {
-  createChangeSet,
-  deployStack,
-  describeStack,
-  type DeployRequest,
-  type DeployResult
-} from '../aws/cloudformation/index.js'
+import { createChangeSet } from '../aws/cloudformation/change-sets.js'
+import { deployStack } from '../aws/cloudformation/execute.js'
+import { describeStack } from '../aws/cloudformation/wait.js'
+import type { DeployRequest, DeployResult } from '../aws/cloudformation/types.js'
 import type { FlowContext } from '../artifacts/flow-context.js'
 import { deliverImage, type ImagePlan, type PlannedRegion } from '../artifacts/image-delivery.js'
 import * as log from '../base/log.js'
-import { requireBucket } from './preflight.js'
-import type { Report } from '../report/report.js'
-import { buildParameters, defaultChangeSetName, rollbackConfiguration } from '../rules/stack-rules.js'
+import { requireBucket } from '../artifacts/flow-context.js'
+import type { Report } from '../report/model.js'
+import {
+  buildParameters,
+  defaultChangeSetName,
+  rollbackConfiguration
+} from '../rules/stack-rules.js'
 import { noEchoParameters } from '../template/template.js'
 import { publishZipArtifact } from '../artifacts/zip.js'
 

@@ -4,18 +4,21 @@
  */
 import * as core from '@actions/core'
 import type { AwsClients } from '../aws/clients.js'
-import {
-  deleteStack,
-  describeStack,
-  executeExistingChangeSet,
-  type WaitOptions
-} from '../aws/cloudformation/index.js'
+import { deleteStack } from '../aws/cloudformation/delete.js'
+import { describeStack, type WaitOptions } from '../aws/cloudformation/wait.js'
+import { executeExistingChangeSet } from '../aws/cloudformation/execute.js'
 import { deleteImage } from '../aws/ecr.js'
-import { ecrRegistryOf, formatDigestUri, formatImageUri, parseImageUri } from '../rules/image-ref.js'
+import {
+  ecrRegistryOf,
+  formatDigestUri,
+  formatImageUri,
+  parseImageUri
+} from '../rules/image-ref.js'
 import type { StackOnlyInputs } from '../inputs/inputs.js'
 import type { Phases } from '../base/phases.js'
 import type { OutputSink } from '../report/output-sink.js'
-import { blankReport, type Report } from '../report/report.js'
+import { blankReport } from '../report/report.js'
+import type { Report } from '../report/model.js'
 import type { Session } from '../base/session.js'
 
 export interface StackFlowContext {

@@ -1,13 +1,18 @@
 /**
+ * inputs/: the typed `Inputs` and one reader per group of inputs; the only code that reads the
+ * action's inputs.
+ * May import: docker/, template/, rules/, base/.
+ *
  * Readers of what is built: a Dockerfile or a zip package, the build context, `SPARTA_BINARY`,
  * the label naming the repository, build args, the build id, the extra image tags and the build
  * cache kept between runs.
  */
 import { dirname, relative, resolve, sep } from 'node:path'
 import { InputError } from '../base/errors.js'
+import { BUILD_CACHE_MODES, type BuildCacheMode } from '../docker/builder.js'
 import { isValidTag, sanitizeBuildId } from '../rules/image-ref.js'
 import { list, required, text } from './text.js'
-import type { RawInputs } from './inputs.js'
+import type { RawInputs } from './raw.js'
 import { parseKeyValueLines, type KeyValue } from '../rules/parse.js'
 import {
   checkZipArchive,
@@ -45,7 +50,7 @@ export interface BuildInputs {
 
 /**
  * `dockerfile` or `code-archive`: exactly one, an existing file (a zip for `code-archive`); neither
- * when input `image` names an image to deploy (`promoted`; see release-inputs.ts).
+ * when input `image` names an image to deploy (`promoted`; see release.ts).
  */
 export function readArtifact(raw: RawInputs, workspace: string, promoted = false): ArtifactSource {
   if (promoted) return { dockerfile: '', codeArchive: '' }
@@ -168,11 +173,6 @@ export function readImageTags(raw: RawInputs): string[] {
   }
   return imageTags
 }
-
-/** How the build cache is kept between runs on BuildKit (the `build-cache` input). */
-export type BuildCacheMode = 'auto' | 'registry' | 'inline' | 'off'
-
-const BUILD_CACHE_MODES: readonly BuildCacheMode[] = ['auto', 'registry', 'inline', 'off']
 
 /** `build-cache`: one of auto (the default when empty), registry, inline, off. */
 export function readBuildCache(raw: RawInputs): BuildCacheMode {

@@ -4,7 +4,7 @@
  */
 import { InputError } from '../base/errors.js'
 import { list, text } from './text.js'
-import type { RawInputs } from './inputs.js'
+import type { RawInputs } from './raw.js'
 import { parseKeyValueLines, type KeyValue } from '../rules/parse.js'
 
 /** CloudFormation takes at most this many notification topics, and as many rollback alarms. */

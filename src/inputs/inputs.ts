@@ -1,17 +1,9 @@
 /**
  * The action's inputs: one typed `Inputs`, read here and nowhere else, checked by one reader per
- * input (`*-inputs.ts`). Every check that can run without docker or AWS runs before any side effect.
+ * group of inputs (`build.ts`, `stack.ts`, `template.ts`, `cloudformation.ts`, `release.ts`).
+ * Every check that can run without docker or AWS runs before any side effect.
  */
-import * as core from '@actions/core'
-import {
-  readArtifact,
-  readBuild,
-  readBuildCache,
-  readBuildId,
-  readImageTags,
-  SPARTA_BUILD_ARGS,
-  type BuildCacheMode
-} from './build.js'
+import { readArtifact, readBuild, readBuildCache, readBuildId, readImageTags } from './build.js'
 import {
   readChangeSetName,
   readDeploymentMode,
@@ -20,6 +12,7 @@ import {
   readRollbackMonitoringMinutes,
   readTags
 } from './cloudformation.js'
+import type { BuildCacheMode } from '../docker/builder.js'
 import { InputError } from '../base/errors.js'
 import { flag, list, text } from './text.js'
 import type { KeyValue } from '../rules/parse.js'
@@ -47,6 +40,7 @@ import {
   readTemplatePath,
   requireBucket
 } from './template.js'
+import { readRawInputs, type RawInputs } from './raw.js'
 import { workspaceRoot } from './workspace-files.js'
 
 /** Everything the deploy needs, checked. Paths are absolute. */
@@ -162,71 +156,11 @@ export interface StackOnlyInputs {
 /** What `getInputs` returns: a deploy-like mode, or a stack-only one. */
 export type ActionInputs = Inputs | StackOnlyInputs
 
-/** The raw text of every input, as `core.getInput` returns it ('' when not set). */
-export type RawInputs = Record<InputName, string>
-
-export const INPUT_NAMES = [
-  'dockerfile',
-  'context',
-  'binary',
-  'label-name',
-  'build-id',
-  'build-args',
-  'platform',
-  'target',
-  'bucket',
-  'stack-name',
-  'template',
-  'image-parameter',
-  'parameter-overrides',
-  'capabilities',
-  'tags',
-  'region',
-  'create-repository',
-  'no-fail-on-empty-changeset',
-  'timeout-minutes',
-  'mode',
-  'stack-name-suffix',
-  'code-archive',
-  'archive-key-parameter',
-  'archive-version-parameter',
-  'image-tags',
-  'pin-digest',
-  'cache-from',
-  'build-cache',
-  'change-set-name',
-  'execute-change-set',
-  'delete-image',
-  'role-arn',
-  'notification-arns',
-  'termination-protection',
-  'disable-rollback',
-  'rollback-alarms',
-  'rollback-monitoring-minutes',
-  'deployment-mode',
-  'include-nested-stacks',
-  'http-proxy',
-  'github-token',
-  'pr-comment',
-  'image',
-  'repository',
-  'regions'
-] as const
-export type InputName = (typeof INPUT_NAMES)[number]
-
-/** Build args the action sets itself (Sparta's names); the build-args reader refuses them. */
-export { SPARTA_BUILD_ARGS }
-
-/** S3's bucket naming rules, checked before any call. */
-export { checkBucketName }
-
 const MODES = ['deploy', 'review', 'noop', 'delete'] as const
 
 /** Reads every input through `@actions/core` and checks it. */
 export function getInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
-  const raw = {} as RawInputs
-  // Untrimmed: the readers trim each input themselves, and a KEY=VALUE value is kept exactly.
-  for (const name of INPUT_NAMES) raw[name] = core.getInput(name, { trimWhitespace: false })
+  const raw = readRawInputs()
   const mode = modeOf(raw)
   return mode === 'delete' || mode === 'execute'
     ? parseStackOnlyInputs(raw, env, mode)

@@ -6,7 +6,7 @@
 import { InputError } from '../base/errors.js'
 import { checkRepositoryName, parseEcrImage, type EcrImage } from '../rules/image-ref.js'
 import { list, text } from './text.js'
-import type { InputName, RawInputs } from './inputs.js'
+import type { InputName, RawInputs } from './raw.js'
 import { isRegionName, readRegion } from './stack.js'
 
 /** Inputs that only shape a build: with `image` nothing is built, so each is refused. */

@@ -4,7 +4,7 @@
  */
 import { InputError } from '../base/errors.js'
 import { required, text } from './text.js'
-import type { RawInputs } from './inputs.js'
+import type { RawInputs } from './raw.js'
 import { parsePositiveInt } from '../rules/parse.js'
 
 const STACK_NAME = /^[A-Za-z][-A-Za-z0-9]*$/

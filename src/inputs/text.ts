@@ -3,7 +3,7 @@
  * each input build on these, so every input is trimmed and refused the same way.
  */
 import { InputError } from '../base/errors.js'
-import type { InputName, RawInputs } from './inputs.js'
+import type { InputName, RawInputs } from './raw.js'
 import { parseList } from '../rules/parse.js'
 
 /** The input's text, trimmed ('' when not set). */

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
 import { isAbsolute, relative, resolve } from 'node:path'
 import { InputError } from '../base/errors.js'
-import type { InputName } from './inputs.js'
+import type { InputName } from './raw.js'
 
 /** The directory paths are resolved against: the checked-out repository. */
 export function workspaceRoot(env: NodeJS.ProcessEnv): string {

@@ -1,4 +1,7 @@
 /**
+ * registry/: the Registry HTTP API: manifests, the transport, copies between registries.
+ * May import: rules/, base/.
+ *
  * Copies an image from one registry repository to another through the registry HTTP API, without
  * docker: blobs the target holds are skipped, a blob of another repository of the same registry is
  * mounted, the others are streamed from source to target; then the manifest is put with the

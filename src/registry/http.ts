@@ -3,7 +3,7 @@
  * on 5xx, 429 and network failures, the registry's `{errors: […]}` bodies, and messages that name
  * the ECR permission a refusal means and never the password. Node's global `fetch`, no SDK.
  */
-import type { RegistryLogin } from '../docker/docker.js'
+import type { RegistryLogin } from '../base/registry-login.js'
 import { DeployError, errorMessage } from '../base/errors.js'
 
 /** How to reach the registry; the defaults suit ECR. */

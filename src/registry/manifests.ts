@@ -2,10 +2,10 @@
  * Reading images through the Docker Registry HTTP API v2: a pushed manifest's media type, so the
  * deploy can refuse an image index before Lambda does; a manifest's exact bytes and an image's
  * architecture, for an image given as input 'image'; a blob, for a copy. Basic auth with the ECR
- * login (ECR accepts it for the registry API); the transport is registry-http.ts.
+ * login (ECR accepts it for the registry API); the transport is http.ts.
  */
 import { createHash } from 'node:crypto'
-import type { RegistryLogin } from '../docker/docker.js'
+import type { RegistryLogin } from '../base/registry-login.js'
 import { DeployError, InputError } from '../base/errors.js'
 import {
   basicAuthorization,

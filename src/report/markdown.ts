@@ -1,4 +1,7 @@
 /**
+ * report/: what users see: step outputs, the job summary, the pull-request comment, escaping.
+ * May import: aws/, rules/, base/.
+ *
  * The one home of escaping: text going into the job summary's HTML and into GitHub-flavoured
  * Markdown (the `changes-markdown` output, the pull-request comment). Everything a user or a stack
  * controls (output values, parameter values, reasons) passes through here before it is rendered.

@@ -1,6 +1,6 @@
 /** The step outputs, set once each as soon as a run knows them. */
 import * as core from '@actions/core'
-import type { KnownValues } from './summary.js'
+import type { KnownValues } from './model.js'
 
 /** The output names the action itself sets (a stack output of the same name is not copied). */
 export type OutputName =

@@ -3,7 +3,8 @@ import * as core from '@actions/core'
 import { errorMessage, StackOperationError } from '../base/errors.js'
 import type { Phases } from '../base/phases.js'
 import type { Output } from '@aws-sdk/client-cloudformation'
-import type { ParameterChange, ResourceChangeRow } from '../aws/cloudformation/index.js'
+import type { ResourceChangeRow } from '../aws/cloudformation/types.js'
+import type { ParameterChange } from '../rules/stack-rules.js'
 import { textCell } from './markdown.js'
 import { OutputSink } from './output-sink.js'
 import type { CommentContent } from './pr-comment.js'
@@ -13,65 +14,9 @@ import {
   failureBlocks,
   MAX_SUMMARY_BYTES,
   qualifiedLogicalId,
-  summaryBlocks,
-  type FailureReport
+  summaryBlocks
 } from './summary.js'
-
-/** What a finished run hands to `report`. */
-
-export interface Report {
-  /** The mode that ran (deploy when absent). */
-  mode?: 'deploy' | 'review' | 'noop' | 'delete' | 'execute'
-  buildId: string
-  imageUri: string
-  imageDigest: string
-  /** `registry/repository@sha256:…` (image mode). */
-  imageUriPinned?: string
-  /** Zip mode: the package's S3 key and version. */
-  archiveKey?: string
-  archiveVersion?: string
-  templateUrl: string
-  stackName: string
-  stackId: string
-  stackStatus: string
-  changeSetId: string
-  noChanges: boolean
-  changes: ResourceChangeRow[]
-  /** UPDATE change sets: the parameters whose values change (shown under the changes). */
-  parameterChanges?: ParameterChange[]
-  /** False when the change set was made but not executed (review): the summary says so. */
-  executed?: boolean
-  /** Also write has-changes, changes-count, changes-summary and changes-markdown. */
-  changeOutputs?: boolean
-  outputs: Output[]
-  /** Seconds per phase, in order. */
-  phases: Array<{ name: string; seconds: number }>
-  /**
-   * Delete with `delete-image`: what happened to the stack's image (`imageUri` names it). Absent:
-   * an `imageUri` means deleted, none means kept.
-   */
-  imageCleanup?: 'deleted' | 'not-found' | 'kept'
-  /**
-   * A deploy or review: each region's result, in the order of `regions` (one entry for a single
-   * region). The other fields describe the first region.
-   */
-  regions?: RegionResult[]
-}
-
-/** What one region of a deploy ended with: the `deployments` output and the summary's table. */
-export interface RegionResult {
-  region: string
-  accountId: string
-  stackName: string
-  stackId: string
-  stackStatus: string
-  imageUri: string
-  imageUriPinned: string
-  imageDigest: string
-  outputs: Output[]
-  /** Why the region failed; absent when it did not. */
-  error?: string
-}
+import type { FailureReport, Report, RegionResult } from './model.js'
 
 /** The `deployments` output: per region, its stack, image and outputs (and error, if it failed). */
 export function deploymentsJson(results: RegionResult[]): string {

@@ -5,9 +5,9 @@
  */
 import * as core from '@actions/core'
 import { appendFile } from 'node:fs/promises'
-import { errorMessage, type FailedResource } from '../base/errors.js'
+import { errorMessage } from '../base/errors.js'
 import { escapeHtml, htmlCode, htmlLinkOrCode, htmlTable, htmlWithCode } from './markdown.js'
-import type { Report } from './report.js'
+import type { FailureReport, Report } from './model.js'
 import { isFailedState, recoveryHint } from '../rules/stack-rules.js'
 
 /** GitHub refuses a step summary over 1 MiB; stay clearly below it. */
@@ -213,35 +213,6 @@ function deleteBlocks(report: Report): SummaryBlock[] {
     ]),
     ...timeBlocks(report.phases)
   ]
-}
-
-/** What was already known when a run failed: the outputs it could set. */
-export interface KnownValues {
-  imageUri?: string
-  imageDigest?: string
-  imageUriPinned?: string
-  archiveKey?: string
-  templateUrl?: string
-  stackId?: string
-  changeSetId?: string
-  buildId?: string
-}
-
-/** What a failed run hands to `writeFailureSummary`. */
-export interface FailureReport {
-  mode?: Report['mode']
-  stackName: string
-  /** The phase that failed, as the log group names it (`Deploy stack`). */
-  phase: string
-  /** The error the step fails with. */
-  error: string
-  /** The stack's status now; undefined when it could not be read, DOES_NOT_EXIST when none. */
-  stackStatus?: string
-  failedResources?: FailedResource[]
-  known?: KnownValues
-  /** What to do next; derived from the stack's status when absent. */
-  nextSteps?: string[]
-  phases?: Report['phases']
 }
 
 /** What to do after a failure: the flow's own advice, else what the stack's status calls for. */

@@ -1,4 +1,8 @@
 /**
+ * template/: pure reading of a CloudFormation template: its parameters, resources, functions and
+ * the capabilities it needs.
+ * May import: rules/, base/.
+ *
  * Pure: the CloudFormation capabilities a template needs, decided from its resources and
  * transforms (the rule is explained in docs/HOW-IT-WORKS-CAPABILITIES.md).
  */

@@ -1,7 +1,7 @@
 /**
  * Pure: reads a CloudFormation template (JSON, or YAML with short-form tags such as `!Ref`) and
  * answers the questions the deploy asks of it: declared parameters, NoEcho values and size.
- * Capabilities live in capabilities.ts, the functions that run the image in template-functions.ts.
+ * Capabilities live in capabilities.ts, the functions that run the image in functions.ts.
  */
 import { parseDocument, type Tags, type YAMLError } from 'yaml'
 import { InputError } from '../base/errors.js'

@@ -14,7 +14,9 @@ import {
   ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
-import { createChangeSet, type DeployRequest, deployStack } from '../../../src/aws/cloudformation/index.js'
+import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
+import type { DeployRequest } from '../../../src/aws/cloudformation/types.js'
+import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import { rollbackConfiguration } from '../../../src/rules/stack-rules.js'
 import {
   awsError,

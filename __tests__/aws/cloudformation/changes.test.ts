@@ -8,7 +8,7 @@ import {
   type DescribeChangeSetCommandOutput
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
-import { createChangeSet } from '../../../src/aws/cloudformation/index.js'
+import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
 import {
   awsError,
   captureStdout,

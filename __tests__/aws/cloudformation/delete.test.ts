@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
-import { deleteStack } from '../../../src/aws/cloudformation/index.js'
+import { deleteStack } from '../../../src/aws/cloudformation/delete.js'
 import {
   awsError,
   captureStdout,

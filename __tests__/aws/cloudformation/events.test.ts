@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { DescribeStackEventsCommand, type StackEvent } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
-import { deployStack } from '../../../src/aws/cloudformation/index.js'
+import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import {
   awsError,
   captureStdout,

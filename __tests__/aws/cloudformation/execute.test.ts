@@ -12,13 +12,9 @@ import {
   UpdateTerminationProtectionCommand
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
-import {
-  createChangeSet,
-  type DeployResult,
-  deployStack,
-  executeExistingChangeSet,
-  type ExecuteOptions
-} from '../../../src/aws/cloudformation/index.js'
+import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
+import type { DeployResult, ExecuteOptions } from '../../../src/aws/cloudformation/types.js'
+import { deployStack, executeExistingChangeSet } from '../../../src/aws/cloudformation/execute.js'
 import { changesMarkdown } from '../../../src/report/report.js'
 import { disabledRollbackHint } from '../../../src/rules/stack-rules.js'
 import {

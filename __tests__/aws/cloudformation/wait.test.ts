@@ -12,7 +12,8 @@ import {
   ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
-import { deleteStack, deployStack } from '../../../src/aws/cloudformation/index.js'
+import { deleteStack } from '../../../src/aws/cloudformation/delete.js'
+import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import {
   awsError,
   captureStdout,

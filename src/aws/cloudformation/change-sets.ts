@@ -1,4 +1,8 @@
 /**
+ * aws/cloudformation/: stacks and change sets: ready, submit, settle, execute, wait (events
+ * streamed), delete. Every function takes the client first; waits poll at a short, bounded interval.
+ * May import: aws/, rules/, base/.
+ *
  * Change sets up to the point of execution, in three steps: ready the stack (wait out a busy one,
  * recreate a ROLLBACK_COMPLETE one, refuse a blocked one), submit the change set (replacing one
  * of the same name an earlier run left), and settle it (wait; an empty one is deleted).

@@ -8,8 +8,6 @@ import type {
 } from '@aws-sdk/client-cloudformation'
 import type { ParameterChange } from '../../rules/stack-rules.js'
 
-export type { ParameterChange } from '../../rules/stack-rules.js'
-
 /** One resource change in a change set, flattened for tables and outputs. */
 export interface ResourceChangeRow {
   action: string
