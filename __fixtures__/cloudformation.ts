@@ -1,5 +1,5 @@
 /**
- * A mocked CloudFormation client for the tests of src/cloudformation/: the mock (one per test
+ * A mocked CloudFormation client for the tests of src/aws/cloudformation/: the mock (one per test
  * file, as each file loads its own modules), the answers tests script, and two change set
  * requests: the one the deploy flow builds for an image, and a minimal one.
  */

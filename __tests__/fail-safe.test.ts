@@ -4,10 +4,11 @@
  * or undone; a failed deploy deletes nothing and its re-run succeeds.
  *
  * Proven elsewhere and not repeated here (see docs/RELIABILITY.md):
- * - the SDK retry configuration (adaptive, 8 attempts): __tests__/aws-clients.test.ts
- * - `docker push` refused once → login again, push again: __tests__/main.test.ts, __tests__/docker.test.ts
- * - wait timeout → CancelUpdateStack: __tests__/cloudformation.test.ts ("deployStack: timeouts")
- * - a cancelled workflow (SIGINT/SIGTERM) → CancelUpdateStack: __tests__/main-modes.test.ts ("Session")
+ * - the SDK retry configuration (adaptive, 8 attempts): __tests__/aws/clients.test.ts
+ * - `docker push` refused once → login again, push again: __tests__/artifacts/registry-access.test.ts,
+ *   __tests__/docker/docker.test.ts
+ * - wait timeout → CancelUpdateStack: __tests__/aws/cloudformation/wait.test.ts ("deployStack: timeouts")
+ * - a cancelled workflow (SIGINT/SIGTERM) → CancelUpdateStack: __tests__/base/session.test.ts
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest, test } from '@jest/globals'
 import {

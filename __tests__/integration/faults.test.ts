@@ -182,7 +182,7 @@ describe('a stalled endpoint (stall)', () => {
     const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'stall-1' })
     expectSuccess(run)
     expect(run.outputs['stack-status']).toBe('CREATE_COMPLETE')
-    // The SDK's socket timeout (15 s in src/aws-clients.ts) ended the stalled call, not the job's.
+    // The SDK's socket timeout (15 s in src/aws/clients.ts) ended the stalled call, not the job's.
     expect(Date.now() - started).toBeGreaterThanOrEqual(15_000)
     expect(Date.now() - started).toBeLessThan(120_000)
     const stalled = (await faultLog()).filter(
