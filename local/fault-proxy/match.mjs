@@ -1,6 +1,6 @@
 // The rule matcher: which rule acts on a call (operation, service, the region the call is signed
 // for, uses left), and the reading of those common fields when a rule is added. Every fault kind
-// that acts on calls by operation (error, stall, dropResponse) matches with `firstMatch`.
+// that acts on calls by operation (error, stall, dropResponse) matches with `claimCall`.
 
 /** A rule's optional "region" (validated); undefined when the rule applies to every region. */
 export function regionOf(r) {
@@ -44,6 +44,13 @@ export function firstMatch(rules, info) {
     return r
   }
   return null
+}
+
+/** `firstMatch` for a call: the rule that acts on it is named in the call's log entry. */
+export function claimCall(rules, call) {
+  const rule = firstMatch(rules, call.info)
+  if (rule) call.entry.rule = rule.id
+  return rule
 }
 
 /** How an operation rule shows in GET /__faults/rules: its uses left (null: unlimited). */

@@ -6,7 +6,7 @@
 //   optional: "service", "region", "times" (omitted = unlimited). The log marks such calls
 //   "dropped": true.
 
-import { firstMatch, operationMatch, publicOperationRule, timesOf } from '../match.mjs'
+import { claimCall, operationMatch, publicOperationRule, timesOf } from '../match.mjs'
 
 /** @type {import('./index.mjs').FaultKind} */
 export const dropResponse = {
@@ -21,9 +21,8 @@ export const dropResponse = {
   view: publicOperationRule,
 
   prepare(call, rules) {
-    const rule = firstMatch(rules, call.info)
+    const rule = claimCall(rules, call)
     if (!rule) return
-    call.entry.rule = rule.id
     call.swallow = true
   }
 }

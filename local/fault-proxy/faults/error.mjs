@@ -7,7 +7,7 @@
 //   optional: "service", "region" (only calls signed for that region), "code", "message",
 //   "status" (400..599; >= 500 for "5xx"), "times" (omitted = unlimited)
 
-import { firstMatch, operationMatch, publicOperationRule, timesOf } from '../match.mjs'
+import { claimCall, operationMatch, publicOperationRule, timesOf } from '../match.mjs'
 import { sendFault } from '../wire-errors.mjs'
 
 /** @type {import('./index.mjs').FaultKind} */
@@ -41,10 +41,9 @@ export const error = {
   view: publicOperationRule,
 
   answer(call, rules) {
-    const rule = firstMatch(rules, call.info)
+    const rule = claimCall(rules, call)
     if (!rule) return false
     call.drain()
-    call.entry.rule = rule.id
     call.entry.status = sendFault(call.req, call.res, rule, call.info)
     call.done()
     return true

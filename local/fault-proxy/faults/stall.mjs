@@ -5,7 +5,7 @@
 //   optional: "service", "region", "times" (omitted = unlimited). The log marks such calls
 //   "stalled": true; their "ms" is set when the client gives up.
 
-import { firstMatch, operationMatch, publicOperationRule, timesOf } from '../match.mjs'
+import { claimCall, operationMatch, publicOperationRule, timesOf } from '../match.mjs'
 
 /** @type {import('./index.mjs').FaultKind} */
 export const stall = {
@@ -19,10 +19,9 @@ export const stall = {
   view: publicOperationRule,
 
   answer(call, rules) {
-    const rule = firstMatch(rules, call.info)
+    const rule = claimCall(rules, call)
     if (!rule) return false
     call.drain()
-    call.entry.rule = rule.id
     call.entry.stalled = true
     call.req.socket.on('close', () => call.done())
     return true
