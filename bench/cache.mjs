@@ -150,6 +150,107 @@ async function refreshBenchTable(results) {
   say('the fresh-runner rows of bench/RESULTS.md are updated')
 }
 
+/**
+ * The action with the cache bench's inputs, its docker calls logged by the shim (`callLog`):
+ * `act(label, inputs, env)` runs it once with `inputs` and `env` added.
+ */
+function cacheAction(work, workspace, repository, base) {
+  const common = {
+    dockerfile: 'service/Dockerfile',
+    template: 'template.yaml',
+    bucket: 'bench-artifacts',
+    'stack-name': repository,
+    'create-repository': 'true',
+    'build-args': `REPOSITORY=${repository}\nBASE=${base}\nWORK_ROUNDS=${WORK_ROUNDS}`,
+    'timeout-minutes': '5'
+  }
+  const shim = harness.writeDockerShim(work)
+  const env = { GITHUB_WORKSPACE: workspace, ...shim.env }
+  const act = (label, inputs, extraEnv = {}) =>
+    harness.runActionChecked(label, { ...common, ...inputs }, { ...env, ...extraEnv })
+  return { act, callLog: shim.log }
+}
+
+/** A first deploy, then an update that writes the registry cache (checked on containerd). */
+async function seed({ act, callLog }, engine) {
+  say('seeding: a first deploy, then an update that writes the registry cache')
+  await act('first deploy', { 'build-id': 'seed-1' })
+  const seeded = await act('update', {
+    'build-id': 'seed-2',
+    'parameter-overrides': 'Stage=prod'
+  })
+  writeFileSync(callLog, '')
+  if (engine === 'containerd' && !/build cache: registry, /.test(seeded.stdout)) {
+    throw new Error('the update did not use the registry cache:\n' + seeded.stdout)
+  }
+}
+
+/** Build `i` of a `variant` ("without"/"with", `build-cache: mode`) on a fresh engine: its figures. */
+async function measureBuild({ act, callLog }, variant, mode, i) {
+  const fresh = await startFreshEngine()
+  try {
+    const run = await act(
+      `${variant} cache ${i}`,
+      { mode: 'noop', 'build-id': `measure-${i}`, 'build-cache': mode },
+      { DOCKER_HOST: fresh.host }
+    )
+    const log = `${run.stdout}\n${run.stderr}`
+    if (process.env.BENCH_CACHE_LOGS) {
+      writeFileSync(join(process.env.BENCH_CACHE_LOGS, `${variant}-${i}.log`), log)
+    }
+    const calls = parseDockerLog(readFileSync(callLog, 'utf8'))
+    writeFileSync(callLog, '')
+    const dockerCalls = phaseDockerCalls(run.stdout, calls, 'Build image')
+    const builds = dockerCalls.filter((call) => call.command === 'build')
+    if (builds.length !== 1) {
+      throw new Error(`expected one docker build, the shim saw ${JSON.stringify(calls)}`)
+    }
+    const figures = {
+      variant,
+      buildSeconds: (builds[0].end - builds[0].start) / 1000,
+      phaseSeconds: phaseSeconds(run.summary, 'Build image'),
+      wallSeconds: (run.timing.exitedAt - run.timing.spawnedAt) / 1000,
+      dockerCalls,
+      steps: parseBuildSteps(log)
+    }
+    const cached = figures.steps.filter((step) => step.cached).length
+    say(
+      `${variant} cache, run ${i}: docker build ${figures.buildSeconds} s (phase ${figures.phaseSeconds} s), ${cached} of ${figures.steps.length} steps CACHED`
+    )
+    return figures
+  } finally {
+    await fresh.stop()
+  }
+}
+
+/** cache-results.json and CACHE.md from the measured `runs`, and the main table's rows. */
+async function writeCacheResults(engine, runs) {
+  const figures = cacheFigures(runs)
+  const results = {
+    config: {
+      engine,
+      runs: RUNS,
+      baseImage: 'bench-base',
+      workRounds: WORK_ROUNDS,
+      toolchainLayers: LAYERS,
+      toolchainLayerMB: LAYER_MB,
+      payloadMB: PAYLOAD_MB
+    },
+    meta: {
+      date: new Date().toISOString().slice(0, 10),
+      engine: harness.docker(['version', '--format', 'dockerd {{.Server.Version}}']).trim(),
+      cpus: os.cpus().length
+    },
+    figures,
+    runs
+  }
+  await harness.writeJson(join(harness.root, 'bench/cache-results.json'), results)
+  const markdown = await prettier.format(renderCache(results), { parser: 'markdown' })
+  writeFileSync(join(harness.root, 'bench/CACHE.md'), markdown)
+  await refreshBenchTable(results)
+  return figures
+}
+
 async function main() {
   const engine = process.env.LOCAL_WORLD_ENGINE
   harness.requireWorld(['LOCAL_WORLD_DIR', 'LOCAL_REGISTRY_HOST'], 'npm run bench:cache')
@@ -165,101 +266,19 @@ async function main() {
   const unique = Date.now().toString(36)
   // One world per bench run: a fixed tag keeps the step names in CACHE.md the same every run.
   const base = `${process.env.LOCAL_REGISTRY_HOST}/bench-base:1`
-  const repository = `bench-cache-${unique}`
   try {
     harness.writePayloads(service, PAYLOAD_MB)
     say(`pushing the build image ${base} (busybox, ${LAYERS} × ${LAYER_MB} MB of toolchain)`)
     pushBase(work, base)
     await createBucket('bench-artifacts')
-    const common = {
-      dockerfile: 'service/Dockerfile',
-      template: 'template.yaml',
-      bucket: 'bench-artifacts',
-      'stack-name': repository,
-      'create-repository': 'true',
-      'build-args': `REPOSITORY=${repository}\nBASE=${base}\nWORK_ROUNDS=${WORK_ROUNDS}`,
-      'timeout-minutes': '5'
-    }
-    const shim = harness.writeDockerShim(work)
-    const callLog = shim.log
-    const env = { GITHUB_WORKSPACE: workspace, ...shim.env }
-    const act = (label, inputs, extraEnv = {}) =>
-      harness.runActionChecked(label, { ...common, ...inputs }, { ...env, ...extraEnv })
-    say('seeding: a first deploy, then an update that writes the registry cache')
-    await act('first deploy', { 'build-id': 'seed-1' })
-    const seeded = await act('update', {
-      'build-id': 'seed-2',
-      'parameter-overrides': 'Stage=prod'
-    })
-    writeFileSync(callLog, '')
-    if (engine === 'containerd' && !/build cache: registry, /.test(seeded.stdout)) {
-      throw new Error('the update did not use the registry cache:\n' + seeded.stdout)
-    }
+    const action = cacheAction(work, workspace, `bench-cache-${unique}`, base)
+    await seed(action, engine)
     const runs = []
     for (let i = 1; i <= RUNS; i++) {
-      for (const [variant, mode] of [
-        ['without', 'off'],
-        ['with', 'auto']
-      ]) {
-        const fresh = await startFreshEngine()
-        try {
-          const run = await act(
-            `${variant} cache ${i}`,
-            { mode: 'noop', 'build-id': `measure-${i}`, 'build-cache': mode },
-            { DOCKER_HOST: fresh.host }
-          )
-          const log = `${run.stdout}\n${run.stderr}`
-          if (process.env.BENCH_CACHE_LOGS) {
-            writeFileSync(join(process.env.BENCH_CACHE_LOGS, `${variant}-${i}.log`), log)
-          }
-          const calls = parseDockerLog(readFileSync(callLog, 'utf8'))
-          writeFileSync(callLog, '')
-          const dockerCalls = phaseDockerCalls(run.stdout, calls, 'Build image')
-          const builds = dockerCalls.filter((call) => call.command === 'build')
-          if (builds.length !== 1) {
-            throw new Error(`expected one docker build, the shim saw ${JSON.stringify(calls)}`)
-          }
-          const figures = {
-            variant,
-            buildSeconds: (builds[0].end - builds[0].start) / 1000,
-            phaseSeconds: phaseSeconds(run.summary, 'Build image'),
-            wallSeconds: (run.timing.exitedAt - run.timing.spawnedAt) / 1000,
-            dockerCalls,
-            steps: parseBuildSteps(log)
-          }
-          runs.push(figures)
-          const cached = figures.steps.filter((step) => step.cached).length
-          say(
-            `${variant} cache, run ${i}: docker build ${figures.buildSeconds} s (phase ${figures.phaseSeconds} s), ${cached} of ${figures.steps.length} steps CACHED`
-          )
-        } finally {
-          await fresh.stop()
-        }
-      }
+      runs.push(await measureBuild(action, 'without', 'off', i))
+      runs.push(await measureBuild(action, 'with', 'auto', i))
     }
-    const figures = cacheFigures(runs)
-    const results = {
-      config: {
-        engine,
-        runs: RUNS,
-        baseImage: 'bench-base',
-        workRounds: WORK_ROUNDS,
-        toolchainLayers: LAYERS,
-        toolchainLayerMB: LAYER_MB,
-        payloadMB: PAYLOAD_MB
-      },
-      meta: {
-        date: new Date().toISOString().slice(0, 10),
-        engine: harness.docker(['version', '--format', 'dockerd {{.Server.Version}}']).trim(),
-        cpus: os.cpus().length
-      },
-      figures,
-      runs
-    }
-    await harness.writeJson(join(harness.root, 'bench/cache-results.json'), results)
-    const markdown = await prettier.format(renderCache(results), { parser: 'markdown' })
-    writeFileSync(join(harness.root, 'bench/CACHE.md'), markdown)
-    await refreshBenchTable(results)
+    const figures = await writeCacheResults(engine, runs)
     say(
       `${figures.steps.reused} of ${figures.steps.total} steps reused (${figures.steps.reusedPercent} %), build ${figures.buildSeconds.without} s → ${figures.buildSeconds.with} s (${figures.speedUp}×)`
     )

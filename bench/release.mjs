@@ -37,6 +37,8 @@ const JSON_FILE = join(harness.root, 'bench/release-results.json')
 const MD_FILE = join(harness.root, 'bench/RELEASE.md')
 
 const say = harness.sayer('bench:release')
+/** Each region's artifact bucket (account A). */
+const BUCKET = 'bench-release-{region}'
 
 // ------------------------------------------------------------------ the world
 
@@ -122,60 +124,61 @@ async function promoteInto(ctx, label, registry, inputs, options = {}) {
   }
 }
 
-async function round(ctx, w, accountB, i, unique) {
-  const repository = `bench-release-${unique}-${i}`
+/** Round `i`'s image, built from new payload layers and deployed to a staging stack (not timed). */
+async function stagingBuild(ctx, w, i, unique) {
   // new payload layers each round, so each round's image is new to every registry
   harness.writePayloads(ctx.service, PAYLOAD_MB, `${unique}-${i}-`)
-  const bucket = 'bench-release-{region}'
   const staging = await run(ctx, `round ${i} staging build`, {
     dockerfile: 'service/Dockerfile',
     binary: 'bootstrap',
     bucket: `bench-release-${w.region1}`,
     'stack-name': `bench-rel-staging-${unique}-${i}`,
-    'build-args': `REPOSITORY=${repository}`,
+    'build-args': `REPOSITORY=bench-release-${unique}-${i}`,
     'build-id': `r${i}`
   })
-  const image = staging.outputs['image-uri-pinned']
-  const digest = staging.outputs['image-digest']
+  return { image: staging.outputs['image-uri-pinned'], digest: staging.outputs['image-digest'] }
+}
 
+/** (b) `image` deployed to region 1 only and to both regions, in alternating order. */
+async function fanOut(ctx, w, i, unique, image) {
   const oneRegion = () =>
     run(
       ctx,
       `round ${i} one region`,
-      { image, bucket, regions: w.region1, 'stack-name': `bench-rel-one-${unique}-${i}` },
+      { image, bucket: BUCKET, regions: w.region1, 'stack-name': `bench-rel-one-${unique}-${i}` },
       { holds: [w.region1] }
     )
-  const second = w.registry(w.a, w.region2)
   const twoRegions = () =>
     promoteInto(
       ctx,
       `round ${i} two regions`,
-      second,
+      w.registry(w.a, w.region2),
       {
         image,
-        bucket,
+        bucket: BUCKET,
         regions: `${w.region1},${w.region2}`,
         'stack-name': `bench-rel-two-${unique}-${i}`
       },
       { holds: [w.region1, w.region2] }
     )
   // Alternate which goes first, so a trend in the machine's load favours neither.
-  let one, two
   if (i % 2 === 1) {
-    one = await oneRegion()
-    two = await twoRegions()
-  } else {
-    two = await twoRegions()
-    one = await oneRegion()
+    const one = await oneRegion()
+    return { one, two: await twoRegions() }
   }
+  const two = await twoRegions()
+  return { one: await oneRegion(), two }
+}
 
-  // (a) The second region's registry now holds the image: promote it there again.
-  const regionAgain = await promoteInto(ctx, `round ${i} region again`, second, {
-    image,
-    bucket,
-    regions: w.region2,
-    'stack-name': `bench-rel-again-${unique}-${i}`
-  })
+/** (a) `image` promoted into registries that hold it: region 2 again, account B twice. */
+async function promoteAgain(ctx, w, accountB, i, unique, image) {
+  // The second region's registry now holds the image (the fan-out copied it): promote it there again.
+  const regionAgain = await promoteInto(
+    ctx,
+    `round ${i} region again`,
+    w.registry(w.a, w.region2),
+    { image, bucket: BUCKET, regions: w.region2, 'stack-name': `bench-rel-again-${unique}-${i}` }
+  )
   // … and into account B: first copy, then again.
   const bRegistry = w.registry(w.b, w.region1)
   const env = credentialsEnv(accountB)
@@ -193,17 +196,17 @@ async function round(ctx, w, accountB, i, unique) {
     { image, bucket: 'bench-release-b-{region}', 'stack-name': `bench-rel-b2-${unique}-${i}` },
     { env }
   )
+  return { regionAgain, accountFirst, accountAgain }
+}
+
+async function round(ctx, w, accountB, i, unique) {
+  const { image, digest } = await stagingBuild(ctx, w, i, unique)
+  const { one, two } = await fanOut(ctx, w, i, unique, image)
+  const again = await promoteAgain(ctx, w, accountB, i, unique, image)
   say(
-    `round ${i}/${RUNS}: one region ${s(one.wall)}, two regions ${s(two.wall)} (${(two.wall / one.wall).toFixed(2)}×); uploads into a holder: ${regionAgain.registry.blobUploads} (region), ${accountAgain.registry.blobUploads} (account)`
+    `round ${i}/${RUNS}: one region ${s(one.wall)}, two regions ${s(two.wall)} (${(two.wall / one.wall).toFixed(2)}×); uploads into a holder: ${again.regionAgain.registry.blobUploads} (region), ${again.accountAgain.registry.blobUploads} (account)`
   )
-  return {
-    digest,
-    oneRegion: { wall: one.wall },
-    twoRegions: two,
-    regionAgain,
-    accountFirst,
-    accountAgain
-  }
+  return { digest, oneRegion: { wall: one.wall }, twoRegions: two, ...again }
 }
 
 // ------------------------------------------------------------------ results
