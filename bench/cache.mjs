@@ -12,7 +12,6 @@
 //   BENCH_CACHE_LAYER_MB=32     MB of generated files per toolchain layer
 //   BENCH_CACHE_LOGS=<dir>      also write each measured run's log there
 import { execFileSync, spawn } from 'node:child_process'
-import { createCipheriv, createHash } from 'node:crypto'
 import {
   chmodSync,
   copyFileSync,
@@ -26,9 +25,9 @@ import {
   writeFileSync
 } from 'node:fs'
 import os from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import * as prettier from 'prettier'
-import { createBucket, runAction } from '../local/action-runner.mjs'
+import { createBucket } from '../local/action-runner.mjs'
 import {
   cacheFigures,
   cacheForResults,
@@ -38,58 +37,20 @@ import {
   renderCache
 } from './cache-figures.mjs'
 import { parseDockerLog } from './analysis.mjs'
+import * as harness from './harness.mjs'
 import { renderResults } from './render.mjs'
+import { positiveInt } from './settings.mjs'
 
-const root = resolve(import.meta.dirname, '..')
-const RUNS = whole('BENCH_CACHE_RUNS', 3)
-const WORK_ROUNDS = whole('BENCH_CACHE_WORK_ROUNDS', 6)
-const LAYERS = whole('BENCH_CACHE_LAYERS', 2)
-const LAYER_MB = whole('BENCH_CACHE_LAYER_MB', 32)
+const RUNS = positiveInt('BENCH_CACHE_RUNS', 3)
+const WORK_ROUNDS = positiveInt('BENCH_CACHE_WORK_ROUNDS', 6)
+const LAYERS = positiveInt('BENCH_CACHE_LAYERS', 2)
+const LAYER_MB = positiveInt('BENCH_CACHE_LAYER_MB', 32)
 /** Debian's busybox-static (local/world.sh installs it): the one static shell this machine has. */
 const BUSYBOX = '/bin/busybox'
 const PAYLOAD_MB = 8
 const FILES_PER_LAYER = 64
 
-function whole(name, fallback) {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}=${raw}: give a whole number`)
-  return value
-}
-
-const say = (text) => process.stderr.write(`bench:cache: ${text}\n`)
-
-/** Deterministic bytes (AES-CTR of zeros under a key derived from `seed`): the same every run. */
-function bytes(seed, size) {
-  const key = createHash('sha256').update(seed).digest().subarray(0, 16)
-  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size))
-}
-
-function docker(args, env = process.env, input) {
-  return execFileSync('docker', args, {
-    env,
-    input,
-    encoding: 'utf8',
-    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    maxBuffer: 64 << 20
-  })
-}
-
-/** The scratch workspace: the service (its build stage's source, payloads), the template. */
-function prepareWorkspace(work) {
-  const service = join(work, 'workspace', 'service')
-  mkdirSync(join(service, 'payload'), { recursive: true })
-  copyFileSync(join(root, 'bench/service/cache.Dockerfile'), join(service, 'Dockerfile'))
-  copyFileSync(join(root, 'bench/service/cache-build.sh'), join(service, 'build.sh'))
-  copyFileSync(join(root, 'examples/hello/bootstrap'), join(service, 'bootstrap'))
-  chmodSync(join(service, 'bootstrap'), 0o755)
-  const mb = PAYLOAD_MB * 1024 * 1024
-  writeFileSync(join(service, 'payload/runtime.bin'), bytes('runtime', mb))
-  writeFileSync(join(service, 'payload/assets.bin'), bytes('assets', mb))
-  copyFileSync(join(root, 'examples/hello/template.yaml'), join(work, 'workspace', 'template.yaml'))
-  return join(work, 'workspace')
-}
+const say = harness.sayer('bench:cache')
 
 /**
  * The build image: busybox with its applet links (a shell and the tools the build stage runs),
@@ -115,44 +76,20 @@ function pushBase(work, image) {
     mkdirSync(files, { recursive: true })
     const size = Math.round((LAYER_MB * 1024 * 1024) / FILES_PER_LAYER)
     for (let f = 0; f < FILES_PER_LAYER; f++) {
-      writeFileSync(join(files, `f${f}.bin`), bytes(`toolchain-${layer}-${f}`, size))
+      writeFileSync(join(files, `f${f}.bin`), harness.payload(`toolchain-${layer}-${f}`, size))
     }
     lines.push(`COPY layer${layer}/ /toolchain/layer${layer}/`)
   }
   writeFileSync(join(dir, 'Dockerfile'), `${lines.join('\n')}\n`)
-  docker(['build', '--provenance=false', '--sbom=false', '--tag', image, dir])
-  docker(
+  harness.docker(['build', '--provenance=false', '--sbom=false', '--tag', image, dir])
+  harness.docker(
     ['login', '--username', 'AWS', '--password-stdin', process.env.LOCAL_REGISTRY_HOST],
-    process.env,
-    process.env.LOCAL_REGISTRY_PASSWORD
+    {
+      input: process.env.LOCAL_REGISTRY_PASSWORD
+    }
   )
-  docker(['push', image])
+  harness.docker(['push', image])
   rmSync(dir, { recursive: true, force: true })
-}
-
-/**
- * A `docker` first on the action's PATH that logs every docker call of the action (the line
- * analysis.mjs's parseDockerLog reads: start and end in epoch nanoseconds, exit code, first two
- * arguments) and hands it to the real CLI.
- */
-function writeDockerShim(work) {
-  const bin = join(work, 'bin')
-  mkdirSync(bin)
-  const real = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()
-  const callLog = join(work, 'docker-calls.log')
-  writeFileSync(callLog, '')
-  writeFileSync(
-    join(bin, 'docker'),
-    `#!/bin/sh
-s=$(date +%s%N)
-"${real}" "$@"
-rc=$?
-printf '%s %s %s %s %s\\n' "$s" "$(date +%s%N)" "$rc" "$1" "$2" >>"${callLog}"
-exit $rc
-`
-  )
-  chmodSync(join(bin, 'docker'), 0o755)
-  return { path: `${bin}:${process.env.PATH}`, callLog }
 }
 
 /**
@@ -176,10 +113,9 @@ async function startFreshEngine() {
     stdio: ['ignore', 'ignore', 'ignore']
   })
   const exited = new Promise((done) => child.on('exit', done))
-  const env = { ...process.env, DOCKER_HOST: host }
   for (let i = 0; ; i++) {
     try {
-      docker(['info', '--format', '{{.ID}}'], env)
+      harness.docker(['info', '--format', '{{.ID}}'], { env: { DOCKER_HOST: host } })
       break
     } catch (error) {
       if (i > 150) throw new Error(`the fresh engine did not start: ${error}`)
@@ -200,140 +136,149 @@ async function startFreshEngine() {
   return { host, stop }
 }
 
-/** `value` as JSON, formatted as the repository's prettier would (so `format:check` passes). */
-async function writeJson(file, value) {
-  const options = { ...(await prettier.resolveConfig(file)), filepath: file }
-  writeFileSync(file, await prettier.format(JSON.stringify(value), options))
-}
-
 /**
  * The main bench table repeats these figures: put them in bench/results.json (which bench/run.mjs
  * reads from here on its next run too) and render bench/RESULTS.md again, its other figures as
  * they were.
  */
 async function refreshBenchTable(results) {
-  const file = join(root, 'bench/results.json')
+  const file = join(harness.root, 'bench/results.json')
   if (!existsSync(file)) return
   const bench = { ...JSON.parse(readFileSync(file, 'utf8')), cache: cacheForResults(results) }
-  await writeJson(file, bench)
-  writeFileSync(join(root, 'bench/RESULTS.md'), renderResults(bench).markdown)
+  await harness.writeJson(file, bench)
+  writeFileSync(join(harness.root, 'bench/RESULTS.md'), renderResults(bench).markdown)
   say('the fresh-runner rows of bench/RESULTS.md are updated')
+}
+
+/**
+ * The action with the cache bench's inputs, its docker calls logged by the shim (`callLog`):
+ * `act(label, inputs, env)` runs it once with `inputs` and `env` added.
+ */
+function cacheAction(work, workspace, repository, base) {
+  const common = {
+    dockerfile: 'service/Dockerfile',
+    template: 'template.yaml',
+    bucket: 'bench-artifacts',
+    'stack-name': repository,
+    'create-repository': 'true',
+    'build-args': `REPOSITORY=${repository}\nBASE=${base}\nWORK_ROUNDS=${WORK_ROUNDS}`,
+    'timeout-minutes': '5'
+  }
+  const shim = harness.writeDockerShim(work)
+  const env = { GITHUB_WORKSPACE: workspace, ...shim.env }
+  const act = (label, inputs, extraEnv = {}) =>
+    harness.runActionChecked(label, { ...common, ...inputs }, { ...env, ...extraEnv })
+  return { act, callLog: shim.log }
+}
+
+/** A first deploy, then an update that writes the registry cache (checked on containerd). */
+async function seed({ act, callLog }, engine) {
+  say('seeding: a first deploy, then an update that writes the registry cache')
+  await act('first deploy', { 'build-id': 'seed-1' })
+  const seeded = await act('update', {
+    'build-id': 'seed-2',
+    'parameter-overrides': 'Stage=prod'
+  })
+  writeFileSync(callLog, '')
+  if (engine === 'containerd' && !/build cache: registry, /.test(seeded.stdout)) {
+    throw new Error('the update did not use the registry cache:\n' + seeded.stdout)
+  }
+}
+
+/** Build `i` of a `variant` ("without"/"with", `build-cache: mode`) on a fresh engine: its figures. */
+async function measureBuild({ act, callLog }, variant, mode, i) {
+  const fresh = await startFreshEngine()
+  try {
+    const run = await act(
+      `${variant} cache ${i}`,
+      { mode: 'noop', 'build-id': `measure-${i}`, 'build-cache': mode },
+      { DOCKER_HOST: fresh.host }
+    )
+    const log = `${run.stdout}\n${run.stderr}`
+    if (process.env.BENCH_CACHE_LOGS) {
+      writeFileSync(join(process.env.BENCH_CACHE_LOGS, `${variant}-${i}.log`), log)
+    }
+    const calls = parseDockerLog(readFileSync(callLog, 'utf8'))
+    writeFileSync(callLog, '')
+    const dockerCalls = phaseDockerCalls(run.stdout, calls, 'Build image')
+    const builds = dockerCalls.filter((call) => call.command === 'build')
+    if (builds.length !== 1) {
+      throw new Error(`expected one docker build, the shim saw ${JSON.stringify(calls)}`)
+    }
+    const figures = {
+      variant,
+      buildSeconds: (builds[0].end - builds[0].start) / 1000,
+      phaseSeconds: phaseSeconds(run.summary, 'Build image'),
+      wallSeconds: (run.timing.exitedAt - run.timing.spawnedAt) / 1000,
+      dockerCalls,
+      steps: parseBuildSteps(log)
+    }
+    const cached = figures.steps.filter((step) => step.cached).length
+    say(
+      `${variant} cache, run ${i}: docker build ${figures.buildSeconds} s (phase ${figures.phaseSeconds} s), ${cached} of ${figures.steps.length} steps CACHED`
+    )
+    return figures
+  } finally {
+    await fresh.stop()
+  }
+}
+
+/** cache-results.json and CACHE.md from the measured `runs`, and the main table's rows. */
+async function writeCacheResults(engine, runs) {
+  const figures = cacheFigures(runs)
+  const results = {
+    config: {
+      engine,
+      runs: RUNS,
+      baseImage: 'bench-base',
+      workRounds: WORK_ROUNDS,
+      toolchainLayers: LAYERS,
+      toolchainLayerMB: LAYER_MB,
+      payloadMB: PAYLOAD_MB
+    },
+    meta: {
+      date: new Date().toISOString().slice(0, 10),
+      engine: harness.docker(['version', '--format', 'dockerd {{.Server.Version}}']).trim(),
+      cpus: os.cpus().length
+    },
+    figures,
+    runs
+  }
+  await harness.writeJson(join(harness.root, 'bench/cache-results.json'), results)
+  const markdown = await prettier.format(renderCache(results), { parser: 'markdown' })
+  writeFileSync(join(harness.root, 'bench/CACHE.md'), markdown)
+  await refreshBenchTable(results)
+  return figures
 }
 
 async function main() {
   const engine = process.env.LOCAL_WORLD_ENGINE
-  if (!process.env.LOCAL_WORLD_DIR || !process.env.LOCAL_REGISTRY_HOST) {
-    throw new Error("the local world is not running: run 'npm run bench:cache'")
-  }
+  harness.requireWorld(['LOCAL_WORLD_DIR', 'LOCAL_REGISTRY_HOST'], 'npm run bench:cache')
   if (engine !== 'containerd' && engine !== 'buildkit') {
     throw new Error(
       `LOCAL_WORLD_ENGINE=${engine}: the build cache needs BuildKit; use containerd (registry cache) or buildkit (inline cache)`
     )
   }
-  const work = mkdtempSync(join(os.tmpdir(), 'oci-stack-deploy-bench-cache-'))
+  const { work, workspace, service } = harness.prepareWorkspace('oci-stack-deploy-bench-cache-', {
+    Dockerfile: 'cache.Dockerfile',
+    'build.sh': 'cache-build.sh'
+  })
   const unique = Date.now().toString(36)
   // One world per bench run: a fixed tag keeps the step names in CACHE.md the same every run.
   const base = `${process.env.LOCAL_REGISTRY_HOST}/bench-base:1`
-  const repository = `bench-cache-${unique}`
   try {
-    const workspace = prepareWorkspace(work)
+    harness.writePayloads(service, PAYLOAD_MB)
     say(`pushing the build image ${base} (busybox, ${LAYERS} × ${LAYER_MB} MB of toolchain)`)
     pushBase(work, base)
     await createBucket('bench-artifacts')
-    const common = {
-      dockerfile: 'service/Dockerfile',
-      template: 'template.yaml',
-      bucket: 'bench-artifacts',
-      'stack-name': repository,
-      'create-repository': 'true',
-      'build-args': `REPOSITORY=${repository}\nBASE=${base}\nWORK_ROUNDS=${WORK_ROUNDS}`,
-      'timeout-minutes': '5'
-    }
-    const { path, callLog } = writeDockerShim(work)
-    const env = { GITHUB_WORKSPACE: workspace, PATH: path }
-    const act = async (label, inputs, extraEnv = {}) => {
-      const run = await runAction(root, { ...common, ...inputs }, { env: { ...env, ...extraEnv } })
-      if (run.exitCode !== 0) {
-        process.stderr.write(run.stdout + run.stderr)
-        throw new Error(`${label} failed (exit ${run.exitCode})`)
-      }
-      return run
-    }
-    say('seeding: a first deploy, then an update that writes the registry cache')
-    await act('first deploy', { 'build-id': 'seed-1' })
-    const seeded = await act('update', {
-      'build-id': 'seed-2',
-      'parameter-overrides': 'Stage=prod'
-    })
-    writeFileSync(callLog, '')
-    if (engine === 'containerd' && !/build cache: registry, /.test(seeded.stdout)) {
-      throw new Error('the update did not use the registry cache:\n' + seeded.stdout)
-    }
+    const action = cacheAction(work, workspace, `bench-cache-${unique}`, base)
+    await seed(action, engine)
     const runs = []
     for (let i = 1; i <= RUNS; i++) {
-      for (const [variant, mode] of [
-        ['without', 'off'],
-        ['with', 'auto']
-      ]) {
-        const fresh = await startFreshEngine()
-        try {
-          const run = await act(
-            `${variant} cache ${i}`,
-            { mode: 'noop', 'build-id': `measure-${i}`, 'build-cache': mode },
-            { DOCKER_HOST: fresh.host }
-          )
-          const log = `${run.stdout}\n${run.stderr}`
-          if (process.env.BENCH_CACHE_LOGS) {
-            writeFileSync(join(process.env.BENCH_CACHE_LOGS, `${variant}-${i}.log`), log)
-          }
-          const calls = parseDockerLog(readFileSync(callLog, 'utf8'))
-          writeFileSync(callLog, '')
-          const dockerCalls = phaseDockerCalls(run.stdout, calls, 'Build image')
-          const builds = dockerCalls.filter((call) => call.command === 'build')
-          if (builds.length !== 1) {
-            throw new Error(`expected one docker build, the shim saw ${JSON.stringify(calls)}`)
-          }
-          const figures = {
-            variant,
-            buildSeconds: (builds[0].end - builds[0].start) / 1000,
-            phaseSeconds: phaseSeconds(run.summary, 'Build image'),
-            wallSeconds: (run.timing.exitedAt - run.timing.spawnedAt) / 1000,
-            dockerCalls,
-            steps: parseBuildSteps(log)
-          }
-          runs.push(figures)
-          const cached = figures.steps.filter((step) => step.cached).length
-          say(
-            `${variant} cache, run ${i}: docker build ${figures.buildSeconds} s (phase ${figures.phaseSeconds} s), ${cached} of ${figures.steps.length} steps CACHED`
-          )
-        } finally {
-          await fresh.stop()
-        }
-      }
+      runs.push(await measureBuild(action, 'without', 'off', i))
+      runs.push(await measureBuild(action, 'with', 'auto', i))
     }
-    const figures = cacheFigures(runs)
-    const results = {
-      config: {
-        engine,
-        runs: RUNS,
-        baseImage: 'bench-base',
-        workRounds: WORK_ROUNDS,
-        toolchainLayers: LAYERS,
-        toolchainLayerMB: LAYER_MB,
-        payloadMB: PAYLOAD_MB
-      },
-      meta: {
-        date: new Date().toISOString().slice(0, 10),
-        engine: docker(['version', '--format', 'dockerd {{.Server.Version}}']).trim(),
-        cpus: os.cpus().length
-      },
-      figures,
-      runs
-    }
-    await writeJson(join(root, 'bench/cache-results.json'), results)
-    const markdown = await prettier.format(renderCache(results), { parser: 'markdown' })
-    writeFileSync(join(root, 'bench/CACHE.md'), markdown)
-    await refreshBenchTable(results)
+    const figures = await writeCacheResults(engine, runs)
     say(
       `${figures.steps.reused} of ${figures.steps.total} steps reused (${figures.steps.reusedPercent} %), build ${figures.buildSeconds.without} s → ${figures.buildSeconds.with} s (${figures.speedUp}×)`
     )
@@ -342,4 +287,4 @@ async function main() {
   }
 }
 
-await main()
+harness.runMain('bench:cache', main)

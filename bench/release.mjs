@@ -18,48 +18,34 @@
 //   BENCH_HOLD_SECONDS=3   simulated CloudFormation operation time per stack
 //   BENCH_PAYLOAD_MB=8     size of each of the image's two payload layers
 //   BENCH_KEEP=1           keep the scratch workspace
-import { execFileSync } from 'node:child_process'
-import { createCipheriv, createHash } from 'node:crypto'
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync
-} from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import * as prettier from 'prettier'
-import { assumeRole, createBucket, credentialsEnv, runAction } from '../local/action-runner.mjs'
-import { median, parseRegistryLog } from './analysis.mjs'
+import { assumeRole, createBucket, credentialsEnv } from '../local/action-runner.mjs'
+import { parseRegistryLog } from './analysis.mjs'
+import * as harness from './harness.mjs'
+
+const s = harness.seconds
 import { RELEASE_TARGET as TARGET, summariseRelease } from './release-figures.mjs'
 import { positiveInt, positiveNumber } from './settings.mjs'
 
-const root = resolve(import.meta.dirname, '..')
 const RUNS = positiveInt('BENCH_RELEASE_RUNS', 3)
 const HOLD_SECONDS = positiveNumber('BENCH_HOLD_SECONDS', 3)
 const PAYLOAD_MB = positiveNumber('BENCH_PAYLOAD_MB', 8)
-const JSON_FILE = join(root, 'bench/release-results.json')
-const MD_FILE = join(root, 'bench/RELEASE.md')
+const JSON_FILE = join(harness.root, 'bench/release-results.json')
+const MD_FILE = join(harness.root, 'bench/RELEASE.md')
 
-const say = (text) => process.stderr.write(`bench:release: ${text}\n`)
-const s = (ms) => `${(ms / 1000).toFixed(2)} s`
+const say = harness.sayer('bench:release')
+/** Each region's artifact bucket (account A). */
+const BUCKET = 'bench-release-{region}'
 
 // ------------------------------------------------------------------ the world
 
 const WORLD = ['LOCAL_FAULT_PROXY_URL', 'LOCAL_REGISTRIES', 'LOCAL_ACCOUNT_ID_2', 'LOCAL_REGION_2']
 
 function world() {
-  const missing = WORLD.filter((name) => !process.env[name])
-  if (missing.length > 0) {
-    throw new Error(
-      `the local world is not running (missing ${missing.join(', ')}): run 'npm run bench:release'.`
-    )
-  }
+  harness.requireWorld(WORLD, 'npm run bench:release')
   const registries = JSON.parse(process.env.LOCAL_REGISTRIES)
   const a = process.env.LOCAL_ACCOUNT_ID
   const b = process.env.LOCAL_ACCOUNT_ID_2
@@ -70,22 +56,9 @@ function world() {
   return { a, b, region1, region2, registry }
 }
 
-async function proxy(method, path, body) {
-  const response = await fetch(`${process.env.LOCAL_FAULT_PROXY_URL}/__faults${path}`, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  })
-  if (!response.ok) throw new Error(`fault proxy ${method} ${path}: ${await response.text()}`)
-  return response.json()
-}
-
-const logSize = (registry) => (existsSync(registry.log) ? statSync(registry.log).size : 0)
-
 /** What `registry` was asked to store after `offset`: uploads started, mounts, manifest PUTs. */
 function registryWrites(registry, offset) {
-  const requests = parseRegistryLog(readFileSync(registry.log).subarray(offset).toString('utf8'))
+  const requests = parseRegistryLog(harness.logSince(registry.log, offset))
   const uploads = requests.filter((r) => r.method === 'POST' && /\/blobs\/uploads\//.test(r.uri))
   return {
     blobUploads: uploads.filter((r) => r.status === 202).length,
@@ -111,52 +84,16 @@ function copyStats(run, host) {
   return { present, mounted, copied, bytesUploaded }
 }
 
-// ------------------------------------------------------------------ workspace
-
-/** Deterministic pseudo-random bytes (AES-CTR keystream): new layers for each seed. */
-function payload(seed, bytes) {
-  const key = createHash('sha256').update(seed).digest().subarray(0, 16)
-  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(bytes))
-}
-
-/** The bench service (bench/service/Dockerfile) and the example's template in a scratch dir. */
-function prepareWorkspace() {
-  const work = mkdtempSync(join(os.tmpdir(), 'oci-stack-deploy-bench-release-'))
-  const workspace = join(work, 'workspace')
-  const service = join(workspace, 'service')
-  mkdirSync(join(service, 'payload'), { recursive: true })
-  copyFileSync(join(root, 'bench/service/Dockerfile'), join(service, 'Dockerfile'))
-  copyFileSync(join(root, 'examples/hello/bootstrap'), join(service, 'bootstrap'))
-  chmodSync(join(service, 'bootstrap'), 0o755)
-  copyFileSync(join(root, 'examples/hello/template.yaml'), join(workspace, 'template.yaml'))
-  return { work, workspace, service }
-}
-
-/** New payload layers for round `seed`, so each round's image is new to every registry. */
-function writePayload(ctx, seed) {
-  const bytes = Math.round(PAYLOAD_MB * 1024 * 1024)
-  writeFileSync(join(ctx.service, 'payload/runtime.bin'), payload(`${seed}-runtime`, bytes))
-  writeFileSync(join(ctx.service, 'payload/assets.bin'), payload(`${seed}-assets`, bytes))
-}
-
 // ------------------------------------------------------------------ runs
 
 /** One action run in the scratch workspace; `holds`: the regions whose stack is held. */
 async function run(ctx, label, inputs, { env = {}, holds = [] } = {}) {
-  await proxy('DELETE', '')
+  await harness.faults('DELETE', '')
   for (const region of holds) {
-    await proxy('POST', '/rules', {
-      holdStatus: {
-        stackName: inputs['stack-name'],
-        status: 'CREATE_IN_PROGRESS',
-        seconds: HOLD_SECONDS,
-        startOn: 'execute',
-        region
-      }
-    })
+    await harness.holdAfterExecute(inputs['stack-name'], 'CREATE_IN_PROGRESS', HOLD_SECONDS, region)
   }
-  const result = await runAction(
-    root,
+  const result = await harness.runActionChecked(
+    label,
     {
       template: 'template.yaml',
       'create-repository': 'true',
@@ -165,24 +102,20 @@ async function run(ctx, label, inputs, { env = {}, holds = [] } = {}) {
       'build-id': 'bench',
       ...inputs
     },
-    { env: { GITHUB_WORKSPACE: ctx.workspace, ...env } }
+    { GITHUB_WORKSPACE: ctx.workspace, ...env }
   )
-  if (result.exitCode !== 0) {
-    const log = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-40).join('\n')
-    throw new Error(`${label}: the action exited with ${result.exitCode}\n${log}`)
-  }
   if (holds.length > 0) {
-    const rules = await proxy('GET', '/rules')
+    const rules = await harness.faults('GET', '/rules')
     const unstarted = rules.filter((r) => r.holdStatus && r.startedAt === null)
     if (unstarted.length > 0)
       throw new Error(`${label}: a hold never started (no ExecuteChangeSet?)`)
   }
-  return { ...result, wall: result.timing.exitedAt - result.timing.spawnedAt }
+  return result
 }
 
 /** A promote of `image` into `registry`, measured at that registry and from the action's log. */
 async function promoteInto(ctx, label, registry, inputs, options = {}) {
-  const offset = logSize(registry)
+  const offset = harness.logOffset(registry.log)
   const result = await run(ctx, label, inputs, options)
   return {
     wall: result.wall,
@@ -191,59 +124,61 @@ async function promoteInto(ctx, label, registry, inputs, options = {}) {
   }
 }
 
-async function round(ctx, w, accountB, i, unique) {
-  const repository = `bench-release-${unique}-${i}`
-  writePayload(ctx, `${unique}-${i}`)
-  const bucket = 'bench-release-{region}'
+/** Round `i`'s image, built from new payload layers and deployed to a staging stack (not timed). */
+async function stagingBuild(ctx, w, i, unique) {
+  // new payload layers each round, so each round's image is new to every registry
+  harness.writePayloads(ctx.service, PAYLOAD_MB, `${unique}-${i}-`)
   const staging = await run(ctx, `round ${i} staging build`, {
     dockerfile: 'service/Dockerfile',
     binary: 'bootstrap',
     bucket: `bench-release-${w.region1}`,
     'stack-name': `bench-rel-staging-${unique}-${i}`,
-    'build-args': `REPOSITORY=${repository}`,
+    'build-args': `REPOSITORY=bench-release-${unique}-${i}`,
     'build-id': `r${i}`
   })
-  const image = staging.outputs['image-uri-pinned']
-  const digest = staging.outputs['image-digest']
+  return { image: staging.outputs['image-uri-pinned'], digest: staging.outputs['image-digest'] }
+}
 
+/** (b) `image` deployed to region 1 only and to both regions, in alternating order. */
+async function fanOut(ctx, w, i, unique, image) {
   const oneRegion = () =>
     run(
       ctx,
       `round ${i} one region`,
-      { image, bucket, regions: w.region1, 'stack-name': `bench-rel-one-${unique}-${i}` },
+      { image, bucket: BUCKET, regions: w.region1, 'stack-name': `bench-rel-one-${unique}-${i}` },
       { holds: [w.region1] }
     )
-  const second = w.registry(w.a, w.region2)
   const twoRegions = () =>
     promoteInto(
       ctx,
       `round ${i} two regions`,
-      second,
+      w.registry(w.a, w.region2),
       {
         image,
-        bucket,
+        bucket: BUCKET,
         regions: `${w.region1},${w.region2}`,
         'stack-name': `bench-rel-two-${unique}-${i}`
       },
       { holds: [w.region1, w.region2] }
     )
   // Alternate which goes first, so a trend in the machine's load favours neither.
-  let one, two
   if (i % 2 === 1) {
-    one = await oneRegion()
-    two = await twoRegions()
-  } else {
-    two = await twoRegions()
-    one = await oneRegion()
+    const one = await oneRegion()
+    return { one, two: await twoRegions() }
   }
+  const two = await twoRegions()
+  return { one: await oneRegion(), two }
+}
 
-  // (a) The second region's registry now holds the image: promote it there again.
-  const regionAgain = await promoteInto(ctx, `round ${i} region again`, second, {
-    image,
-    bucket,
-    regions: w.region2,
-    'stack-name': `bench-rel-again-${unique}-${i}`
-  })
+/** (a) `image` promoted into registries that hold it: region 2 again, account B twice. */
+async function promoteAgain(ctx, w, accountB, i, unique, image) {
+  // The second region's registry now holds the image (the fan-out copied it): promote it there again.
+  const regionAgain = await promoteInto(
+    ctx,
+    `round ${i} region again`,
+    w.registry(w.a, w.region2),
+    { image, bucket: BUCKET, regions: w.region2, 'stack-name': `bench-rel-again-${unique}-${i}` }
+  )
   // … and into account B: first copy, then again.
   const bRegistry = w.registry(w.b, w.region1)
   const env = credentialsEnv(accountB)
@@ -261,45 +196,39 @@ async function round(ctx, w, accountB, i, unique) {
     { image, bucket: 'bench-release-b-{region}', 'stack-name': `bench-rel-b2-${unique}-${i}` },
     { env }
   )
+  return { regionAgain, accountFirst, accountAgain }
+}
+
+async function round(ctx, w, accountB, i, unique) {
+  const { image, digest } = await stagingBuild(ctx, w, i, unique)
+  const { one, two } = await fanOut(ctx, w, i, unique, image)
+  const again = await promoteAgain(ctx, w, accountB, i, unique, image)
   say(
-    `round ${i}/${RUNS}: one region ${s(one.wall)}, two regions ${s(two.wall)} (${(two.wall / one.wall).toFixed(2)}×); uploads into a holder: ${regionAgain.registry.blobUploads} (region), ${accountAgain.registry.blobUploads} (account)`
+    `round ${i}/${RUNS}: one region ${s(one.wall)}, two regions ${s(two.wall)} (${(two.wall / one.wall).toFixed(2)}×); uploads into a holder: ${again.regionAgain.registry.blobUploads} (region), ${again.accountAgain.registry.blobUploads} (account)`
   )
-  return {
-    digest,
-    oneRegion: { wall: one.wall },
-    twoRegions: two,
-    regionAgain,
-    accountFirst,
-    accountAgain
-  }
+  return { digest, oneRegion: { wall: one.wall }, twoRegions: two, ...again }
 }
 
 // ------------------------------------------------------------------ results
 
+/** `git <sha>`; a branch may leave dist/ to the merge (bundled locally), changed sources are worth a warning. */
+function gitSource() {
+  const head = harness.gitHead()
+  if (!head) return 'unknown' // not a checkout
+  if (harness.uncommitted('src').length > 0) return `${head} with uncommitted changes in src/`
+  if (harness.uncommitted('dist').length > 0) return `${head}, dist/ bundled locally from it`
+  return head
+}
+
 function meta(load) {
-  const git = (args) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim()
-  let source = 'unknown'
-  try {
-    const head = `git ${git(['rev-parse', '--short', 'HEAD'])}`
-    // A branch may leave dist/ to the merge (bundled locally); changed sources are worth a warning.
-    if (git(['status', '--porcelain', '--', 'src']))
-      source = `${head} with uncommitted changes in src/`
-    else if (git(['status', '--porcelain', '--', 'dist']))
-      source = `${head}, dist/ bundled locally from it`
-    else source = head
-  } catch {
-    // not a checkout
-  }
-  const cpus = os.cpus()
   return {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    machine: `${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-    git: source,
-    load: `1-minute load average ${load[0].toFixed(2)} at the start, ${load[1].toFixed(2)} at the end (${cpus.length} CPUs)`
+    date: harness.isoNow(),
+    machine: `${harness.hostSummary()}, Node ${process.version}`,
+    git: gitSource(),
+    load: harness.loadSummary(load)
   }
 }
 
-const sec = (ms) => `${(ms / 1000).toFixed(2)} s`
 const pass = (ok) => (ok ? 'PASS' : 'MISS')
 
 /** RELEASE.md from the results (nothing but formatting). */
@@ -323,8 +252,8 @@ ${results.meta.load}. Source: ${results.meta.git}.
 
 | Figure | Result | Target | |
 | --- | --- | --- | --- |
-| One-region deploy of a pushed image (\`image\`, \`regions: ${results.regions[0]}\`): wall time | ${sec(sum.oneRegion)} | | |
-| Two-region fan-out of the same image (\`regions: ${results.regions.join(',')}\`): wall time | ${sec(sum.twoRegions)} | | |
+| One-region deploy of a pushed image (\`image\`, \`regions: ${results.regions[0]}\`): wall time | ${s(sum.oneRegion)} | | |
+| Two-region fan-out of the same image (\`regions: ${results.regions.join(',')}\`): wall time | ${s(sum.twoRegions)} | | |
 | Fan-out / one region | ${sum.ratio.toFixed(2)}× | < ${TARGET.fanOutRatio}× | ${pass(sum.fanOutPass)} |
 | Promote into a registry that holds the image: blob uploads at the registry (max) | ${sum.heldUploads} | ${TARGET.heldUploads} | ${pass(sum.heldPass)} |
 | … blobs copied as the action reports it (max) | ${sum.heldReportedCopied} | 0 | |
@@ -336,7 +265,7 @@ ${results.meta.load}. Source: ${results.meta.git}.
 ${rounds
   .map(
     (r, i) =>
-      `| ${i + 1} | ${sec(r.oneRegion.wall)} | ${sec(r.twoRegions.wall)} | ${writes(r.twoRegions)} | ${reported(r.twoRegions)} | ${writes(r.regionAgain)} | ${reported(r.regionAgain)} | ${writes(r.accountFirst)} | ${writes(r.accountAgain)} | ${reported(r.accountAgain)} |`
+      `| ${i + 1} | ${s(r.oneRegion.wall)} | ${s(r.twoRegions.wall)} | ${writes(r.twoRegions)} | ${reported(r.twoRegions)} | ${writes(r.regionAgain)} | ${reported(r.regionAgain)} | ${writes(r.accountFirst)} | ${writes(r.accountAgain)} | ${reported(r.accountAgain)} |`
   )
   .join('\n')}
 
@@ -355,11 +284,7 @@ cross-repository mount), and manifest PUTs; the action's figures are its "Copied
 }
 
 async function writeResults(results) {
-  const thousandths = (_key, value) =>
-    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value
-  const json = JSON.stringify(results, thousandths)
-  const jsonOptions = { ...(await prettier.resolveConfig(JSON_FILE)), filepath: JSON_FILE }
-  writeFileSync(JSON_FILE, await prettier.format(json, jsonOptions))
+  const json = await harness.writeJson(JSON_FILE, results, harness.thousandths)
   const mdOptions = { ...(await prettier.resolveConfig(MD_FILE)), filepath: MD_FILE }
   writeFileSync(MD_FILE, await prettier.format(render(JSON.parse(json)), mdOptions))
 }
@@ -367,7 +292,7 @@ async function writeResults(results) {
 async function main() {
   const w = world()
   const started = Date.now()
-  const ctx = prepareWorkspace()
+  const ctx = harness.prepareWorkspace('oci-stack-deploy-bench-release-')
   try {
     const accountB = await assumeRole(w.b, { sessionName: 'bench-release' })
     for (const region of [w.region1, w.region2]) {
@@ -395,12 +320,8 @@ async function main() {
         `Written to ${MD_FILE} and ${JSON_FILE} (${s(Date.now() - started)}).\n`
     )
   } finally {
-    if (process.env.BENCH_KEEP === '1') say(`kept ${ctx.work}`)
-    else rmSync(ctx.work, { recursive: true, force: true })
+    harness.removeScratch(ctx.work, say)
   }
 }
 
-main().catch((error) => {
-  process.stderr.write(`bench:release: ${error instanceof Error ? error.message : String(error)}\n`)
-  process.exit(1)
-})
+harness.runMain('bench:release', main)
