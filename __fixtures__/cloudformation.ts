@@ -1,9 +1,10 @@
 /**
  * A mocked CloudFormation client for the tests of src/aws/cloudformation/: the mock (one per test
- * file, as each file loads its own modules), the answers tests script, and two change set
- * requests: the one the deploy flow builds for an image, and a minimal one.
+ * file, as each file loads its own modules), the hooks a test file registers, the answers tests
+ * script, and two change set requests: the one the deploy flow builds for an image, and a minimal
+ * one.
  */
-import { expect } from '@jest/globals'
+import { afterEach, beforeEach, expect } from '@jest/globals'
 import {
   CancelUpdateStackCommand,
   CloudFormationClient,
@@ -29,6 +30,7 @@ import { buildParameters } from '../src/rules/stack-rules.js'
 import {
   ACCOUNT_ID,
   awsError,
+  captureStdout,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
   REGION,
@@ -97,6 +99,21 @@ export function resetCloudFormation(): void {
   cfn.on(CancelUpdateStackCommand).resolves({})
   cfn.on(UpdateTerminationProtectionCommand).resolves({ StackId: STACK_ID })
   cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] })
+}
+
+/**
+ * Registers the hooks of a CloudFormation test file: before each test the mock is reset (writes
+ * succeed) and stdout is captured; after it stdout is restored. `lines()` reads the running test's
+ * stdout.
+ */
+export function useCloudFormationMock(): { lines: () => string[] } {
+  let stdout: ReturnType<typeof captureStdout> | undefined
+  beforeEach(() => {
+    resetCloudFormation()
+    stdout = captureStdout()
+  })
+  afterEach(() => stdout?.restore())
+  return { lines: () => stdout?.lines() ?? [] }
 }
 
 /** The request the deploy flow builds: the image parameter, UsePreviousValue for what the stack has. */

@@ -3,7 +3,7 @@
  * blocked), the change set submitted (type, parameters, optional fields, a stale one replaced)
  * and settled (ready, empty, failed).
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
@@ -20,7 +20,6 @@ import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import { rollbackConfiguration } from '../../../src/rules/stack-rules.js'
 import {
   awsError,
-  captureStdout,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
   fakeClock,
@@ -51,20 +50,14 @@ import {
   PREVIOUS_PARAMETERS,
   previousSeen,
   request,
-  resetCloudFormation,
+  useCloudFormationMock,
   ROLE_ARN,
   TEMPLATE_URL,
   TOPIC_ARN,
   TOKENS
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+const stdout = useCloudFormationMock()
 
 describe('deployStack: change set type and inputs', () => {
   it('creates a stack that does not exist with a CREATE change set', async () => {

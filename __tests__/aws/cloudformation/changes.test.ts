@@ -2,7 +2,7 @@
  * A change set's changes as rows: nested stacks' changes after their parent's row, all pages,
  * to a bounded depth.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   DescribeChangeSetCommand,
   type DescribeChangeSetCommandOutput
@@ -11,7 +11,6 @@ import 'aws-sdk-client-mock-jest'
 import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
 import {
   awsError,
-  captureStdout,
   CHANGE_SET_ID,
   changeSetArn,
   fakeClock,
@@ -25,16 +24,10 @@ import {
   inputs,
   minimalRequest,
   MODIFY_FUNCTION,
-  resetCloudFormation
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+const stdout = useCloudFormationMock()
 
 describe('nested stacks', () => {
   const NETWORK_CS = changeSetArn('nested-network', 'hello-svc-Network')

@@ -2,7 +2,7 @@
  * Execution: deployStack's execute step, a reviewed change set executed by executeExistingChangeSet,
  * failed updates, DisableRollback and termination protection.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   CreateChangeSetCommand,
   DescribeChangeSetCommand,
@@ -19,7 +19,6 @@ import { changesMarkdown } from '../../../src/report/report.js'
 import { disabledRollbackHint } from '../../../src/rules/stack-rules.js'
 import {
   awsError,
-  captureStdout,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
   event,
@@ -48,17 +47,11 @@ import {
   PREVIOUS_PARAMETERS,
   previousSeen,
   request,
-  resetCloudFormation,
+  useCloudFormationMock,
   TOKENS
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+const stdout = useCloudFormationMock()
 
 describe('deployStack: failed updates', () => {
   const baseline = [event('old-1', STACK_NAME, 'UPDATE_COMPLETE')]

@@ -2,7 +2,7 @@
  * Waiting: one timeout for the change set and the execution, a running update cancelled at the
  * timeout.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   CancelUpdateStackCommand,
   CreateChangeSetCommand,
@@ -16,7 +16,6 @@ import { deleteStack } from '../../../src/aws/cloudformation/delete.js'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import {
   awsError,
-  captureStdout,
   CHANGE_SET_NAME,
   CHANGE_SET_ID,
   fakeClock,
@@ -38,16 +37,10 @@ import {
   inputs,
   MODIFY_ROLE,
   request,
-  resetCloudFormation
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+useCloudFormationMock()
 
 describe('deployStack: timeouts', () => {
   it('cancels an update still running at the timeout and says how long it waited', async () => {
