@@ -2,6 +2,7 @@
  * Stand-ins for the action's inputs: raw input text as `core.getInput` returns it, and a
  * throw-away workspace (GITHUB_WORKSPACE) holding the files the inputs name.
  */
+import { afterEach, beforeEach } from '@jest/globals'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -45,9 +46,9 @@ export interface InputsParser {
   failure(overrides: Partial<RawInputs>, env?: NodeJS.ProcessEnv): string
 }
 
-/** `parseInputs` against the workspace `workspace()` returns when called (one per test). */
-export function inputsParser(workspace: () => Workspace): InputsParser {
-  const parse = (overrides: Partial<RawInputs> = {}, env = workspace().env): Inputs =>
+/** `parseInputs` against `workspace` (the running test's, as `useWorkspace()` gives it). */
+export function inputsParser(workspace: Workspace): InputsParser {
+  const parse = (overrides: Partial<RawInputs> = {}, env = workspace.env): Inputs =>
     parseInputs(createRawInputs(overrides), env)
   return { parse, failure: (overrides, env) => inputError(() => parse(overrides, env)) }
 }
@@ -94,6 +95,35 @@ export function createWorkspace(): Workspace {
     env: { GITHUB_WORKSPACE: root, GITHUB_SHA: WORKSPACE_SHA },
     write,
     remove: () => rmSync(root, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Registers hooks that give each test a fresh workspace (`createWorkspace()`) and remove it after
+ * the test. The workspace returned stands for the running test's: read it inside tests only.
+ */
+export function useWorkspace(): Workspace {
+  let current: Workspace | undefined
+  beforeEach(() => {
+    current = createWorkspace()
+  })
+  afterEach(() => {
+    current?.remove()
+    current = undefined
+  })
+  const now = (): Workspace => {
+    if (current === undefined) throw new Error('the workspace exists only while a test runs')
+    return current
+  }
+  return {
+    get root() {
+      return now().root
+    },
+    get env() {
+      return now().env
+    },
+    write: (path, content) => now().write(path, content),
+    remove: () => now().remove()
   }
 }
 

@@ -2,32 +2,24 @@
  * build-inputs.ts: the Dockerfile or the zip package, the build context, the binary, the label
  * name, build args, the build id and image tags, as parseInputs reads them.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { mkdirSync, realpathSync, symlinkSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import {
   createRawInputs,
-  createWorkspace,
   createZipArchive,
   EMPTY_ZIP,
   inputsParser,
   ZIP_SERVICE_TEMPLATE,
-  type Workspace
+  useWorkspace
 } from '../../__fixtures__/inputs.js'
 import { SPARTA_BUILD_ARGS } from '../../src/inputs/build.js'
 import { parseInputs } from '../../src/inputs/inputs.js'
 import type { RawInputs } from '../../src/inputs/raw.js'
 
-let ws: Workspace
+const ws = useWorkspace()
 
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
-
-const { parse, failure } = inputsParser(() => ws)
+const { parse, failure } = inputsParser(ws)
 
 describe('dockerfile', () => {
   it('refuses a Dockerfile that does not exist', () => {

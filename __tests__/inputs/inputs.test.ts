@@ -3,19 +3,18 @@
  * readers (defaults, which check runs first, the inputs it wires straight through); the contract
  * with action.yml. Each reader's own rules are tested in its module's file.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import {
   createRawInputs,
-  createWorkspace,
   createZipArchive,
   inputError,
   inputsParser,
   WORKSPACE_SHA,
   ZIP_SERVICE_TEMPLATE,
-  type Workspace
+  useWorkspace
 } from '../../__fixtures__/inputs.js'
 import {
   getInputs,
@@ -28,16 +27,9 @@ import {
 } from '../../src/inputs/inputs.js'
 import { INPUT_NAMES, type RawInputs } from '../../src/inputs/raw.js'
 
-let ws: Workspace
+const ws = useWorkspace()
 
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
-
-const { parse, failure } = inputsParser(() => ws)
+const { parse, failure } = inputsParser(ws)
 
 /** Inputs that only the deploy-like modes need, cleared. */
 const NO_DEPLOY_INPUTS: Partial<RawInputs> = { dockerfile: '', bucket: '', template: '' }

@@ -2,28 +2,20 @@
  * template-inputs.ts: the bucket, the template file, the parameters the action fills (image or
  * zip package), parameter-overrides and capabilities, as parseInputs reads them.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { join } from 'node:path'
 import {
-  createWorkspace,
   createZipArchive,
   inputsParser,
   ZIP_SERVICE_TEMPLATE,
-  type Workspace
+  useWorkspace
 } from '../../__fixtures__/inputs.js'
 import type { RawInputs } from '../../src/inputs/raw.js'
 import { checkBucketName } from '../../src/inputs/template.js'
 
-let ws: Workspace
+const ws = useWorkspace()
 
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
-
-const { parse, failure } = inputsParser(() => ws)
+const { parse, failure } = inputsParser(ws)
 
 const TEMPLATE_WITHOUT_IMAGE_PARAMETER = `Parameters:
   Image:
