@@ -3,7 +3,7 @@
  * UPDATE change set as CloudFormation resolves it, a scripted registry, the image parameter sent,
  * and a recording pull-request comment.
  */
-import { jest } from '@jest/globals'
+import { expect, jest } from '@jest/globals'
 import {
   CreateChangeSetCommand,
   DescribeChangeSetCommand,
@@ -18,16 +18,20 @@ import type { Dependencies } from '../src/main.js'
 import type { ManifestInfo } from '../src/registry/manifests.js'
 import { awsError } from './aws.js'
 import {
+  BUILD_ID,
   cfn,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
   createdStack,
+  DB_PASSWORD,
   FUNCTION_ARN,
   harness,
   IMAGE_URI,
+  PINNED_URI,
   REGISTRY,
   STACK,
-  STACK_ID
+  STACK_ID,
+  TEMPLATE_URL
 } from './run-harness.js'
 
 /** Manifest media types. */
@@ -57,6 +61,47 @@ export const STACK_OUTPUT_VALUES = {
   FunctionArn: FUNCTION_ARN,
   DeployedImage: IMAGE_URI,
   Docs: 'https://example.com/hello'
+}
+
+/** The change outputs of a change set that lists FUNCTION_CHANGE and nothing else. */
+export const FUNCTION_CHANGE_OUTPUTS = {
+  'has-changes': 'true',
+  'changes-count': '1',
+  'changes-summary':
+    '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
+  'changes-markdown':
+    '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |'
+}
+/** The artifact outputs of a run that builds and uploads nothing (the stack-only modes). */
+export const NO_ARTIFACT_OUTPUTS = {
+  'image-uri': '',
+  'image-digest': '',
+  'build-id': '',
+  'template-url': ''
+}
+
+/**
+ * The CreateChangeSet input of a first deploy with the harness's inputs: a CREATE change set for
+ * the uploaded template, the pinned image and the DbPassword override, the inputs' tags.
+ */
+export function createStackChangeSetInput() {
+  return {
+    ClientToken: expect.stringMatching(/^oci-create-change-set-[\w-]+$/) as unknown as string,
+    StackName: STACK,
+    ChangeSetName: CHANGE_SET_NAME,
+    ChangeSetType: 'CREATE',
+    TemplateURL: TEMPLATE_URL,
+    Parameters: [
+      { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
+      { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
+    ],
+    Capabilities: ['CAPABILITY_IAM'],
+    Tags: [
+      { Key: 'team', Value: 'platform' },
+      { Key: 'io:sparta:buildId', Value: BUILD_ID }
+    ],
+    Description: `oci-stack-deploy build ${BUILD_ID}`
+  }
 }
 
 /** The stack after an earlier deploy of OLD_PINNED, as DescribeStacks shows it by name and id. */

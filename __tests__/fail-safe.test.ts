@@ -31,6 +31,7 @@ import type { FakeDockerOptions } from '../__fixtures__/fake-docker.js'
 import {
   ACCOUNT,
   BUCKET,
+  BUILD_COMMANDS,
   BUILD_ID,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
@@ -59,8 +60,8 @@ const STAGES = {
   /** Refused by the preflight reads (engine, account, bucket, stack), before the build. */
   preflight: ['version'],
   /** Refused after the build, on what the image or ECR says, before the login and the push. */
-  image: ['version', 'build', 'build', 'image']
-} as const
+  image: BUILD_COMMANDS
+}
 
 interface BadInput {
   name: string

@@ -18,6 +18,8 @@ import { readFileSync } from 'node:fs'
 import { awsError } from '../../__fixtures__/aws.js'
 import {
   ACCOUNT,
+  BUILD_AND_PUSH_COMMANDS,
+  BUILD_COMMANDS,
   BUILD_ID,
   cfn,
   commands,
@@ -80,7 +82,7 @@ describe('label and repository', () => {
       `The built image has no 'io.sparta.ecr-name' label, so there is no ECR repository to push to: add LABEL io.sparta.ecr-name="<repository>" (or ARG SPARTA_ECR_LABEL_NAME then LABEL \${SPARTA_ECR_LABEL_NAME}="<repository>") to the Dockerfile.`
     )
     expect(process.exitCode).toBe(1)
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(commands()).toEqual(BUILD_COMMANDS)
     expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(0)
     expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
@@ -212,7 +214,7 @@ describe('push skip', () => {
     await runAction({ getManifest })
 
     expect(failure()).toBeUndefined()
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(commands()).toEqual(BUILD_COMMANDS)
     expect(reads).toEqual([`hello-service:${BUILD_ID}`])
     expect(ecr.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(1)
     expect(imageParameterSent()).toBe(`${REGISTRY}/hello-service@${HELD_DIGEST}`)
@@ -236,16 +238,7 @@ describe('push skip', () => {
     await runAction({ getManifest })
 
     expect(failure()).toBeUndefined()
-    expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
-      'login',
-      'tag',
-      'push',
-      'image'
-    ])
+    expect(commands()).toEqual(BUILD_AND_PUSH_COMMANDS)
     expect(readOutputs()['image-digest']).not.toBe(HELD_DIGEST)
   })
 
@@ -257,16 +250,7 @@ describe('push skip', () => {
     await runAction({ getManifest: unreadable })
 
     expect(failure()).toBeUndefined()
-    expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
-      'login',
-      'tag',
-      'push',
-      'image'
-    ])
+    expect(commands()).toEqual(BUILD_AND_PUSH_COMMANDS)
     expect(warnings()).toEqual([
       `Could not read hello-service:${BUILD_ID} from the registry to see if it is already there: fetch failed (connect ETIMEDOUT)`,
       expect.stringMatching(
@@ -309,7 +293,7 @@ describe('Lambda-ready image checks', () => {
       "Function 'HelloFunction' (AWS::Lambda::Function) runs on arm64, but the image is built for x86_64: set the function's Architectures: [x86_64] in the template, or build the image with input 'platform: linux/arm64'."
     )
     expect(process.exitCode).toBe(1)
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(commands()).toEqual(BUILD_COMMANDS)
     expect(ecr.calls()).toHaveLength(0)
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
