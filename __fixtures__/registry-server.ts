@@ -3,7 +3,8 @@
  * action uses: manifests (HEAD, GET, PUT by tag or digest), blobs (HEAD, GET with an optional
  * redirect to an "S3" URL that refuses the registry's Authorization header, as pre-signed S3 URLs
  * do), uploads (POST with cross-repository mount, PATCH, PUT ?digest=). Basic auth as ECR's
- * registry API takes it; every request is recorded; faults can be scripted per request.
+ * registry API takes it; every request is recorded; faults can be scripted per request. Also the
+ * error a registry call rejects with.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -13,6 +14,16 @@ import { DOCKER_MANIFEST } from '../src/registry/manifests.js'
 
 export const sha256 = (bytes: Buffer | string): string =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+
+/** The error `promise` rejects with; the test fails if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error('expected the promise to reject')
+}
 
 /** One request as the registry saw it. */
 export interface SeenRequest {

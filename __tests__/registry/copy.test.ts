@@ -5,10 +5,12 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { captureStdout } from '../../__fixtures__/aws.js'
 import {
+  rejection,
   startRegistryServer,
   testImage,
   type RegistryServer,
-  type RegistryServerOptions
+  type RegistryServerOptions,
+  type TestImage
 } from '../../__fixtures__/registry-server.js'
 import { blobDigests, copyImage, type CopyRequest } from '../../src/registry/copy.js'
 import { readRawManifest, type RawManifest } from '../../src/registry/manifests.js'
@@ -37,8 +39,19 @@ afterEach(async () => {
   await Promise.all(servers.map((server) => server.close()))
 })
 
-async function manifestOf(server: RegistryServer, repository: string, reference: string) {
-  const manifest = await readRawManifest(HTTP, { login: server.login, repository }, reference)
+/** Stores `image` in team/hello of `server`, tagged `tags`; reads back its manifest `reference`. */
+async function storeSourceImage(
+  server: RegistryServer,
+  image: TestImage,
+  tags: string[] = [],
+  reference = image.digest
+): Promise<RawManifest> {
+  server.store('team/hello', image, tags)
+  const manifest = await readRawManifest(
+    HTTP,
+    { login: server.login, repository: 'team/hello' },
+    reference
+  )
   if (manifest === undefined) throw new Error(`no manifest ${reference}`)
   return manifest
 }
@@ -58,13 +71,12 @@ function request(
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('expected the promise to reject')
+/** Copies `manifest` from team/hello to `repository` in the same registry. */
+function copyWithin(server: RegistryServer, manifest: RawManifest, repository: string) {
+  return copyImage(
+    HTTP,
+    request(server, server, manifest, { target: { login: server.login, repository } })
+  )
 }
 
 /** The requests a registry got, as `METHOD path` without the query's random state. */
@@ -77,8 +89,7 @@ describe('copyImage between two registries', () => {
     const source = await registry({ redirectBlobs: true })
     const target = await registry({ password: TARGET_PASSWORD, absoluteLocations: true })
     const image = testImage('arm64', [Buffer.alloc(300_000, 7), Buffer.from('small layer')])
-    source.store('team/hello', image, ['rc1'])
-    const manifest = await manifestOf(source, 'team/hello', 'rc1')
+    const manifest = await storeSourceImage(source, image, ['rc1'], 'rc1')
 
     const stats = await copyImage(HTTP, request(source, target, manifest))
 
@@ -123,9 +134,8 @@ describe('copyImage between two registries', () => {
     const source = await registry()
     const target = await registry({ password: TARGET_PASSWORD })
     const image = testImage()
-    source.store('team/hello', image, ['rc1'])
+    const manifest = await storeSourceImage(source, image, ['rc1'])
     target.store('hello-prod', image, ['rc1'])
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
     source.requests.length = 0
 
     const stats = await copyImage(HTTP, request(source, target, manifest, { tags: ['v1', 'rc1'] }))
@@ -152,10 +162,9 @@ describe('copyImage between two registries', () => {
     const target = await registry({ password: TARGET_PASSWORD })
     const base = Buffer.from('shared base layer')
     const image = testImage('amd64', [base, Buffer.from('app layer')])
-    source.store('team/hello', image)
+    const manifest = await storeSourceImage(source, image)
     // The target repository holds the base layer and the (identical) config: an earlier version.
     target.store('hello-prod', testImage('amd64', [base]))
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
 
     const stats = await copyImage(HTTP, request(source, target, manifest, { tags: [] }))
 
@@ -167,16 +176,10 @@ describe('copyImage between two registries', () => {
   it('does nothing when source and target are the same repository of the same registry', async () => {
     const source = await registry()
     const image = testImage()
-    source.store('team/hello', image)
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(source, image)
     source.requests.length = 0
 
-    const stats = await copyImage(
-      HTTP,
-      request(source, source, manifest, {
-        target: { login: source.login, repository: 'team/hello' }
-      })
-    )
+    const stats = await copyWithin(source, manifest, 'team/hello')
 
     expect(stats).toEqual({
       blobsPresent: 0,
@@ -195,8 +198,7 @@ describe('copyImage between two registries', () => {
       wrongManifestDigest: `sha256:${'0'.repeat(64)}`
     })
     const image = testImage()
-    source.store('team/hello', image)
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(source, image)
 
     await expect(copyImage(HTTP, request(source, target, manifest))).rejects.toThrow(
       `The registry stored the manifest as sha256:${'0'.repeat(64)}, not ${image.digest}, when putting manifest v1 in repository 'hello-prod' on ${target.host}: the image in ${target.host}/hello-prod would not be the one tested. Nothing was deployed from it.`
@@ -207,12 +209,11 @@ describe('copyImage between two registries', () => {
     const source = await registry()
     const target = await registry({ password: TARGET_PASSWORD })
     const image = testImage('amd64', [Buffer.from('only layer')])
-    source.store('team/hello', image)
+    const manifest = await storeSourceImage(source, image)
     target.faults.push(
       { method: 'PATCH', path: /blobs\/uploads/, status: 503, times: 1 },
       { method: 'PUT', path: /manifests\/v1/, status: 429, times: 1 }
     )
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
 
     const stats = await copyImage(HTTP, request(source, target, manifest))
 
@@ -225,16 +226,10 @@ describe('copyImage within one registry', () => {
   it('mounts each blob from the source repository instead of uploading it', async () => {
     const server = await registry({ mount: true })
     const image = testImage()
-    server.store('team/hello', image)
-    const manifest = await manifestOf(server, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(server, image)
     server.requests.length = 0
 
-    const stats = await copyImage(
-      HTTP,
-      request(server, server, manifest, {
-        target: { login: server.login, repository: 'prod/hello' }
-      })
-    )
+    const stats = await copyWithin(server, manifest, 'prod/hello')
 
     expect(stats).toEqual({
       blobsPresent: 0,
@@ -259,15 +254,9 @@ describe('copyImage within one registry', () => {
   it('uploads into the session the registry opened when it does not mount (202)', async () => {
     const server = await registry({ mount: false })
     const image = testImage('amd64', [Buffer.from('one')])
-    server.store('team/hello', image)
-    const manifest = await manifestOf(server, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(server, image)
 
-    const stats = await copyImage(
-      HTTP,
-      request(server, server, manifest, {
-        target: { login: server.login, repository: 'prod/hello' }
-      })
-    )
+    const stats = await copyWithin(server, manifest, 'prod/hello')
 
     expect(stats).toMatchObject({
       blobsMounted: 0,
@@ -327,8 +316,7 @@ describe('copyImage refusals', () => {
       const source = await registry()
       const target = await registry({ password: TARGET_PASSWORD })
       const image = testImage('amd64', [Buffer.from('one')])
-      source.store('team/hello', image)
-      const manifest = await manifestOf(source, 'team/hello', image.digest)
+      const manifest = await storeSourceImage(source, image)
       const server = side === 'source' ? source : target
       server.faults.push({
         method,
@@ -356,8 +344,7 @@ describe('copyImage refusals', () => {
     const source = await registry()
     const target = await registry({ password: TARGET_PASSWORD })
     const image = testImage()
-    source.store('team/hello', image)
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(source, image)
     const wrong = { ...target.login, password: 'stale-token-9f' }
 
     const error = await rejection(
@@ -377,8 +364,7 @@ describe('copyImage refusals', () => {
     const source = await registry()
     const target = await registry({ password: TARGET_PASSWORD })
     const image = testImage('amd64', [Buffer.from('one')])
-    source.store('team/hello', image)
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(source, image)
     source.faults.push({ method: 'GET', path: /blobs/, status: 403, times: 9 })
 
     const error = await rejection(
