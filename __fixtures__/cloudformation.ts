@@ -61,6 +61,21 @@ export const MODIFY_ROLE: Change = resourceChange('Modify', 'HelloRole', 'AWS::I
   PhysicalResourceId: 'hello-svc-HelloRole-1AB2',
   Replacement: 'True'
 })
+/** ADD_FUNCTION and MODIFY_FUNCTION as rows of a result's `changes`. */
+export const ADD_FUNCTION_ROW = {
+  action: 'Add',
+  logicalId: 'HelloFunction',
+  type: 'AWS::Lambda::Function',
+  replacement: '',
+  physicalId: ''
+}
+export const MODIFY_FUNCTION_ROW = {
+  action: 'Modify',
+  logicalId: 'HelloFunction',
+  type: 'AWS::Lambda::Function',
+  replacement: 'False',
+  physicalId: 'hello-svc-HelloFunction-1'
+}
 export const OUTPUTS = [
   { OutputKey: 'FunctionArn', OutputValue: 'arn:aws:lambda:eu-west-1:1:function:hello' }
 ]
@@ -83,6 +98,21 @@ export const TOKENS = {
   execute: requestToken('execute', `${STACK_ID}\n${CHANGE_SET_ID}`),
   delete: requestToken('delete', STACK_ID),
   deleteFailed: requestToken('delete-failed', STACK_ID)
+}
+
+/**
+ * The CreateChangeSet input of the fixture's stack and change set: the token, the names, `type`,
+ * the template URL, then what the request sets (`fields`).
+ */
+export function createChangeSetInput(type: 'CREATE' | 'UPDATE', fields: Record<string, unknown>) {
+  return {
+    ClientToken: TOKENS.createChangeSet,
+    StackName: STACK_NAME,
+    ChangeSetName: CHANGE_SET_NAME,
+    ChangeSetType: type,
+    TemplateURL: TEMPLATE_URL,
+    ...fields
+  }
 }
 
 /** The sets of previous parameters each `request().parameters` callback received. */

@@ -30,10 +30,12 @@ import {
 } from '../../../__fixtures__/aws.js'
 import {
   ADD_FUNCTION,
+  ADD_FUNCTION_ROW,
   ALARM_ARN,
   callOrder,
   cfn,
   client,
+  createChangeSetInput,
   deployed,
   describeChangeSet,
   describeChangeSets,
@@ -44,17 +46,17 @@ import {
   inputs,
   minimalRequest,
   MODIFY_FUNCTION,
+  MODIFY_FUNCTION_ROW,
   MODIFY_ROLE,
   NEW_STACK_ID,
   OUTPUTS,
   PREVIOUS_PARAMETERS,
   previousSeen,
   request,
-  useCloudFormationMock,
   ROLE_ARN,
-  TEMPLATE_URL,
+  TOKENS,
   TOPIC_ARN,
-  TOKENS
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
 const stdout = useCloudFormationMock()
@@ -78,12 +80,7 @@ describe('deployStack: change set type and inputs', () => {
     expect(inputs(DescribeStacksCommand)[0]).toEqual({ StackName: STACK_NAME })
     expect(previousSeen).toEqual([new Set()])
     expect(inputs(CreateChangeSetCommand)).toEqual([
-      {
-        ClientToken: TOKENS.createChangeSet,
-        StackName: STACK_NAME,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'CREATE',
-        TemplateURL: TEMPLATE_URL,
+      createChangeSetInput('CREATE', {
         Parameters: [
           { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
           { ParameterKey: 'LogLevel', ParameterValue: 'debug' }
@@ -94,7 +91,7 @@ describe('deployStack: change set type and inputs', () => {
           { Key: 'io:sparta:buildId', Value: 'build-42' }
         ],
         Description: 'oci-stack-deploy build build-42'
-      }
+      })
     ])
     // No stack yet, so no earlier change set to look for: every DescribeChangeSet is by id.
     expect(inputs(DescribeChangeSetCommand)).toEqual([
@@ -112,15 +109,7 @@ describe('deployStack: change set type and inputs', () => {
       stackStatus: 'CREATE_COMPLETE',
       changeSetId: CHANGE_SET_ID,
       noChanges: false,
-      changes: [
-        {
-          action: 'Add',
-          logicalId: 'HelloFunction',
-          type: 'AWS::Lambda::Function',
-          replacement: '',
-          physicalId: ''
-        }
-      ],
+      changes: [ADD_FUNCTION_ROW],
       outputs: OUTPUTS
     })
     // Polls grow by half, bounded by maxPollMs; nothing sleeps for real.
@@ -139,12 +128,7 @@ describe('deployStack: change set type and inputs', () => {
 
     expect(previousSeen).toEqual([new Set(['CodeImageURI', 'MemorySize'])])
     expect(inputs(CreateChangeSetCommand)).toEqual([
-      {
-        ClientToken: TOKENS.createChangeSet,
-        StackName: STACK_NAME,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'UPDATE',
-        TemplateURL: TEMPLATE_URL,
+      createChangeSetInput('UPDATE', {
         Parameters: [
           { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
           { ParameterKey: 'MemorySize', UsePreviousValue: true },
@@ -156,7 +140,7 @@ describe('deployStack: change set type and inputs', () => {
           { Key: 'io:sparta:buildId', Value: 'build-42' }
         ],
         Description: 'oci-stack-deploy build build-42'
-      }
+      })
     ])
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
@@ -473,12 +457,7 @@ describe('CreateChangeSet optional fields', () => {
     await createChangeSet(client, minimalRequest(OPTIONAL), fakeClock())
 
     expect(inputs(CreateChangeSetCommand)).toEqual([
-      {
-        ClientToken: TOKENS.createChangeSet,
-        StackName: STACK_NAME,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'UPDATE',
-        TemplateURL: TEMPLATE_URL,
+      createChangeSetInput('UPDATE', {
         Parameters: [{ ParameterKey: 'MemorySize', ParameterValue: '1024' }],
         Capabilities: undefined,
         Tags: [],
@@ -491,7 +470,7 @@ describe('CreateChangeSet optional fields', () => {
         },
         DeploymentMode: 'REVERT_DRIFT',
         IncludeNestedStacks: true
-      }
+      })
     ])
   })
 
@@ -569,15 +548,7 @@ describe('createChangeSet', () => {
       stackName: STACK_NAME,
       type: 'UPDATE',
       empty: false,
-      changes: [
-        {
-          action: 'Modify',
-          logicalId: 'HelloFunction',
-          type: 'AWS::Lambda::Function',
-          replacement: 'False',
-          physicalId: 'hello-svc-HelloFunction-1'
-        }
-      ],
+      changes: [MODIFY_FUNCTION_ROW],
       parameterChanges: [{ key: 'MemorySize', old: '512', new: '1024' }]
     })
     expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)

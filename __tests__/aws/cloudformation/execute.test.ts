@@ -42,16 +42,28 @@ import {
   inputs,
   minimalRequest,
   MODIFY_FUNCTION,
+  MODIFY_FUNCTION_ROW,
   MODIFY_ROLE,
   OUTPUTS,
   PREVIOUS_PARAMETERS,
   previousSeen,
   request,
-  useCloudFormationMock,
-  TOKENS
+  TOKENS,
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
 const stdout = useCloudFormationMock()
+
+/** The fixture's change set, reviewed and ready to execute: it modifies the function. */
+const READY: Partial<DescribeChangeSetCommandOutput> = {
+  ChangeSetId: CHANGE_SET_ID,
+  ChangeSetName: CHANGE_SET_NAME,
+  StackId: STACK_ID,
+  StackName: STACK_NAME,
+  Status: 'CREATE_COMPLETE',
+  ExecutionStatus: 'AVAILABLE',
+  Changes: [MODIFY_FUNCTION]
+}
 
 describe('deployStack: failed updates', () => {
   const baseline = [event('old-1', STACK_NAME, 'UPDATE_COMPLETE')]
@@ -381,16 +393,6 @@ describe('deployStack with execute options', () => {
 })
 
 describe('executeExistingChangeSet', () => {
-  const READY: Partial<DescribeChangeSetCommandOutput> = {
-    ChangeSetId: CHANGE_SET_ID,
-    ChangeSetName: CHANGE_SET_NAME,
-    StackId: STACK_ID,
-    StackName: STACK_NAME,
-    Status: 'CREATE_COMPLETE',
-    ExecutionStatus: 'AVAILABLE',
-    Changes: [MODIFY_FUNCTION]
-  }
-
   it('executes a change set named within the stack and returns its changes', async () => {
     describeChangeSets({ [CHANGE_SET_NAME]: [READY] })
     describeStacks(
@@ -412,15 +414,7 @@ describe('executeExistingChangeSet', () => {
       stackStatus: 'UPDATE_COMPLETE',
       changeSetId: CHANGE_SET_ID,
       noChanges: false,
-      changes: [
-        {
-          action: 'Modify',
-          logicalId: 'HelloFunction',
-          type: 'AWS::Lambda::Function',
-          replacement: 'False',
-          physicalId: 'hello-svc-HelloFunction-1'
-        }
-      ],
+      changes: [MODIFY_FUNCTION_ROW],
       parameterChanges: [],
       outputs: OUTPUTS
     })
@@ -547,16 +541,7 @@ describe('review and execute of one change set', () => {
       { ParameterKey: 'MemorySize', ParameterValue: '512' },
       { ParameterKey: 'LogLevel', ParameterValue: 'debug' }
     ]
-    const ready: Partial<DescribeChangeSetCommandOutput> = {
-      ChangeSetId: CHANGE_SET_ID,
-      ChangeSetName: CHANGE_SET_NAME,
-      StackId: STACK_ID,
-      StackName: STACK_NAME,
-      Status: 'CREATE_COMPLETE',
-      ExecutionStatus: 'AVAILABLE',
-      Changes: [MODIFY_FUNCTION],
-      Parameters: proposed
-    }
+    const ready = { ...READY, Parameters: proposed }
     describeStacks(current)
     describeChangeSets({ [CHANGE_SET_ID]: [ready] })
     const review = await createChangeSet(client, request(), fakeClock())
@@ -574,6 +559,20 @@ describe('review and execute of one change set', () => {
 })
 
 describe('a write retried after its answer was lost (idempotency tokens)', () => {
+  /** The change set modifies the role; ExecuteChangeSet fails with `error` while it is `status`. */
+  function executeRefusedWhile(
+    status: DescribeChangeSetCommandOutput['ExecutionStatus'],
+    error: Error
+  ): void {
+    describeChangeSets({
+      [CHANGE_SET_ID]: [
+        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
+        { Status: 'CREATE_COMPLETE', ExecutionStatus: status }
+      ]
+    })
+    cfn.on(ExecuteChangeSetCommand).rejects(error)
+  }
+
   it('goes on with the change set a retried CreateChangeSet already created', async () => {
     describeStacks(
       stack('UPDATE_COMPLETE'),
@@ -607,17 +606,10 @@ describe('a write retried after its answer was lost (idempotency tokens)', () =>
       stack('UPDATE_IN_PROGRESS'),
       deployed('UPDATE_COMPLETE')
     )
-    describeChangeSets({
-      [CHANGE_SET_ID]: [
-        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
-        { Status: 'CREATE_COMPLETE', ExecutionStatus: 'EXECUTE_IN_PROGRESS' }
-      ]
-    })
-    cfn
-      .on(ExecuteChangeSetCommand)
-      .rejects(
-        awsError('InvalidChangeSetStatusException', 'ChangeSet is in EXECUTE_IN_PROGRESS state')
-      )
+    executeRefusedWhile(
+      'EXECUTE_IN_PROGRESS',
+      awsError('InvalidChangeSetStatusException', 'ChangeSet is in EXECUTE_IN_PROGRESS state')
+    )
 
     const result = await deployStack(client, request(), fakeClock())
 
@@ -629,15 +621,7 @@ describe('a write retried after its answer was lost (idempotency tokens)', () =>
 
   it('still refuses a change set that is not executable for another reason', async () => {
     describeStacks(stack('UPDATE_COMPLETE'))
-    describeChangeSets({
-      [CHANGE_SET_ID]: [
-        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
-        { Status: 'CREATE_COMPLETE', ExecutionStatus: 'OBSOLETE' }
-      ]
-    })
-    cfn
-      .on(ExecuteChangeSetCommand)
-      .rejects(awsError('InvalidChangeSetStatus', 'ChangeSet is OBSOLETE'))
+    executeRefusedWhile('OBSOLETE', awsError('InvalidChangeSetStatus', 'ChangeSet is OBSOLETE'))
 
     const error = await failure(deployStack(client, request(), fakeClock()))
 
