@@ -153,6 +153,31 @@ Resources:
         S3Key: !Ref CodeArtifactS3Key
 `
 
+/** Raw inputs of a zip package deploy: the package and template `useZipPackage` writes. */
+export const ZIP_INPUTS: Partial<RawInputs> = {
+  dockerfile: '',
+  'code-archive': 'build/function.zip',
+  template: 'service/zip.yaml'
+}
+
+/** What the inputs say when a Dockerfile and a zip package are both given. */
+export const DOCKERFILE_AND_ZIP_MESSAGE =
+  "Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile)."
+
+/**
+ * Registers a beforeEach that writes a zip package (`build/function.zip`, holding a bootstrap) and
+ * its template (`service/zip.yaml`, ZIP_SERVICE_TEMPLATE) into `workspace`.
+ */
+export function useZipPackage(workspace: Workspace): void {
+  beforeEach(() => {
+    workspace.write('service/zip.yaml', ZIP_SERVICE_TEMPLATE)
+    workspace.write(
+      'build/function.zip',
+      createZipArchive({ bootstrap: '#!/bin/sh\necho hello\n' })
+    )
+  })
+}
+
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1

@@ -9,12 +9,13 @@ import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import {
   createRawInputs,
-  createZipArchive,
+  DOCKERFILE_AND_ZIP_MESSAGE,
   inputError,
   inputsParser,
+  useWorkspace,
+  useZipPackage,
   WORKSPACE_SHA,
-  ZIP_SERVICE_TEMPLATE,
-  useWorkspace
+  ZIP_INPUTS
 } from '../../__fixtures__/inputs.js'
 import {
   getInputs,
@@ -179,22 +180,10 @@ describe('required inputs', () => {
 })
 
 describe('zip package', () => {
-  const ZIP: Partial<RawInputs> = {
-    dockerfile: '',
-    'code-archive': 'build/function.zip',
-    template: 'service/zip.yaml'
-  }
-
-  const BOTH_SET =
-    "Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile)."
-
-  beforeEach(() => {
-    ws.write('service/zip.yaml', ZIP_SERVICE_TEMPLATE)
-    ws.write('build/function.zip', createZipArchive({ bootstrap: '#!/bin/sh\necho hello\n' }))
-  })
+  useZipPackage(ws)
 
   it('is read through getInputs as well', () => {
-    const inputs = readInputs(createRawInputs({ ...ZIP, mode: 'review' }))
+    const inputs = readInputs(createRawInputs({ ...ZIP_INPUTS, mode: 'review' }))
     expect(inputs).toMatchObject({
       mode: 'review',
       codeArchive: join(ws.root, 'build/function.zip'),
@@ -205,7 +194,7 @@ describe('zip package', () => {
   it('reports both set before any other bad input', () => {
     expect(
       failure({
-        ...ZIP,
+        ...ZIP_INPUTS,
         dockerfile: 'missing/Dockerfile',
         'code-archive': 'missing.zip',
         bucket: 'Not_A_Bucket',
@@ -214,14 +203,14 @@ describe('zip package', () => {
         region: 'nowhere',
         'image-tags': '-bad'
       })
-    ).toBe(BOTH_SET)
+    ).toBe(DOCKERFILE_AND_ZIP_MESSAGE)
   })
 
   it('still requires the bucket and the template', () => {
-    expect(failure({ ...ZIP, bucket: '' })).toBe(
+    expect(failure({ ...ZIP_INPUTS, bucket: '' })).toBe(
       "Input 'bucket' is required: name the S3 bucket the template is uploaded to."
     )
-    expect(failure({ ...ZIP, template: '' })).toBe(
+    expect(failure({ ...ZIP_INPUTS, template: '' })).toBe(
       "Input 'template' is required: give the path of the CloudFormation template (JSON or YAML)."
     )
   })
