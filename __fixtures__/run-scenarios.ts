@@ -49,6 +49,16 @@ export const FUNCTION_CHANGE = {
     ResourceType: 'AWS::Lambda::Function'
   }
 }
+/** The change an update's change set lists: the function modified in place. */
+export const FUNCTION_UPDATE = {
+  Type: 'Resource' as const,
+  ResourceChange: {
+    Action: 'Modify' as const,
+    LogicalResourceId: 'HelloFunction',
+    ResourceType: 'AWS::Lambda::Function',
+    Replacement: 'False' as const
+  }
+}
 /** The stack's outputs as the `outputs` output writes them. */
 export const STACK_OUTPUTS = JSON.stringify({
   FunctionArn: FUNCTION_ARN,
@@ -151,17 +161,7 @@ export function mockUpdateChangeSet(stack: Stack): void {
       Status: 'CREATE_COMPLETE',
       ExecutionStatus: 'AVAILABLE',
       Parameters: resolved,
-      Changes: [
-        {
-          Type: 'Resource',
-          ResourceChange: {
-            Action: 'Modify',
-            LogicalResourceId: 'HelloFunction',
-            ResourceType: 'AWS::Lambda::Function',
-            Replacement: 'False'
-          }
-        }
-      ]
+      Changes: [FUNCTION_UPDATE]
     }
   })
 }

@@ -47,6 +47,7 @@ import {
   WRITE_COMMANDS,
   type Harness
 } from '../__fixtures__/fail-safe/harness.js'
+import { FUNCTION_UPDATE } from '../__fixtures__/run-scenarios.js'
 import { createAwsClients, MAX_ATTEMPTS } from '../src/aws/clients.js'
 import { describeStack } from '../src/aws/cloudformation/wait.js'
 import type { Dependencies } from '../src/main.js'
@@ -918,17 +919,7 @@ function simulateStack(harness: Harness) {
       StackName: STACK,
       Status: 'CREATE_COMPLETE',
       ExecutionStatus: cs.execution,
-      Changes: [
-        {
-          Type: 'Resource',
-          ResourceChange: {
-            Action: 'Modify',
-            LogicalResourceId: 'HelloFunction',
-            ResourceType: 'AWS::Lambda::Function',
-            Replacement: 'False'
-          }
-        }
-      ]
+      Changes: [FUNCTION_UPDATE]
     }
   })
   cfn.on(CreateChangeSetCommand).callsFake((input: { ChangeSetName: string }) => {

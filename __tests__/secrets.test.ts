@@ -35,6 +35,7 @@ import {
   useHarness,
   type Harness
 } from '../__fixtures__/fail-safe/harness.js'
+import { FUNCTION_UPDATE } from '../__fixtures__/run-scenarios.js'
 
 const h = useHarness()
 
@@ -257,17 +258,7 @@ describe('NoEcho parameters', () => {
         { ParameterKey: 'Stage', ParameterValue: 'prod' },
         { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
       ],
-      Changes: [
-        {
-          Type: 'Resource',
-          ResourceChange: {
-            Action: 'Modify',
-            LogicalResourceId: 'HelloFunction',
-            ResourceType: 'AWS::Lambda::Function',
-            Replacement: 'False'
-          }
-        }
-      ]
+      Changes: [FUNCTION_UPDATE]
     })
   }
 
