@@ -200,6 +200,17 @@ export function describeStacks(...answers: Array<Stack | Error>): void {
 }
 
 /**
+ * A stack deleted and created again (NEW_STACK_ID): DescribeStacks answers `reads` in order, then
+ * the new stack CREATE_COMPLETE; CreateChangeSet makes the new stack and the change set adds the
+ * function.
+ */
+export function describeRecreatedStack(...reads: Array<Stack | Error>): void {
+  describeStacks(...reads, stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID }))
+  describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+  cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
+}
+
+/**
  * DescribeChangeSet: by id, the answers in call order (the last repeats); by name (the look-up for
  * a change set left by an earlier run), `stale` or ChangeSetNotFound.
  */

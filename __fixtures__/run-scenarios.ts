@@ -31,6 +31,7 @@ import {
   REGISTRY,
   STACK,
   STACK_ID,
+  TEMPLATE,
   TEMPLATE_URL
 } from './run-harness.js'
 
@@ -40,6 +41,11 @@ export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 /** The image an earlier deploy left. */
 export const OLD_DIGEST = `sha256:${'0a'.repeat(32)}`
 export const OLD_PINNED = `${REGISTRY}/hello-service@${OLD_DIGEST}`
+/** The service's template with its function on arm64. */
+export const ARM64_TEMPLATE = TEMPLATE.replace(
+  '      PackageType: Image\n',
+  '      PackageType: Image\n      Architectures: [arm64]\n'
+)
 /** The change a new stack's change set lists. */
 export const FUNCTION_CHANGE = {
   Type: 'Resource' as const,

@@ -42,6 +42,7 @@ import {
   warnings
 } from '../../__fixtures__/run-harness.js'
 import {
+  ARM64_TEMPLATE,
   DOCKER_V2,
   imageParameterSent,
   OCI_INDEX,
@@ -280,12 +281,7 @@ describe('Lambda-ready image checks', () => {
   })
 
   it('fails on an architecture mismatch before the push, saying which side to change', async () => {
-    writeTemplate(
-      TEMPLATE.replace(
-        '      PackageType: Image\n',
-        '      PackageType: Image\n      Architectures: [arm64]\n'
-      )
-    )
+    writeTemplate(ARM64_TEMPLATE)
     useDocker()
     await runAction()
 
@@ -300,12 +296,7 @@ describe('Lambda-ready image checks', () => {
   })
 
   it("builds for the function's arm64 with 'platform: linux/arm64'", async () => {
-    writeTemplate(
-      TEMPLATE.replace(
-        '      PackageType: Image\n',
-        '      PackageType: Image\n      Architectures: [arm64]\n'
-      )
-    )
+    writeTemplate(ARM64_TEMPLATE)
     setInputs({ platform: 'linux/arm64' })
     const fake = useDocker()
     await runAction()

@@ -39,6 +39,7 @@ import {
   deployed,
   describeChangeSet,
   describeChangeSets,
+  describeRecreatedStack,
   describeStacks,
   EMPTY_REASON,
   failure,
@@ -348,15 +349,12 @@ describe('deployStack: empty and failed change sets', () => {
 
 describe('deployStack: stacks that are not ready', () => {
   it('recreates a stack left in ROLLBACK_COMPLETE', async () => {
-    describeStacks(
+    describeRecreatedStack(
       stack('ROLLBACK_COMPLETE', { Parameters: PREVIOUS_PARAMETERS }),
       stack('DELETE_IN_PROGRESS'),
       stack('DELETE_COMPLETE'),
-      stack('CREATE_IN_PROGRESS', { StackId: NEW_STACK_ID }),
-      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
+      stack('CREATE_IN_PROGRESS', { StackId: NEW_STACK_ID })
     )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
 
     const result = await deployStack(client, request(), fakeClock())
 
@@ -381,13 +379,7 @@ describe('deployStack: stacks that are not ready', () => {
   })
 
   it('treats the deleted stack vanishing from DescribeStacks as deleted', async () => {
-    describeStacks(
-      stack('ROLLBACK_COMPLETE'),
-      stackMissing(STACK_ID),
-      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
-    )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
+    describeRecreatedStack(stack('ROLLBACK_COMPLETE'), stackMissing(STACK_ID))
 
     const result = await deployStack(client, request(), fakeClock())
 

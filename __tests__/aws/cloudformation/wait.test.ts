@@ -5,7 +5,6 @@
 import { describe, expect, it } from '@jest/globals'
 import {
   CancelUpdateStackCommand,
-  CreateChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStacksCommand,
   type DescribeChangeSetCommandInput,
@@ -17,7 +16,6 @@ import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import {
   awsError,
   CHANGE_SET_NAME,
-  CHANGE_SET_ID,
   fakeClock,
   stack,
   STACK_ID,
@@ -29,13 +27,14 @@ import {
   cfn,
   client,
   deployed,
-  NEW_STACK_ID,
-  OUTPUTS,
   describeChangeSet,
+  describeRecreatedStack,
   describeStacks,
   failure,
   inputs,
   MODIFY_ROLE,
+  NEW_STACK_ID,
+  OUTPUTS,
   request,
   useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
@@ -196,15 +195,12 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
   })
 
   it('waits past a stale ROLLBACK_COMPLETE after deleting it to recreate the stack', async () => {
-    describeStacks(
+    describeRecreatedStack(
       stack('ROLLBACK_COMPLETE'),
       stack('ROLLBACK_COMPLETE'),
       stack('ROLLBACK_COMPLETE'),
-      stackMissing(STACK_ID),
-      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
+      stackMissing(STACK_ID)
     )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
 
     const result = await deployStack(client, request(), fakeClock())
 
@@ -213,14 +209,11 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
   })
 
   it('ignores a read of the deleted stack while waiting for the recreated one', async () => {
-    describeStacks(
+    describeRecreatedStack(
       stack('ROLLBACK_COMPLETE'),
       stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') }),
-      stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') }),
-      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
+      stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') })
     )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
 
     const result = await deployStack(client, request(), fakeClock())
 
