@@ -1,8 +1,9 @@
 /**
- * A mocked CloudFormation client for the tests of src/aws/cloudformation/: the mock (one per test
- * file, as each file loads its own modules), the hooks a test file registers, the answers tests
- * script, and two change set requests: the one the deploy flow builds for an image, and a minimal
- * one.
+ * Stand-ins for the tests of src/aws/cloudformation/: the fixture's stack and change set (ids,
+ * stacks, events, resource changes, a fake clock for `WaitOptions`), the mocked client (one per
+ * test file, as each file loads its own modules), the hooks a test file registers, the answers
+ * tests script, and two change set requests: the one the deploy flow builds for an image, and a
+ * minimal one.
  */
 import { afterEach, beforeEach, expect } from '@jest/globals'
 import {
@@ -24,21 +25,99 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import { mockClient } from 'aws-sdk-client-mock'
 import type { DeployRequest } from '../src/aws/cloudformation/types.js'
+import type { WaitOptions } from '../src/aws/cloudformation/wait.js'
 import { DeployError } from '../src/base/errors.js'
 import { requestToken } from '../src/aws/cloudformation/tokens.js'
 import { buildParameters } from '../src/rules/stack-rules.js'
-import {
-  ACCOUNT_ID,
-  awsError,
-  captureStdout,
-  CHANGE_SET_ID,
-  CHANGE_SET_NAME,
-  REGION,
-  resourceChange,
-  stack,
-  STACK_ID,
-  STACK_NAME
-} from './aws.js'
+import { ACCOUNT_ID, awsError, captureStdout, REGION } from './aws.js'
+
+export const STACK_NAME = 'hello-svc'
+export const STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:stack/${STACK_NAME}/0b1c2d3e-1111-2222-3333-444455556666`
+export const CHANGE_SET_NAME = 'oci-stack-deploy-build-42'
+export const CHANGE_SET_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:changeSet/${CHANGE_SET_NAME}/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff`
+
+/** A stack as DescribeStacks returns it, in `status`. */
+export function stack(status: string, overrides: Partial<Stack> = {}): Stack {
+  return {
+    StackName: STACK_NAME,
+    StackId: STACK_ID,
+    StackStatus: status as Stack['StackStatus'],
+    CreationTime: new Date('2024-05-01T10:00:00Z'),
+    ...overrides
+  }
+}
+
+/** A stack event; `id` becomes the EventId, the timestamp is fixed so log lines are predictable. */
+export function event(
+  id: string,
+  logicalId: string,
+  status: string,
+  overrides: Partial<StackEvent> = {}
+): StackEvent {
+  return {
+    EventId: id,
+    StackId: STACK_ID,
+    StackName: STACK_NAME,
+    LogicalResourceId: logicalId,
+    ResourceType: logicalId === STACK_NAME ? 'AWS::CloudFormation::Stack' : 'AWS::Lambda::Function',
+    ResourceStatus: status as StackEvent['ResourceStatus'],
+    Timestamp: new Date('2024-05-01T12:01:02Z'),
+    ...overrides
+  }
+}
+
+/** DescribeStacks' answer for a stack that does not exist. */
+export function stackMissing(name = STACK_NAME): Error {
+  return awsError('ValidationError', `Stack with id ${name} does not exist`)
+}
+
+/** WaitOptions whose `sleep` only moves the clock forward; `slept` records each delay. */
+export interface FakeClock extends WaitOptions {
+  slept: number[]
+}
+
+export function fakeClock(timeoutMs = 10 * 60_000, start = Date.UTC(2024, 4, 1, 12)): FakeClock {
+  let time = start
+  const slept: number[] = []
+  return {
+    timeoutMs,
+    initialPollMs: 500,
+    maxPollMs: 1500,
+    slept,
+    now: () => time,
+    sleep: async (ms) => {
+      slept.push(ms)
+      time += ms
+    }
+  }
+}
+
+/** The ARN of a change set `name` of `stack` (nested stacks' change sets have their own). */
+export function changeSetArn(
+  name: string,
+  stack = STACK_NAME,
+  id = '00000000-0000-0000-0000-000000000001'
+): string {
+  return `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:changeSet/${name}/${id}-${stack}`
+}
+
+/** A resource change as DescribeChangeSet lists it; `ChangeSetId` marks a nested stack's change set. */
+export function resourceChange(
+  action: string,
+  logicalId: string,
+  type: string,
+  overrides: Partial<NonNullable<Change['ResourceChange']>> = {}
+): Change {
+  return {
+    Type: 'Resource',
+    ResourceChange: {
+      Action: action as NonNullable<Change['ResourceChange']>['Action'],
+      LogicalResourceId: logicalId,
+      ResourceType: type,
+      ...overrides
+    }
+  }
+}
 
 export const cfn = mockClient(CloudFormationClient)
 export const client = new CloudFormationClient({ region: REGION })

@@ -18,22 +18,15 @@ import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
 import type { DeployRequest } from '../../../src/aws/cloudformation/types.js'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import { rollbackConfiguration } from '../../../src/rules/stack-rules.js'
-import {
-  awsError,
-  CHANGE_SET_ID,
-  CHANGE_SET_NAME,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME,
-  stackMissing
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   ADD_FUNCTION,
   ADD_FUNCTION_ROW,
   ALARM_ARN,
   callOrder,
   cfn,
+  CHANGE_SET_ID,
+  CHANGE_SET_NAME,
   client,
   createChangeSetInput,
   deployed,
@@ -43,6 +36,7 @@ import {
   describeStacks,
   EMPTY_REASON,
   failure,
+  fakeClock,
   IMAGE_URI,
   inputs,
   minimalRequest,
@@ -55,6 +49,10 @@ import {
   previousSeen,
   request,
   ROLE_ARN,
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  stackMissing,
   TOKENS,
   TOPIC_ARN,
   useCloudFormationMock

@@ -9,21 +9,19 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
-  awsError,
   CHANGE_SET_ID,
   changeSetArn,
-  fakeClock,
-  resourceChange,
-  stack
-} from '../../../__fixtures__/aws.js'
-import {
   client,
   describeChangeSets,
   describeStacks,
+  fakeClock,
   inputs,
   minimalRequest,
   MODIFY_FUNCTION,
+  resourceChange,
+  stack,
   useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 

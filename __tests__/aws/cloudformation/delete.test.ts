@@ -5,26 +5,24 @@ import { describe, expect, it } from '@jest/globals'
 import { DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import { deleteStack } from '../../../src/aws/cloudformation/delete.js'
-import {
-  awsError,
-  event,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME,
-  stackMissing
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   callOrder,
   cfn,
   client,
   describeStackEvents,
   describeStacks,
+  event,
   failure,
+  fakeClock,
   inputs,
-  useCloudFormationMock,
   ROLE_ARN,
-  TOKENS
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  stackMissing,
+  TOKENS,
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
 const stdout = useCloudFormationMock()

@@ -6,25 +6,23 @@ import { describe, expect, it } from '@jest/globals'
 import { DescribeStackEventsCommand, type StackEvent } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
-import {
-  awsError,
-  CHANGE_SET_NAME,
-  event,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   cfn,
+  CHANGE_SET_NAME,
   client,
   deployed,
   describeChangeSet,
   describeStackEvents,
   describeStacks,
+  event,
   failure,
+  fakeClock,
   MODIFY_ROLE,
   request,
+  stack,
+  STACK_ID,
+  STACK_NAME,
   useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 

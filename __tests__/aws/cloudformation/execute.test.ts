@@ -17,20 +17,12 @@ import type { DeployResult, ExecuteOptions } from '../../../src/aws/cloudformati
 import { deployStack, executeExistingChangeSet } from '../../../src/aws/cloudformation/execute.js'
 import { changesMarkdown } from '../../../src/report/report.js'
 import { disabledRollbackHint } from '../../../src/rules/stack-rules.js'
-import {
-  awsError,
-  CHANGE_SET_ID,
-  CHANGE_SET_NAME,
-  event,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME,
-  stackMissing
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   callOrder,
   cfn,
+  CHANGE_SET_ID,
+  CHANGE_SET_NAME,
   client,
   deployed,
   describeChangeSet,
@@ -38,7 +30,9 @@ import {
   describeStackEvents,
   describeStacks,
   EMPTY_REASON,
+  event,
   failure,
+  fakeClock,
   inputs,
   minimalRequest,
   MODIFY_FUNCTION,
@@ -48,6 +42,10 @@ import {
   PREVIOUS_PARAMETERS,
   previousSeen,
   request,
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  stackMissing,
   TOKENS,
   useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'

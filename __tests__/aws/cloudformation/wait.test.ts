@@ -13,29 +13,27 @@ import {
 import 'aws-sdk-client-mock-jest'
 import { deleteStack } from '../../../src/aws/cloudformation/delete.js'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
-import {
-  awsError,
-  CHANGE_SET_NAME,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME,
-  stackMissing
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   ADD_FUNCTION,
   cfn,
+  CHANGE_SET_NAME,
   client,
   deployed,
   describeChangeSet,
   describeRecreatedStack,
   describeStacks,
   failure,
+  fakeClock,
   inputs,
   MODIFY_ROLE,
   NEW_STACK_ID,
   OUTPUTS,
   request,
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  stackMissing,
   useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
