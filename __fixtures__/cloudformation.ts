@@ -194,6 +194,23 @@ export function createChangeSetInput(type: 'CREATE' | 'UPDATE', fields: Record<s
   }
 }
 
+/** What deployStack returns for the fixture's stack and change set, `stackStatus` and `fields`. */
+export function deployResult(stackStatus: string, fields: Record<string, unknown>) {
+  return { stackId: STACK_ID, stackStatus, changeSetId: CHANGE_SET_ID, outputs: OUTPUTS, ...fields }
+}
+
+/** What createChangeSet returns for the fixture's UPDATE change set, with `fields`. */
+export function changeSetResult(fields: Record<string, unknown>) {
+  return {
+    changeSetId: CHANGE_SET_ID,
+    changeSetName: CHANGE_SET_NAME,
+    stackId: STACK_ID,
+    stackName: STACK_NAME,
+    type: 'UPDATE',
+    ...fields
+  }
+}
+
 /** The sets of previous parameters each `request().parameters` callback received. */
 export const previousSeen: Set<string>[] = []
 

@@ -27,9 +27,11 @@ import {
   cfn,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
+  changeSetResult,
   client,
   createChangeSetInput,
   deployed,
+  deployResult,
   describeChangeSet,
   describeChangeSets,
   describeRecreatedStack,
@@ -103,14 +105,9 @@ describe('deployStack: change set type and inputs', () => {
       StackName: STACK_ID
     })
     expect(cfn).not.toHaveReceivedCommand(DeleteChangeSetCommand)
-    expect(result).toEqual({
-      stackId: STACK_ID,
-      stackStatus: 'CREATE_COMPLETE',
-      changeSetId: CHANGE_SET_ID,
-      noChanges: false,
-      changes: [ADD_FUNCTION_ROW],
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(
+      deployResult('CREATE_COMPLETE', { noChanges: false, changes: [ADD_FUNCTION_ROW] })
+    )
     // Polls grow by half, bounded by maxPollMs; nothing sleeps for real.
     expect(clock.slept).toEqual([500, 750, 500])
   })
@@ -287,14 +284,7 @@ describe('deployStack: empty and failed change sets', () => {
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
     ])
     expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
-    expect(result).toEqual({
-      stackId: STACK_ID,
-      stackStatus: 'UPDATE_COMPLETE',
-      changeSetId: CHANGE_SET_ID,
-      noChanges: true,
-      changes: [],
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(deployResult('UPDATE_COMPLETE', { noChanges: true, changes: [] }))
     expect(stdout.lines()).toContain(
       `No changes: stack ${STACK_NAME} already matches this template and these parameters.`
     )
@@ -531,16 +521,13 @@ describe('createChangeSet', () => {
 
     const result = await createChangeSet(client, minimalRequest(), fakeClock())
 
-    expect(result).toEqual({
-      changeSetId: CHANGE_SET_ID,
-      changeSetName: CHANGE_SET_NAME,
-      stackId: STACK_ID,
-      stackName: STACK_NAME,
-      type: 'UPDATE',
-      empty: false,
-      changes: [MODIFY_FUNCTION_ROW],
-      parameterChanges: [{ key: 'MemorySize', old: '512', new: '1024' }]
-    })
+    expect(result).toEqual(
+      changeSetResult({
+        empty: false,
+        changes: [MODIFY_FUNCTION_ROW],
+        parameterChanges: [{ key: 'MemorySize', old: '512', new: '1024' }]
+      })
+    )
     expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
     expect(cfn).not.toHaveReceivedCommand(DeleteChangeSetCommand)
     expect(stdout.lines()).toEqual([
@@ -581,17 +568,14 @@ describe('createChangeSet', () => {
       fakeClock()
     )
 
-    expect(result).toEqual({
-      changeSetId: CHANGE_SET_ID,
-      changeSetName: CHANGE_SET_NAME,
-      stackId: STACK_ID,
-      stackName: STACK_NAME,
-      type: 'UPDATE',
-      empty: true,
-      changes: [],
-      stackStatus: 'UPDATE_COMPLETE',
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(
+      changeSetResult({
+        empty: true,
+        changes: [],
+        stackStatus: 'UPDATE_COMPLETE',
+        outputs: OUTPUTS
+      })
+    )
     expect(inputs(DeleteChangeSetCommand)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
     ])

@@ -25,6 +25,7 @@ import {
   CHANGE_SET_NAME,
   client,
   deployed,
+  deployResult,
   describeChangeSet,
   describeChangeSets,
   describeStackEvents,
@@ -229,15 +230,9 @@ describe('executing a ready change set', () => {
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
     expect(inputs(ExecuteChangeSetCommand)[0]).not.toHaveProperty('DisableRollback')
-    expect(result).toEqual({
-      stackId: STACK_ID,
-      stackStatus: 'UPDATE_COMPLETE',
-      changeSetId: CHANGE_SET_ID,
-      noChanges: false,
-      changes: [],
-      parameterChanges: [],
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(
+      deployResult('UPDATE_COMPLETE', { noChanges: false, changes: [], parameterChanges: [] })
+    )
     expect(cfn).not.toHaveReceivedCommand(UpdateTerminationProtectionCommand)
     expect(stdout.lines()).toContain(`Executing change set ${CHANGE_SET_ID}`)
   })
@@ -407,15 +402,13 @@ describe('executeExistingChangeSet', () => {
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
-    expect(result).toEqual({
-      stackId: STACK_ID,
-      stackStatus: 'UPDATE_COMPLETE',
-      changeSetId: CHANGE_SET_ID,
-      noChanges: false,
-      changes: [MODIFY_FUNCTION_ROW],
-      parameterChanges: [],
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(
+      deployResult('UPDATE_COMPLETE', {
+        noChanges: false,
+        changes: [MODIFY_FUNCTION_ROW],
+        parameterChanges: []
+      })
+    )
     expect(stdout.lines().slice(0, 3)).toEqual([
       `Change set ${CHANGE_SET_NAME} of stack ${STACK_NAME}:`,
       '  Modify HelloFunction (AWS::Lambda::Function) replacement: False',
