@@ -1,7 +1,8 @@
 /**
  * Scenarios for run()-level tests on top of run-harness.ts: a stack an earlier deploy left, an
- * UPDATE change set as CloudFormation resolves it, a scripted registry, the image parameter sent,
- * and a recording pull-request comment.
+ * UPDATE change set as CloudFormation resolves it, a missing ECR repository, a scripted registry,
+ * the image parameter sent, a recording pull-request comment, and the change set input and the
+ * outputs a first deploy is expected to send and write.
  */
 import { expect, jest } from '@jest/globals'
 import {
@@ -11,6 +12,7 @@ import {
   type Parameter,
   type Stack
 } from '@aws-sdk/client-cloudformation'
+import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ManifestReader } from '../src/artifacts/flow-context.js'
@@ -24,6 +26,7 @@ import {
   CHANGE_SET_NAME,
   createdStack,
   DB_PASSWORD,
+  ecr,
   FUNCTION_ARN,
   harness,
   IMAGE_URI,
@@ -170,6 +173,18 @@ export function mockUpdateChangeSet(stack: Stack): void {
       Changes: [FUNCTION_UPDATE]
     }
   })
+}
+
+/** ECR has no repository hello-service: DescribeRepositories answers RepositoryNotFoundException. */
+export function repositoryMissing(): void {
+  ecr
+    .on(DescribeRepositoriesCommand)
+    .rejects(
+      awsError(
+        'RepositoryNotFoundException',
+        "The repository with name 'hello-service' does not exist"
+      )
+    )
 }
 
 /** A ManifestReader over `answer`, recording every reference read. */

@@ -19,7 +19,6 @@ import {
   DescribeStacksCommand,
   ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
-import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
 import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
@@ -47,7 +46,7 @@ import {
   WRITE_COMMANDS,
   type Harness
 } from '../__fixtures__/fail-safe/harness.js'
-import { FUNCTION_UPDATE } from '../__fixtures__/run-scenarios.js'
+import { FUNCTION_UPDATE, repositoryMissing } from '../__fixtures__/run-scenarios.js'
 import { createAwsClients, MAX_ATTEMPTS } from '../src/aws/clients.js'
 import { describeStack } from '../src/aws/cloudformation/wait.js'
 import type { Dependencies } from '../src/main.js'
@@ -685,15 +684,7 @@ const BAD_INPUTS: BadInput[] = [
   {
     name: 'ECR repository missing without create-repository',
     stage: 'image',
-    setup: (_ws, harness) =>
-      harness.ecr
-        .on(DescribeRepositoriesCommand)
-        .rejects(
-          awsError(
-            'RepositoryNotFoundException',
-            "The repository with name 'hello-service' does not exist"
-          )
-        ),
+    setup: repositoryMissing,
     message: `ECR repository 'hello-service' (from label io.sparta.ecr-name) does not exist in account ${ACCOUNT}, ${REGION}: create it, or set 'create-repository: true'.`
   }
 ]

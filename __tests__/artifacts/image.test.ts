@@ -15,7 +15,6 @@ import {
 } from '@aws-sdk/client-ecr'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { readFileSync } from 'node:fs'
-import { awsError } from '../../__fixtures__/aws.js'
 import {
   ACCOUNT,
   BUILD_AND_PUSH_COMMANDS,
@@ -47,6 +46,7 @@ import {
   imageParameterSent,
   OCI_INDEX,
   registry,
+  repositoryMissing,
   writeTemplate
 } from '../../__fixtures__/run-scenarios.js'
 import type { ManifestReader } from '../../src/artifacts/flow-context.js'
@@ -108,14 +108,7 @@ describe('label and repository', () => {
   })
 
   it("fails naming the repository and 'create-repository' when the repository is missing", async () => {
-    ecr
-      .on(DescribeRepositoriesCommand)
-      .rejects(
-        awsError(
-          'RepositoryNotFoundException',
-          "The repository with name 'hello-service' does not exist"
-        )
-      )
+    repositoryMissing()
     useDocker()
     await runAction()
 
@@ -131,14 +124,7 @@ describe('label and repository', () => {
 
   it("creates the missing repository before the push with 'create-repository: true'", async () => {
     setInputs({ 'create-repository': 'true' })
-    ecr
-      .on(DescribeRepositoriesCommand)
-      .rejects(
-        awsError(
-          'RepositoryNotFoundException',
-          "The repository with name 'hello-service' does not exist"
-        )
-      )
+    repositoryMissing()
     let pushesBeforeCreate = -1
     ecr.on(CreateRepositoryCommand).callsFake(() => {
       pushesBeforeCreate = harness.docker?.callsOf('push').length ?? -1
