@@ -5,38 +5,33 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { captureStdout } from '../../__fixtures__/aws.js'
 import {
+  LOOPBACK_HTTP,
   rejection,
-  startRegistryServer,
   testImage,
+  useRegistryServers,
   type RegistryServer,
   type RegistryServerOptions,
   type TestImage
 } from '../../__fixtures__/registry-server.js'
 import { blobDigests, copyImage, type CopyRequest } from '../../src/registry/copy.js'
 import { readRawManifest, type RawManifest } from '../../src/registry/manifests.js'
-import type { RegistryHttp } from '../../src/registry/http.js'
 
 const SOURCE_PASSWORD = 'source-password-71c2e0'
 const TARGET_PASSWORD = 'target-password-a93b11'
-const HTTP: RegistryHttp = { fetch, options: { scheme: 'http', retryDelaysMs: [0, 0] } }
 
-let servers: RegistryServer[] = []
+const startRegistry = useRegistryServers()
 let stdout: ReturnType<typeof captureStdout>
 
-async function registry(options: Partial<RegistryServerOptions> = {}): Promise<RegistryServer> {
-  const server = await startRegistryServer({ password: SOURCE_PASSWORD, ...options })
-  servers.push(server)
-  return server
+function registry(options: Partial<RegistryServerOptions> = {}): Promise<RegistryServer> {
+  return startRegistry({ password: SOURCE_PASSWORD, ...options })
 }
 
 beforeEach(() => {
-  servers = []
   stdout = captureStdout()
 })
 
-afterEach(async () => {
+afterEach(() => {
   stdout.restore()
-  await Promise.all(servers.map((server) => server.close()))
 })
 
 /** Stores `image` in team/hello of `server`, tagged `tags`; reads back its manifest `reference`. */
@@ -48,7 +43,7 @@ async function storeSourceImage(
 ): Promise<RawManifest> {
   server.store('team/hello', image, tags)
   const manifest = await readRawManifest(
-    HTTP,
+    LOOPBACK_HTTP,
     { login: server.login, repository: 'team/hello' },
     reference
   )
@@ -74,7 +69,7 @@ function request(
 /** Copies `manifest` from team/hello to `repository` in the same registry. */
 function copyWithin(server: RegistryServer, manifest: RawManifest, repository: string) {
   return copyImage(
-    HTTP,
+    LOOPBACK_HTTP,
     request(server, server, manifest, { target: { login: server.login, repository } })
   )
 }
@@ -91,7 +86,7 @@ describe('copyImage between two registries', () => {
     const image = testImage('arm64', [Buffer.alloc(300_000, 7), Buffer.from('small layer')])
     const manifest = await storeSourceImage(source, image, ['rc1'], 'rc1')
 
-    const stats = await copyImage(HTTP, request(source, target, manifest))
+    const stats = await copyImage(LOOPBACK_HTTP, request(source, target, manifest))
 
     expect(stats).toEqual({
       blobsPresent: 0,
@@ -138,7 +133,10 @@ describe('copyImage between two registries', () => {
     target.store('hello-prod', image, ['rc1'])
     source.requests.length = 0
 
-    const stats = await copyImage(HTTP, request(source, target, manifest, { tags: ['v1', 'rc1'] }))
+    const stats = await copyImage(
+      LOOPBACK_HTTP,
+      request(source, target, manifest, { tags: ['v1', 'rc1'] })
+    )
 
     expect(stats).toEqual({
       blobsPresent: 3,
@@ -166,7 +164,7 @@ describe('copyImage between two registries', () => {
     // The target repository holds the base layer and the (identical) config: an earlier version.
     target.store('hello-prod', testImage('amd64', [base]))
 
-    const stats = await copyImage(HTTP, request(source, target, manifest, { tags: [] }))
+    const stats = await copyImage(LOOPBACK_HTTP, request(source, target, manifest, { tags: [] }))
 
     expect(stats).toMatchObject({ blobsPresent: 2, blobsCopied: 1, manifestsPut: 1 })
     expect(source.requests.filter((r) => r.url.includes(image.layerDigests[0] ?? ''))).toEqual([])
@@ -200,7 +198,7 @@ describe('copyImage between two registries', () => {
     const image = testImage()
     const manifest = await storeSourceImage(source, image)
 
-    await expect(copyImage(HTTP, request(source, target, manifest))).rejects.toThrow(
+    await expect(copyImage(LOOPBACK_HTTP, request(source, target, manifest))).rejects.toThrow(
       `The registry stored the manifest as sha256:${'0'.repeat(64)}, not ${image.digest}, when putting manifest v1 in repository 'hello-prod' on ${target.host}: the image in ${target.host}/hello-prod would not be the one tested. Nothing was deployed from it.`
     )
   })
@@ -215,7 +213,7 @@ describe('copyImage between two registries', () => {
       { method: 'PUT', path: /manifests\/v1/, status: 429, times: 1 }
     )
 
-    const stats = await copyImage(HTTP, request(source, target, manifest))
+    const stats = await copyImage(LOOPBACK_HTTP, request(source, target, manifest))
 
     expect(stats).toMatchObject({ blobsCopied: 2, manifestsPut: 1 })
     expect(target.manifest('hello-prod', 'v1')?.bytes.equals(image.manifest)).toBe(true)
@@ -327,7 +325,7 @@ describe('copyImage refusals', () => {
         message: 'not allowed'
       })
 
-      const error = await rejection(copyImage(HTTP, request(source, target, manifest)))
+      const error = await rejection(copyImage(LOOPBACK_HTTP, request(source, target, manifest)))
 
       const repository = side === 'source' ? 'team/hello' : 'hello-prod'
       expect(error.message).toMatch(
@@ -349,7 +347,7 @@ describe('copyImage refusals', () => {
 
     const error = await rejection(
       copyImage(
-        HTTP,
+        LOOPBACK_HTTP,
         request(source, target, manifest, { target: { login: wrong, repository: 'hello-prod' } })
       )
     )
@@ -369,7 +367,7 @@ describe('copyImage refusals', () => {
 
     const error = await rejection(
       copyImage(
-        HTTP,
+        LOOPBACK_HTTP,
         request(source, target, manifest, {
           sourceGrantee:
             'the deploy role (and the policy of repository team/hello in account 111122223333)'
