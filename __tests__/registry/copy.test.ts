@@ -13,7 +13,12 @@ import {
   type RegistryServerOptions,
   type TestImage
 } from '../../__fixtures__/registry-server.js'
-import { blobDigests, copyImage, type CopyRequest } from '../../src/registry/copy.js'
+import {
+  blobDigests,
+  copyImage,
+  type CopyRequest,
+  type CopyStats
+} from '../../src/registry/copy.js'
 import { readRawManifest, type RawManifest } from '../../src/registry/manifests.js'
 
 const SOURCE_PASSWORD = 'source-password-71c2e0'
@@ -66,6 +71,18 @@ function request(
   }
 }
 
+/** What copyImage reports: `counts`, every other count 0. */
+function copyStats(counts: Partial<CopyStats>): CopyStats {
+  return {
+    blobsPresent: 0,
+    blobsMounted: 0,
+    blobsCopied: 0,
+    bytesUploaded: 0,
+    manifestsPut: 0,
+    ...counts
+  }
+}
+
 /** Copies `manifest` from team/hello to `repository` in the same registry. */
 function copyWithin(server: RegistryServer, manifest: RawManifest, repository: string) {
   return copyImage(
@@ -88,13 +105,13 @@ describe('copyImage between two registries', () => {
 
     const stats = await copyImage(LOOPBACK_HTTP, request(source, target, manifest))
 
-    expect(stats).toEqual({
-      blobsPresent: 0,
-      blobsMounted: 0,
-      blobsCopied: 3,
-      bytesUploaded: image.config.length + 300_000 + 'small layer'.length,
-      manifestsPut: 1
-    })
+    expect(stats).toEqual(
+      copyStats({
+        blobsCopied: 3,
+        bytesUploaded: image.config.length + 300_000 + 'small layer'.length,
+        manifestsPut: 1
+      })
+    )
     const stored = target.manifest('hello-prod', 'v1')
     expect(stored?.bytes.equals(image.manifest)).toBe(true)
     expect(stored?.mediaType).toBe(image.mediaType)
@@ -138,13 +155,7 @@ describe('copyImage between two registries', () => {
       request(source, target, manifest, { tags: ['v1', 'rc1'] })
     )
 
-    expect(stats).toEqual({
-      blobsPresent: 3,
-      blobsMounted: 0,
-      blobsCopied: 0,
-      bytesUploaded: 0,
-      manifestsPut: 1
-    })
+    expect(stats).toEqual(copyStats({ blobsPresent: 3, manifestsPut: 1 }))
     expect(calls(target)).toEqual([
       `HEAD /v2/hello-prod/manifests/${image.digest}`,
       'HEAD /v2/hello-prod/manifests/v1',
@@ -179,13 +190,7 @@ describe('copyImage between two registries', () => {
 
     const stats = await copyWithin(source, manifest, 'team/hello')
 
-    expect(stats).toEqual({
-      blobsPresent: 0,
-      blobsMounted: 0,
-      blobsCopied: 0,
-      bytesUploaded: 0,
-      manifestsPut: 0
-    })
+    expect(stats).toEqual(copyStats({}))
     expect(source.requests).toEqual([])
   })
 
@@ -229,13 +234,7 @@ describe('copyImage within one registry', () => {
 
     const stats = await copyWithin(server, manifest, 'prod/hello')
 
-    expect(stats).toEqual({
-      blobsPresent: 0,
-      blobsMounted: 3,
-      blobsCopied: 0,
-      bytesUploaded: 0,
-      manifestsPut: 1
-    })
+    expect(stats).toEqual(copyStats({ blobsMounted: 3, manifestsPut: 1 }))
     const posts = server.requests.filter((r) => r.method === 'POST').map((r) => r.url)
     expect(posts.sort()).toEqual(
       [image.configDigest, ...image.layerDigests]
