@@ -9,6 +9,7 @@ import {
   CreateChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStacksCommand,
+  type DescribeChangeSetCommandOutput,
   type Parameter,
   type Stack
 } from '@aws-sdk/client-cloudformation'
@@ -123,20 +124,43 @@ export function createStackChangeSetInput() {
   }
 }
 
-/** The stack after an earlier deploy of OLD_PINNED, as DescribeStacks shows it by name and id. */
-export function existingStack(overrides: Partial<Stack> = {}): Stack {
+/** The stack after an earlier deploy of `image`, as DescribeStacks shows it by name and id. */
+export function existingStack(image = OLD_PINNED): Stack {
   const stack = createdStack({
     StackStatus: 'UPDATE_COMPLETE',
     Parameters: [
-      { ParameterKey: 'CodeImageURI', ParameterValue: OLD_PINNED },
+      { ParameterKey: 'CodeImageURI', ParameterValue: image },
       { ParameterKey: 'Stage', ParameterValue: 'prod' },
       { ParameterKey: 'DbPassword', ParameterValue: '****' }
-    ],
-    ...overrides
+    ]
   })
   cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [stack] })
   cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({ Stacks: [stack] })
   return stack
+}
+
+/** This run's change set as DescribeChangeSet shows it once ready to execute, with `fields`. */
+export function readyChangeSet(
+  fields: Partial<DescribeChangeSetCommandOutput>
+): Partial<DescribeChangeSetCommandOutput> {
+  return {
+    ChangeSetId: CHANGE_SET_ID,
+    ChangeSetName: CHANGE_SET_NAME,
+    StackId: STACK_ID,
+    StackName: STACK,
+    Status: 'CREATE_COMPLETE',
+    ExecutionStatus: 'AVAILABLE',
+    ...fields
+  }
+}
+
+/** No change set is left under this run's name by an earlier run (DescribeChangeSet by name). */
+export function noEarlierChangeSet(): void {
+  cfn
+    .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
+    .rejects(
+      awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
+    )
 }
 
 /**
@@ -145,11 +169,7 @@ export function existingStack(overrides: Partial<Stack> = {}): Stack {
  * in, NoEcho masked).
  */
 export function mockUpdateChangeSet(stack: Stack): void {
-  cfn
-    .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
-    .rejects(
-      awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
-    )
+  noEarlierChangeSet()
   cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).callsFake(() => {
     const sent = cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.Parameters ?? []
     const previous = new Map(stack.Parameters?.map((p) => [p.ParameterKey, p.ParameterValue]))
@@ -162,16 +182,7 @@ export function mockUpdateChangeSet(stack: Stack): void {
             ? previous.get(p.ParameterKey)
             : p.ParameterValue
     }))
-    return {
-      ChangeSetId: CHANGE_SET_ID,
-      ChangeSetName: CHANGE_SET_NAME,
-      StackId: STACK_ID,
-      StackName: STACK,
-      Status: 'CREATE_COMPLETE',
-      ExecutionStatus: 'AVAILABLE',
-      Parameters: resolved,
-      Changes: [FUNCTION_UPDATE]
-    }
+    return readyChangeSet({ Parameters: resolved, Changes: [FUNCTION_UPDATE] })
   })
 }
 

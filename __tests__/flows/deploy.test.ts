@@ -60,6 +60,7 @@ import {
   fakeComment,
   FUNCTION_CHANGE_OUTPUTS,
   mockUpdateChangeSet,
+  noEarlierChangeSet,
   OLD_PINNED,
   STACK_OUTPUT_VALUES
 } from '../../__fixtures__/run-scenarios.js'
@@ -184,21 +185,8 @@ describe('deploy mode', () => {
   })
 
   it('succeeds with "no changes" when the change set of an existing stack is empty', async () => {
-    const existing = createdStack({
-      StackStatus: 'UPDATE_COMPLETE',
-      Parameters: [
-        { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
-        { ParameterKey: 'Stage', ParameterValue: 'prod' },
-        { ParameterKey: 'DbPassword', ParameterValue: '****' }
-      ]
-    })
-    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [existing] })
-    cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({ Stacks: [existing] })
-    cfn
-      .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
-      .rejects(
-        awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
-      )
+    existingStack(IMAGE_URI)
+    noEarlierChangeSet()
     cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).resolves({
       ChangeSetId: CHANGE_SET_ID,
       StackId: STACK_ID,

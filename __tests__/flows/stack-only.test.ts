@@ -9,6 +9,7 @@ import {
   DescribeStackEventsCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
+  type DescribeChangeSetCommandOutput,
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr'
@@ -18,7 +19,6 @@ import {
   BUILD_ID,
   cfn,
   CHANGE_SET_ID,
-  CHANGE_SET_NAME,
   createdStack,
   ecr,
   failure,
@@ -43,6 +43,7 @@ import {
   NO_ARTIFACT_OUTPUTS,
   OLD_DIGEST,
   OLD_PINNED,
+  readyChangeSet,
   STACK_OUTPUT_VALUES
 } from '../../__fixtures__/run-scenarios.js'
 
@@ -308,17 +309,10 @@ describe('execute-change-set', () => {
     'execute-change-set': CHANGE_SET_ID
   }
 
-  function mockReviewedChangeSet(overrides: Record<string, unknown> = {}): void {
-    cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).resolves({
-      ChangeSetId: CHANGE_SET_ID,
-      ChangeSetName: CHANGE_SET_NAME,
-      StackId: STACK_ID,
-      StackName: STACK,
-      Status: 'CREATE_COMPLETE',
-      ExecutionStatus: 'AVAILABLE',
-      Changes: [FUNCTION_CHANGE],
-      ...overrides
-    })
+  function mockReviewedChangeSet(overrides: Partial<DescribeChangeSetCommandOutput> = {}): void {
+    cfn
+      .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID })
+      .resolves(readyChangeSet({ Changes: [FUNCTION_CHANGE], ...overrides }))
   }
 
   it('executes the reviewed change set by ARN and waits for the stack, without docker', async () => {
