@@ -160,6 +160,16 @@ export function createdStack(overrides: Partial<Stack> = {}): Stack {
   }
 }
 
+/** The change a new stack's change set lists. */
+export const FUNCTION_CHANGE = {
+  Type: 'Resource' as const,
+  ResourceChange: {
+    Action: 'Add' as const,
+    LogicalResourceId: 'HelloFunction',
+    ResourceType: 'AWS::Lambda::Function'
+  }
+}
+
 /** AWS answers for a first deploy that creates the stack. */
 export function mockAws(): void {
   sts.on(GetCallerIdentityCommand).resolves({
@@ -192,16 +202,7 @@ export function mockAws(): void {
     StackId: STACK_ID,
     Status: 'CREATE_COMPLETE',
     ExecutionStatus: 'AVAILABLE',
-    Changes: [
-      {
-        Type: 'Resource',
-        ResourceChange: {
-          Action: 'Add',
-          LogicalResourceId: 'HelloFunction',
-          ResourceType: 'AWS::Lambda::Function'
-        }
-      }
-    ]
+    Changes: [FUNCTION_CHANGE]
   })
   cfn
     .on(DescribeStackEventsCommand)

@@ -50,15 +50,6 @@ export const ARM64_TEMPLATE = TEMPLATE.replace(
   '      PackageType: Image\n',
   '      PackageType: Image\n      Architectures: [arm64]\n'
 )
-/** The change a new stack's change set lists. */
-export const FUNCTION_CHANGE = {
-  Type: 'Resource' as const,
-  ResourceChange: {
-    Action: 'Add' as const,
-    LogicalResourceId: 'HelloFunction',
-    ResourceType: 'AWS::Lambda::Function'
-  }
-}
 /** The change an update's change set lists: the function modified in place. */
 export const FUNCTION_UPDATE = {
   Type: 'Resource' as const,

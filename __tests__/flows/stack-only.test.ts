@@ -22,6 +22,7 @@ import {
   createdStack,
   ecr,
   failure,
+  FUNCTION_CHANGE,
   harness,
   IMAGE_URI,
   installRunHarness,
@@ -38,7 +39,6 @@ import {
   warnings
 } from '../../__fixtures__/run-harness.js'
 import {
-  FUNCTION_CHANGE,
   FUNCTION_CHANGE_OUTPUTS,
   NO_ARTIFACT_OUTPUTS,
   OLD_DIGEST,
