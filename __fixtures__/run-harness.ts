@@ -317,10 +317,16 @@ export function summary(): string {
 }
 
 /** The docker commands of a run that builds the image and stops before the login (`commands()`). */
-export const BUILD_COMMANDS = ['version', 'build', 'build', 'image']
+export const BUILD_COMMANDS: readonly string[] = ['version', 'build', 'build', 'image']
 
 /** The docker commands of a run that builds, logs in, tags and pushes the image (`commands()`). */
-export const BUILD_AND_PUSH_COMMANDS = [...BUILD_COMMANDS, 'login', 'tag', 'push', 'image']
+export const BUILD_AND_PUSH_COMMANDS: readonly string[] = [
+  ...BUILD_COMMANDS,
+  'login',
+  'tag',
+  'push',
+  'image'
+]
 
 /** The first argument of every docker call, in order. */
 export function commands(): string[] {

@@ -61,7 +61,7 @@ const STAGES = {
   preflight: ['version'],
   /** Refused after the build, on what the image or ECR says, before the login and the push. */
   image: BUILD_COMMANDS
-}
+} as const
 
 interface BadInput {
   name: string
