@@ -1,9 +1,11 @@
 /**
- * A mocked CloudFormation client for the tests of src/aws/cloudformation/: the mock (one per test
- * file, as each file loads its own modules), the answers tests script, and two change set
- * requests: the one the deploy flow builds for an image, and a minimal one.
+ * Stand-ins for the tests of src/aws/cloudformation/: the fixture's stack and change set (ids,
+ * stacks, events, resource changes, a fake clock for `WaitOptions`), the mocked client (one per
+ * test file, as each file loads its own modules), the hooks a test file registers, the answers
+ * tests script, and two change set requests: the one the deploy flow builds for an image, and a
+ * minimal one.
  */
-import { expect } from '@jest/globals'
+import { afterEach, beforeEach, expect } from '@jest/globals'
 import {
   CancelUpdateStackCommand,
   CloudFormationClient,
@@ -23,20 +25,99 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import { mockClient } from 'aws-sdk-client-mock'
 import type { DeployRequest } from '../src/aws/cloudformation/types.js'
+import type { WaitOptions } from '../src/aws/cloudformation/wait.js'
 import { DeployError } from '../src/base/errors.js'
 import { requestToken } from '../src/aws/cloudformation/tokens.js'
 import { buildParameters } from '../src/rules/stack-rules.js'
-import {
-  ACCOUNT_ID,
-  awsError,
-  CHANGE_SET_ID,
-  CHANGE_SET_NAME,
-  REGION,
-  resourceChange,
-  stack,
-  STACK_ID,
-  STACK_NAME
-} from './aws.js'
+import { ACCOUNT_ID, awsError, captureStdout, REGION } from './aws.js'
+
+export const STACK_NAME = 'hello-svc'
+export const STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:stack/${STACK_NAME}/0b1c2d3e-1111-2222-3333-444455556666`
+export const CHANGE_SET_NAME = 'oci-stack-deploy-build-42'
+export const CHANGE_SET_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:changeSet/${CHANGE_SET_NAME}/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff`
+
+/** A stack as DescribeStacks returns it, in `status`. */
+export function stack(status: string, overrides: Partial<Stack> = {}): Stack {
+  return {
+    StackName: STACK_NAME,
+    StackId: STACK_ID,
+    StackStatus: status as Stack['StackStatus'],
+    CreationTime: new Date('2024-05-01T10:00:00Z'),
+    ...overrides
+  }
+}
+
+/** A stack event; `id` becomes the EventId, the timestamp is fixed so log lines are predictable. */
+export function event(
+  id: string,
+  logicalId: string,
+  status: string,
+  overrides: Partial<StackEvent> = {}
+): StackEvent {
+  return {
+    EventId: id,
+    StackId: STACK_ID,
+    StackName: STACK_NAME,
+    LogicalResourceId: logicalId,
+    ResourceType: logicalId === STACK_NAME ? 'AWS::CloudFormation::Stack' : 'AWS::Lambda::Function',
+    ResourceStatus: status as StackEvent['ResourceStatus'],
+    Timestamp: new Date('2024-05-01T12:01:02Z'),
+    ...overrides
+  }
+}
+
+/** DescribeStacks' answer for a stack that does not exist. */
+export function stackMissing(name = STACK_NAME): Error {
+  return awsError('ValidationError', `Stack with id ${name} does not exist`)
+}
+
+/** WaitOptions whose `sleep` only moves the clock forward; `slept` records each delay. */
+export interface FakeClock extends WaitOptions {
+  slept: number[]
+}
+
+export function fakeClock(timeoutMs = 10 * 60_000, start = Date.UTC(2024, 4, 1, 12)): FakeClock {
+  let time = start
+  const slept: number[] = []
+  return {
+    timeoutMs,
+    initialPollMs: 500,
+    maxPollMs: 1500,
+    slept,
+    now: () => time,
+    sleep: async (ms) => {
+      slept.push(ms)
+      time += ms
+    }
+  }
+}
+
+/** The ARN of a change set `name` of `stack` (nested stacks' change sets have their own). */
+export function changeSetArn(
+  name: string,
+  stack = STACK_NAME,
+  id = '00000000-0000-0000-0000-000000000001'
+): string {
+  return `arn:aws:cloudformation:${REGION}:${ACCOUNT_ID}:changeSet/${name}/${id}-${stack}`
+}
+
+/** A resource change as DescribeChangeSet lists it; `ChangeSetId` marks a nested stack's change set. */
+export function resourceChange(
+  action: string,
+  logicalId: string,
+  type: string,
+  overrides: Partial<NonNullable<Change['ResourceChange']>> = {}
+): Change {
+  return {
+    Type: 'Resource',
+    ResourceChange: {
+      Action: action as NonNullable<Change['ResourceChange']>['Action'],
+      LogicalResourceId: logicalId,
+      ResourceType: type,
+      ...overrides
+    }
+  }
+}
 
 export const cfn = mockClient(CloudFormationClient)
 export const client = new CloudFormationClient({ region: REGION })
@@ -59,6 +140,21 @@ export const MODIFY_ROLE: Change = resourceChange('Modify', 'HelloRole', 'AWS::I
   PhysicalResourceId: 'hello-svc-HelloRole-1AB2',
   Replacement: 'True'
 })
+/** ADD_FUNCTION and MODIFY_FUNCTION as rows of a result's `changes`. */
+export const ADD_FUNCTION_ROW = {
+  action: 'Add',
+  logicalId: 'HelloFunction',
+  type: 'AWS::Lambda::Function',
+  replacement: '',
+  physicalId: ''
+}
+export const MODIFY_FUNCTION_ROW = {
+  action: 'Modify',
+  logicalId: 'HelloFunction',
+  type: 'AWS::Lambda::Function',
+  replacement: 'False',
+  physicalId: 'hello-svc-HelloFunction-1'
+}
 export const OUTPUTS = [
   { OutputKey: 'FunctionArn', OutputValue: 'arn:aws:lambda:eu-west-1:1:function:hello' }
 ]
@@ -83,6 +179,38 @@ export const TOKENS = {
   deleteFailed: requestToken('delete-failed', STACK_ID)
 }
 
+/**
+ * The CreateChangeSet input of the fixture's stack and change set: the token, the names, `type`,
+ * the template URL, then what the request sets (`fields`).
+ */
+export function createChangeSetInput(type: 'CREATE' | 'UPDATE', fields: Record<string, unknown>) {
+  return {
+    ClientToken: TOKENS.createChangeSet,
+    StackName: STACK_NAME,
+    ChangeSetName: CHANGE_SET_NAME,
+    ChangeSetType: type,
+    TemplateURL: TEMPLATE_URL,
+    ...fields
+  }
+}
+
+/** What deployStack returns for the fixture's stack and change set, `stackStatus` and `fields`. */
+export function deployResult(stackStatus: string, fields: Record<string, unknown>) {
+  return { stackId: STACK_ID, stackStatus, changeSetId: CHANGE_SET_ID, outputs: OUTPUTS, ...fields }
+}
+
+/** What createChangeSet returns for the fixture's UPDATE change set, with `fields`. */
+export function changeSetResult(fields: Record<string, unknown>) {
+  return {
+    changeSetId: CHANGE_SET_ID,
+    changeSetName: CHANGE_SET_NAME,
+    stackId: STACK_ID,
+    stackName: STACK_NAME,
+    type: 'UPDATE',
+    ...fields
+  }
+}
+
 /** The sets of previous parameters each `request().parameters` callback received. */
 export const previousSeen: Set<string>[] = []
 
@@ -97,6 +225,21 @@ export function resetCloudFormation(): void {
   cfn.on(CancelUpdateStackCommand).resolves({})
   cfn.on(UpdateTerminationProtectionCommand).resolves({ StackId: STACK_ID })
   cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] })
+}
+
+/**
+ * Registers the hooks of a CloudFormation test file: before each test the mock is reset (writes
+ * succeed) and stdout is captured; after it stdout is restored. `lines()` reads the running test's
+ * stdout.
+ */
+export function useCloudFormationMock(): { lines: () => string[] } {
+  let stdout: ReturnType<typeof captureStdout> | undefined
+  beforeEach(() => {
+    resetCloudFormation()
+    stdout = captureStdout()
+  })
+  afterEach(() => stdout?.restore())
+  return { lines: () => stdout?.lines() ?? [] }
 }
 
 /** The request the deploy flow builds: the image parameter, UsePreviousValue for what the stack has. */
@@ -150,6 +293,17 @@ export function describeStacks(...answers: Array<Stack | Error>): void {
     if (next instanceof Error) throw next
     return { Stacks: [next] }
   })
+}
+
+/**
+ * A stack deleted and created again (NEW_STACK_ID): DescribeStacks answers `reads` in order, then
+ * the new stack CREATE_COMPLETE; CreateChangeSet makes the new stack and the change set adds the
+ * function.
+ */
+export function describeRecreatedStack(...reads: Array<Stack | Error>): void {
+  describeStacks(...reads, stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID }))
+  describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+  cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
 }
 
 /**

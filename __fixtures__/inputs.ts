@@ -2,6 +2,7 @@
  * Stand-ins for the action's inputs: raw input text as `core.getInput` returns it, and a
  * throw-away workspace (GITHUB_WORKSPACE) holding the files the inputs name.
  */
+import { afterEach, beforeEach } from '@jest/globals'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -45,9 +46,9 @@ export interface InputsParser {
   failure(overrides: Partial<RawInputs>, env?: NodeJS.ProcessEnv): string
 }
 
-/** `parseInputs` against the workspace `workspace()` returns when called (one per test). */
-export function inputsParser(workspace: () => Workspace): InputsParser {
-  const parse = (overrides: Partial<RawInputs> = {}, env = workspace().env): Inputs =>
+/** `parseInputs` against `workspace` (the running test's, as `useWorkspace()` gives it). */
+export function inputsParser(workspace: Workspace): InputsParser {
+  const parse = (overrides: Partial<RawInputs> = {}, env = workspace.env): Inputs =>
     parseInputs(createRawInputs(overrides), env)
   return { parse, failure: (overrides, env) => inputError(() => parse(overrides, env)) }
 }
@@ -97,6 +98,35 @@ export function createWorkspace(): Workspace {
   }
 }
 
+/**
+ * Registers hooks that give each test a fresh workspace (`createWorkspace()`) and remove it after
+ * the test. The workspace returned stands for the running test's: read it inside tests only.
+ */
+export function useWorkspace(): Workspace {
+  let current: Workspace | undefined
+  beforeEach(() => {
+    current = createWorkspace()
+  })
+  afterEach(() => {
+    current?.remove()
+    current = undefined
+  })
+  const now = (): Workspace => {
+    if (current === undefined) throw new Error('the workspace exists only while a test runs')
+    return current
+  }
+  return {
+    get root() {
+      return now().root
+    },
+    get env() {
+      return now().env
+    },
+    write: (path, content) => now().write(path, content),
+    remove: () => now().remove()
+  }
+}
+
 /** The smallest valid zip: an empty archive, only the end-of-central-directory record. */
 export const EMPTY_ZIP = Buffer.concat([Buffer.from('PK\x05\x06', 'latin1'), Buffer.alloc(18)])
 
@@ -122,6 +152,31 @@ Resources:
         S3Bucket: my-artifacts
         S3Key: !Ref CodeArtifactS3Key
 `
+
+/** Raw inputs of a zip package deploy: the package and template `useZipPackage` writes. */
+export const ZIP_INPUTS: Partial<RawInputs> = {
+  dockerfile: '',
+  'code-archive': 'build/function.zip',
+  template: 'service/zip.yaml'
+}
+
+/** What the inputs say when a Dockerfile and a zip package are both given. */
+export const DOCKERFILE_AND_ZIP_MESSAGE =
+  "Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile)."
+
+/**
+ * Registers a beforeEach that writes a zip package (`build/function.zip`, holding a bootstrap) and
+ * its template (`service/zip.yaml`, ZIP_SERVICE_TEMPLATE) into `workspace`.
+ */
+export function useZipPackage(workspace: Workspace): void {
+  beforeEach(() => {
+    workspace.write('service/zip.yaml', ZIP_SERVICE_TEMPLATE)
+    workspace.write(
+      'build/function.zip',
+      createZipArchive({ bootstrap: '#!/bin/sh\necho hello\n' })
+    )
+  })
+}
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n

@@ -29,7 +29,7 @@ import { mockClient } from 'aws-sdk-client-mock'
 import type { AwsClients } from '../src/aws/clients.js'
 import { awsError } from './aws.js'
 import type { RegistryServer } from './registry-server.js'
-import { ACCOUNT, STACK } from './run-harness.js'
+import { ACCOUNT, FUNCTION_CHANGE, STACK } from './run-harness.js'
 
 /** One region's clients and their mocks. */
 export interface RegionMocks {
@@ -110,16 +110,7 @@ export function mockNewStack(mocks: RegionMocks, outcome = 'CREATE_COMPLETE'): v
     StackId: stackId,
     Status: 'CREATE_COMPLETE',
     ExecutionStatus: 'AVAILABLE',
-    Changes: [
-      {
-        Type: 'Resource',
-        ResourceChange: {
-          Action: 'Add',
-          LogicalResourceId: 'HelloFunction',
-          ResourceType: 'AWS::Lambda::Function'
-        }
-      }
-    ]
+    Changes: [FUNCTION_CHANGE]
   })
   cfn.on(DescribeStackEventsCommand).resolves({
     StackEvents: [

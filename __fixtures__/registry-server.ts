@@ -3,16 +3,29 @@
  * action uses: manifests (HEAD, GET, PUT by tag or digest), blobs (HEAD, GET with an optional
  * redirect to an "S3" URL that refuses the registry's Authorization header, as pre-signed S3 URLs
  * do), uploads (POST with cross-repository mount, PATCH, PUT ?digest=). Basic auth as ECR's
- * registry API takes it; every request is recorded; faults can be scripted per request.
+ * registry API takes it; every request is recorded; faults can be scripted per request. Also the
+ * error a registry call rejects with.
  */
+import { afterEach } from '@jest/globals'
 import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { RegistryLogin } from '../src/base/registry-login.js'
+import type { RegistryHttp } from '../src/registry/http.js'
 import { DOCKER_MANIFEST } from '../src/registry/manifests.js'
 
 export const sha256 = (bytes: Buffer | string): string =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+
+/** The error `promise` rejects with; the test fails if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error('expected the promise to reject')
+}
 
 /** One request as the registry saw it. */
 export interface SeenRequest {
@@ -128,6 +141,28 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of req) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
+}
+
+/** How the tests reach the loopback registries: plain http, retries without waiting. */
+export const LOOPBACK_HTTP: RegistryHttp = {
+  fetch,
+  options: { scheme: 'http', retryDelaysMs: [0, 0] }
+}
+
+/**
+ * Registers an afterEach that closes every registry the test started; returns the function that
+ * starts one (see startRegistryServer).
+ */
+export function useRegistryServers(): (options: RegistryServerOptions) => Promise<RegistryServer> {
+  const servers: RegistryServer[] = []
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()))
+  })
+  return async (options) => {
+    const server = await startRegistryServer(options)
+    servers.push(server)
+    return server
+  }
 }
 
 /** Starts a registry on 127.0.0.1 and an ephemeral port. */

@@ -160,6 +160,16 @@ export function createdStack(overrides: Partial<Stack> = {}): Stack {
   }
 }
 
+/** The change a new stack's change set lists. */
+export const FUNCTION_CHANGE = {
+  Type: 'Resource' as const,
+  ResourceChange: {
+    Action: 'Add' as const,
+    LogicalResourceId: 'HelloFunction',
+    ResourceType: 'AWS::Lambda::Function'
+  }
+}
+
 /** AWS answers for a first deploy that creates the stack. */
 export function mockAws(): void {
   sts.on(GetCallerIdentityCommand).resolves({
@@ -192,16 +202,7 @@ export function mockAws(): void {
     StackId: STACK_ID,
     Status: 'CREATE_COMPLETE',
     ExecutionStatus: 'AVAILABLE',
-    Changes: [
-      {
-        Type: 'Resource',
-        ResourceChange: {
-          Action: 'Add',
-          LogicalResourceId: 'HelloFunction',
-          ResourceType: 'AWS::Lambda::Function'
-        }
-      }
-    ]
+    Changes: [FUNCTION_CHANGE]
   })
   cfn
     .on(DescribeStackEventsCommand)
@@ -314,6 +315,18 @@ export function readOutputs(): Record<string, string> {
 export function summary(): string {
   return readFileSync(harness.summaryFile, 'utf8')
 }
+
+/** The docker commands of a run that builds the image and stops before the login (`commands()`). */
+export const BUILD_COMMANDS: readonly string[] = ['version', 'build', 'build', 'image']
+
+/** The docker commands of a run that builds, logs in, tags and pushes the image (`commands()`). */
+export const BUILD_AND_PUSH_COMMANDS: readonly string[] = [
+  ...BUILD_COMMANDS,
+  'login',
+  'tag',
+  'push',
+  'image'
+]
 
 /** The first argument of every docker call, in order. */
 export function commands(): string[] {

@@ -1,16 +1,19 @@
 /**
  * Scenarios for run()-level tests on top of run-harness.ts: a stack an earlier deploy left, an
- * UPDATE change set as CloudFormation resolves it, a scripted registry, the image parameter sent,
- * and a recording pull-request comment.
+ * UPDATE change set as CloudFormation resolves it, a missing ECR repository, a scripted registry,
+ * the image parameter sent, a recording pull-request comment, and the change set input and the
+ * outputs a first deploy is expected to send and write.
  */
-import { jest } from '@jest/globals'
+import { expect, jest } from '@jest/globals'
 import {
   CreateChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStacksCommand,
+  type DescribeChangeSetCommandOutput,
   type Parameter,
   type Stack
 } from '@aws-sdk/client-cloudformation'
+import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ManifestReader } from '../src/artifacts/flow-context.js'
@@ -18,16 +21,22 @@ import type { Dependencies } from '../src/main.js'
 import type { ManifestInfo } from '../src/registry/manifests.js'
 import { awsError } from './aws.js'
 import {
+  BUILD_ID,
   cfn,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
   createdStack,
+  DB_PASSWORD,
+  ecr,
   FUNCTION_ARN,
   harness,
   IMAGE_URI,
+  PINNED_URI,
   REGISTRY,
   STACK,
-  STACK_ID
+  STACK_ID,
+  TEMPLATE,
+  TEMPLATE_URL
 } from './run-harness.js'
 
 /** Manifest media types. */
@@ -36,13 +45,19 @@ export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 /** The image an earlier deploy left. */
 export const OLD_DIGEST = `sha256:${'0a'.repeat(32)}`
 export const OLD_PINNED = `${REGISTRY}/hello-service@${OLD_DIGEST}`
-/** The change a new stack's change set lists. */
-export const FUNCTION_CHANGE = {
+/** The service's template with its function on arm64. */
+export const ARM64_TEMPLATE = TEMPLATE.replace(
+  '      PackageType: Image\n',
+  '      PackageType: Image\n      Architectures: [arm64]\n'
+)
+/** The change an update's change set lists: the function modified in place. */
+export const FUNCTION_UPDATE = {
   Type: 'Resource' as const,
   ResourceChange: {
-    Action: 'Add' as const,
+    Action: 'Modify' as const,
     LogicalResourceId: 'HelloFunction',
-    ResourceType: 'AWS::Lambda::Function'
+    ResourceType: 'AWS::Lambda::Function',
+    Replacement: 'False' as const
   }
 }
 /** The stack's outputs as the `outputs` output writes them. */
@@ -59,20 +74,84 @@ export const STACK_OUTPUT_VALUES = {
   Docs: 'https://example.com/hello'
 }
 
-/** The stack after an earlier deploy of OLD_PINNED, as DescribeStacks shows it by name and id. */
-export function existingStack(overrides: Partial<Stack> = {}): Stack {
+/** The change outputs of a change set that lists FUNCTION_CHANGE and nothing else. */
+export const FUNCTION_CHANGE_OUTPUTS = {
+  'has-changes': 'true',
+  'changes-count': '1',
+  'changes-summary':
+    '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
+  'changes-markdown':
+    '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |'
+}
+/** The artifact outputs of a run that builds and uploads nothing (the stack-only modes). */
+export const NO_ARTIFACT_OUTPUTS = {
+  'image-uri': '',
+  'image-digest': '',
+  'build-id': '',
+  'template-url': ''
+}
+
+/**
+ * The CreateChangeSet input of a first deploy with the harness's inputs: a CREATE change set for
+ * the uploaded template, the pinned image and the DbPassword override, the inputs' tags.
+ */
+export function createStackChangeSetInput() {
+  return {
+    ClientToken: expect.stringMatching(/^oci-create-change-set-[\w-]+$/) as unknown as string,
+    StackName: STACK,
+    ChangeSetName: CHANGE_SET_NAME,
+    ChangeSetType: 'CREATE',
+    TemplateURL: TEMPLATE_URL,
+    Parameters: [
+      { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
+      { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
+    ],
+    Capabilities: ['CAPABILITY_IAM'],
+    Tags: [
+      { Key: 'team', Value: 'platform' },
+      { Key: 'io:sparta:buildId', Value: BUILD_ID }
+    ],
+    Description: `oci-stack-deploy build ${BUILD_ID}`
+  }
+}
+
+/** The stack after an earlier deploy of `image`, as DescribeStacks shows it by name and id. */
+export function existingStack(image = OLD_PINNED): Stack {
   const stack = createdStack({
     StackStatus: 'UPDATE_COMPLETE',
     Parameters: [
-      { ParameterKey: 'CodeImageURI', ParameterValue: OLD_PINNED },
+      { ParameterKey: 'CodeImageURI', ParameterValue: image },
       { ParameterKey: 'Stage', ParameterValue: 'prod' },
       { ParameterKey: 'DbPassword', ParameterValue: '****' }
-    ],
-    ...overrides
+    ]
   })
   cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [stack] })
   cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({ Stacks: [stack] })
   return stack
+}
+
+/** This run's change set as DescribeChangeSet shows it once ready to execute, with `fields`. */
+export function readyChangeSet(
+  fields: Partial<DescribeChangeSetCommandOutput>
+): Partial<DescribeChangeSetCommandOutput> {
+  return {
+    ChangeSetId: CHANGE_SET_ID,
+    ChangeSetName: CHANGE_SET_NAME,
+    StackId: STACK_ID,
+    StackName: STACK,
+    Status: 'CREATE_COMPLETE',
+    ExecutionStatus: 'AVAILABLE',
+    ...fields
+  }
+}
+
+/** No change set is left under this run's name by an earlier run (DescribeChangeSet by name). */
+export function noEarlierChangeSet(): void {
+  cfn
+    .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
+    .rejects(
+      awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
+    )
 }
 
 /**
@@ -81,11 +160,7 @@ export function existingStack(overrides: Partial<Stack> = {}): Stack {
  * in, NoEcho masked).
  */
 export function mockUpdateChangeSet(stack: Stack): void {
-  cfn
-    .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
-    .rejects(
-      awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
-    )
+  noEarlierChangeSet()
   cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).callsFake(() => {
     const sent = cfn.commandCalls(CreateChangeSetCommand)[0]?.args[0].input.Parameters ?? []
     const previous = new Map(stack.Parameters?.map((p) => [p.ParameterKey, p.ParameterValue]))
@@ -98,27 +173,20 @@ export function mockUpdateChangeSet(stack: Stack): void {
             ? previous.get(p.ParameterKey)
             : p.ParameterValue
     }))
-    return {
-      ChangeSetId: CHANGE_SET_ID,
-      ChangeSetName: CHANGE_SET_NAME,
-      StackId: STACK_ID,
-      StackName: STACK,
-      Status: 'CREATE_COMPLETE',
-      ExecutionStatus: 'AVAILABLE',
-      Parameters: resolved,
-      Changes: [
-        {
-          Type: 'Resource',
-          ResourceChange: {
-            Action: 'Modify',
-            LogicalResourceId: 'HelloFunction',
-            ResourceType: 'AWS::Lambda::Function',
-            Replacement: 'False'
-          }
-        }
-      ]
-    }
+    return readyChangeSet({ Parameters: resolved, Changes: [FUNCTION_UPDATE] })
   })
+}
+
+/** ECR has no repository hello-service: DescribeRepositories answers RepositoryNotFoundException. */
+export function repositoryMissing(): void {
+  ecr
+    .on(DescribeRepositoriesCommand)
+    .rejects(
+      awsError(
+        'RepositoryNotFoundException',
+        "The repository with name 'hello-service' does not exist"
+      )
+    )
 }
 
 /** A ManifestReader over `answer`, recording every reference read. */

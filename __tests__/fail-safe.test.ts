@@ -19,7 +19,6 @@ import {
   DescribeStacksCommand,
   ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
-import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
 import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
@@ -31,6 +30,7 @@ import type { FakeDockerOptions } from '../__fixtures__/fake-docker.js'
 import {
   ACCOUNT,
   BUCKET,
+  BUILD_COMMANDS,
   BUILD_ID,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
@@ -46,6 +46,7 @@ import {
   WRITE_COMMANDS,
   type Harness
 } from '../__fixtures__/fail-safe/harness.js'
+import { FUNCTION_UPDATE, repositoryMissing } from '../__fixtures__/run-scenarios.js'
 import { createAwsClients, MAX_ATTEMPTS } from '../src/aws/clients.js'
 import { describeStack } from '../src/aws/cloudformation/wait.js'
 import type { Dependencies } from '../src/main.js'
@@ -59,7 +60,7 @@ const STAGES = {
   /** Refused by the preflight reads (engine, account, bucket, stack), before the build. */
   preflight: ['version'],
   /** Refused after the build, on what the image or ECR says, before the login and the push. */
-  image: ['version', 'build', 'build', 'image']
+  image: BUILD_COMMANDS
 } as const
 
 interface BadInput {
@@ -152,548 +153,474 @@ function withoutCredentials(): Partial<Dependencies> {
   return { clients: (region) => createAwsClients(region, { env: {} }) }
 }
 
+/** The cases refused at `stage` (see STAGES), each marked with it. */
+function atStage(stage: keyof typeof STAGES, cases: Array<Omit<BadInput, 'stage'>>): BadInput[] {
+  return cases.map((c) => ({ ...c, stage }))
+}
+
 const BAD_INPUTS: BadInput[] = [
-  // Required inputs
-  {
-    name: 'dockerfile not given',
-    stage: 'inputs',
-    inputs: { dockerfile: '' },
-    message: "Input 'dockerfile' is required: give the path of the Dockerfile to build."
-  },
-  {
-    name: 'bucket not given',
-    stage: 'inputs',
-    inputs: { bucket: '' },
-    message: "Input 'bucket' is required: name the S3 bucket the template is uploaded to."
-  },
-  {
-    name: 'stack-name not given',
-    stage: 'inputs',
-    inputs: { 'stack-name': '  ' },
-    message: "Input 'stack-name' is required: name the CloudFormation stack to deploy."
-  },
-  {
-    name: 'template not given',
-    stage: 'inputs',
-    inputs: { template: '' },
-    message:
-      "Input 'template' is required: give the path of the CloudFormation template (JSON or YAML)."
-  },
-  // Files: not found, a directory, outside the checkout
-  {
-    name: 'dockerfile not found',
-    stage: 'inputs',
-    inputs: { dockerfile: 'service/Dockerfile.prod' },
-    message: (ws) =>
-      `Input 'dockerfile': service/Dockerfile.prod does not exist (resolved to ${ws}/service/Dockerfile.prod); give a path relative to the repository root.`
-  },
-  {
-    name: 'dockerfile is a directory',
-    stage: 'inputs',
-    inputs: { dockerfile: 'service' },
-    message: "Input 'dockerfile': service is a directory; give the path of a file."
-  },
-  {
-    name: 'template not found',
-    stage: 'inputs',
-    inputs: { template: 'deploy/template.yaml' },
-    message: (ws) =>
-      `Input 'template': deploy/template.yaml does not exist (resolved to ${ws}/deploy/template.yaml); give a path relative to the repository root.`
-  },
-  {
-    name: 'template is a directory',
-    stage: 'inputs',
-    inputs: { template: 'service' },
-    message: "Input 'template': service is a directory; give the path of a file."
-  },
-  {
-    name: 'binary not found',
-    stage: 'inputs',
-    inputs: { binary: 'bin/bootstrap' },
-    message: (ws) =>
-      `Input 'binary': bin/bootstrap is not a file in the build context ${ws}/service; the path is relative to the context (it becomes SPARTA_BINARY).`
-  },
-  {
-    name: 'binary is a directory',
-    stage: 'inputs',
-    inputs: { binary: 'bin' },
-    setup: (ws) => mkdirSync(join(ws, 'service/bin')),
-    message: (ws) =>
-      `Input 'binary': bin is not a file in the build context ${ws}/service; the path is relative to the context (it becomes SPARTA_BINARY).`
-  },
-  {
-    name: 'binary outside the build context through ..',
-    stage: 'inputs',
-    inputs: { binary: '../template.yaml' },
-    message: (ws) =>
-      `Input 'binary': ../template.yaml is outside the build context ${ws}/service; docker can only COPY files inside it.`
-  },
-  {
-    name: 'parameter file not found',
-    stage: 'inputs',
-    inputs: { 'parameter-overrides': 'params/prod.json' },
-    message: (ws) =>
-      `Input 'parameter-overrides': params/prod.json does not exist (resolved to ${ws}/params/prod.json); give a path relative to the repository root.`
-  },
-  {
-    name: 'parameter file is a directory',
-    stage: 'inputs',
-    inputs: { 'parameter-overrides': 'file://params' },
-    setup: (ws) => mkdirSync(join(ws, 'params')),
-    message: "Input 'parameter-overrides': params is a directory; give the path of a file."
-  },
-  {
-    name: 'parameter file is not JSON',
-    stage: 'inputs',
-    inputs: { 'parameter-overrides': 'params/prod.json' },
-    setup: (_ws, harness) => harness.write('params/prod.json', '{"Stage": "prod",}'),
-    message: `Input 'parameter-overrides': params/prod.json is not valid JSON (${jsonReason('{"Stage": "prod",}')}).`
-  },
-  {
-    name: 'context outside the repository through a .. symlink',
-    stage: 'inputs',
-    inputs: { context: 'service/up' },
-    setup: (ws) => symlinkSync('../..', join(ws, 'service/up')),
-    message: (ws) =>
-      `Input 'context' (service/up) resolves to ${realpathSync(dirname(ws))}, outside the repository ${realpathSync(ws)}: keep the build context inside the checkout.`
-  },
-  {
-    name: 'context outside the repository through ..',
-    stage: 'inputs',
-    inputs: { context: '..' },
-    message: (ws) =>
-      `Input 'context' (..) resolves to ${realpathSync(dirname(ws))}, outside the repository ${realpathSync(ws)}: keep the build context inside the checkout.`
-  },
-  {
-    name: 'context is a file',
-    stage: 'inputs',
-    inputs: { context: 'service/Dockerfile' },
-    message:
-      "Input 'context': service/Dockerfile is not a directory; give the build context directory (default: the Dockerfile's directory)."
-  },
-  // The template
-  {
-    name: 'template is not valid JSON (line and column)',
-    stage: 'inputs',
-    inputs: { template: 'template.json', 'parameter-overrides': '' },
-    setup: (_ws, harness) => harness.write('template.json', BROKEN_JSON),
-    message: (ws) =>
-      `Input 'template': ${ws}/template.json is not valid JSON at line 5, column 5 (${jsonReason(BROKEN_JSON)}): fix the syntax.`
-  },
-  {
-    name: 'template is not valid YAML (line and column)',
-    stage: 'inputs',
-    inputs: { 'parameter-overrides': '' },
-    setup: (_ws, harness) => harness.write('template.yaml', BROKEN_YAML),
-    message: (ws) =>
-      `Input 'template': ${ws}/template.yaml is not valid YAML at line 7, column 1 (All mapping items must start at the same column): fix the syntax.`
-  },
-  {
-    name: 'template uses an unknown short-form tag',
-    stage: 'inputs',
-    setup: (_ws, harness) =>
-      harness.write('template.yaml', TEMPLATE.replace('!GetAtt', '!GetAttr')),
-    message: (ws) =>
-      `Input 'template': ${ws}/template.yaml is not valid YAML at line 29, column 13 (Unresolved tag: !GetAttr): fix the syntax.`
-  },
-  {
-    name: 'template over 1 MB',
-    stage: 'inputs',
-    setup: (_ws, harness) => harness.write('template.yaml', HUGE_TEMPLATE),
-    message: (ws) =>
-      `Input 'template': ${ws}/template.yaml is ${Buffer.byteLength(HUGE_TEMPLATE)} bytes, over CloudFormation's 1000000-byte limit: split it into nested stacks or remove unused parts.`
-  },
-  {
-    name: 'template without the image parameter',
-    stage: 'inputs',
-    inputs: { 'image-parameter': 'ImageUri' },
-    message:
-      "Input 'image-parameter': the template template.yaml declares no parameter 'ImageUri' to receive the image URI: add it under Parameters (Type: String), or set 'image-parameter' to the parameter your function's ImageUri refers to."
-  },
-  // KEY=VALUE inputs
-  {
-    name: 'override naming an undeclared parameter',
-    stage: 'inputs',
-    inputs: { 'parameter-overrides': 'DbPassword=x\nStaeg=prod' },
-    message:
-      "Input 'parameter-overrides' sets 'Staeg', which the template does not declare (declared: CodeImageURI, Stage, DbPassword): fix the name or declare it."
-  },
-  {
-    name: 'override of the image parameter',
-    stage: 'inputs',
-    inputs: { 'parameter-overrides': 'DbPassword=x\nCodeImageURI=nginx:latest' },
-    message:
-      "Input 'parameter-overrides' sets 'CodeImageURI', the image parameter the action fills with the pushed image URI: remove it."
-  },
-  {
-    name: "tags line without '='",
-    stage: 'inputs',
-    inputs: { tags: 'team=platform\nowner' },
-    message: `Input 'tags' line 2 ("owner") has no '=': write one KEY=VALUE per line.`
-  },
-  {
-    name: 'parameter-overrides line with an empty key',
-    stage: 'inputs',
-    inputs: { 'parameter-overrides': 'DbPassword=x\n =prod' },
-    message:
-      "Input 'parameter-overrides' line 2 has an empty key before '=': write one KEY=VALUE per line."
-  },
-  {
-    name: 'parameter-overrides with a duplicate key',
-    stage: 'inputs',
-    inputs: { 'parameter-overrides': 'Stage=dev\nDbPassword=x\nStage=prod' },
-    message: "Input 'parameter-overrides' sets 'Stage' twice (lines 1 and 3): keep one of them."
-  },
-  {
-    name: 'multi-line build-arg value (a continuation line without =)',
-    stage: 'inputs',
-    inputs: { 'build-args': 'GREETING=hello\n  world' },
-    message: `Input 'build-args' line 2 ("world") has no '=': write one KEY=VALUE per line.`
-  },
-  {
-    name: 'multi-line build-arg value whose continuation holds =',
-    stage: 'inputs',
-    inputs: { 'build-args': 'JAVA_OPTS=-Xmx1g\n  -Dlog.level=debug' },
-    message:
-      "Input 'build-args' line 2: '-Dlog.level' is not a build arg name (letters, digits, '_'); a value cannot continue on the next line: put each KEY=VALUE on one line."
-  },
-  {
-    name: "build-arg setting one of Sparta's own",
-    stage: 'inputs',
-    inputs: { 'build-args': 'SPARTA_BINARY=other' },
-    message: `Input 'build-args' sets SPARTA_BINARY, which the action sets itself (${SPARTA_ARGS}): remove that line.`
-  },
-  {
-    name: "stack tag starting with 'aws:'",
-    stage: 'inputs',
-    inputs: { tags: 'aws:owner=me' },
-    message:
-      "Input 'tags' line 1: tag 'aws:owner' is not allowed: keys are 1-128 characters not starting with 'aws:', values at most 256."
-  },
-  // Names
-  {
-    name: 'stack name over 128 characters',
-    stage: 'inputs',
-    inputs: { 'stack-name': `s${'1'.repeat(128)}` },
-    message: `Input 'stack-name' ('s${'1'.repeat(128)}') ${STACK_NAME_RULE}`
-  },
-  {
-    name: 'stack name with an underscore',
-    stage: 'inputs',
-    inputs: { 'stack-name': 'hello_service' },
-    message: `Input 'stack-name' ('hello_service') ${STACK_NAME_RULE}`
-  },
-  {
-    name: 'stack name starting with a digit',
-    stage: 'inputs',
-    inputs: { 'stack-name': '1hello' },
-    message: `Input 'stack-name' ('1hello') ${STACK_NAME_RULE}`
-  },
-  {
-    name: 'stack name made invalid by stack-name-suffix',
-    stage: 'inputs',
-    inputs: { 'stack-name-suffix': 'pr/42' },
-    message: `Input 'stack-name' with 'stack-name-suffix' ('${STACK}-pr/42') ${STACK_NAME_RULE}`
-  },
-  {
-    name: 'bucket name with upper case and an underscore',
-    stage: 'inputs',
-    inputs: { bucket: 'Artifacts_Bucket' },
-    message: `Input 'bucket' ('Artifacts_Bucket') ${BUCKET_RULE}`
-  },
-  {
-    name: 'bucket name of two characters',
-    stage: 'inputs',
-    inputs: { bucket: 'ab' },
-    message: `Input 'bucket' ('ab') ${BUCKET_RULE}`
-  },
-  {
-    name: 'unknown capability',
-    stage: 'inputs',
-    inputs: { capabilities: 'CAPABILITY_IAM, CAPABILITY_ROOT' },
-    message:
-      "Input 'capabilities' has unknown capability 'CAPABILITY_ROOT': use CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND."
-  },
-  {
-    name: 'invalid region',
-    stage: 'inputs',
-    inputs: { region: 'eu-west' },
-    message: "Input 'region' ('eu-west') is not an AWS region name such as us-east-1 or eu-west-2."
-  },
-  {
-    name: 'no region anywhere',
-    stage: 'inputs',
-    inputs: { region: '' },
-    env: { AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined },
-    message:
-      "No AWS region: set input 'region', or set aws-region in aws-actions/configure-aws-credentials (AWS_REGION)."
-  },
-  {
-    name: 'non-numeric timeout-minutes',
-    stage: 'inputs',
-    inputs: { 'timeout-minutes': 'ten' },
-    message: "Input 'timeout-minutes' must be a whole number between 1 and 355, got 'ten'."
-  },
-  {
-    name: 'zero timeout-minutes',
-    stage: 'inputs',
-    inputs: { 'timeout-minutes': '0' },
-    message: "Input 'timeout-minutes' must be a whole number between 1 and 355, got '0'."
-  },
-  {
-    name: 'timeout-minutes beyond the 6-hour job limit',
-    stage: 'inputs',
-    inputs: { 'timeout-minutes': '400' },
-    message: "Input 'timeout-minutes' must be a whole number between 1 and 355, got '400'."
-  },
-  {
-    name: 'build id that sanitises to nothing',
-    stage: 'inputs',
-    inputs: { 'build-id': '-/.' },
-    message:
-      "Input 'build-id' ('-/.') has no letters or digits to make a docker tag from: use e.g. the commit SHA."
-  },
-  {
-    name: 'no build id and no GITHUB_SHA',
-    stage: 'inputs',
-    env: { GITHUB_SHA: undefined },
-    message:
-      "Input 'build-id' is empty and GITHUB_SHA is not set: give a build id such as the commit SHA."
-  },
-  {
-    name: 'dockerfile together with code-archive',
-    stage: 'inputs',
-    inputs: { 'code-archive': 'function.zip' },
-    message:
-      "Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile)."
-  },
-  {
-    name: 'label-name that is not a label key',
-    stage: 'inputs',
-    inputs: { 'label-name': 'io sparta' },
-    message:
-      "Input 'label-name' ('io sparta') is not a valid label key: use letters, digits, '.', '-', '_' and '/', e.g. io.sparta.ecr-name."
-  },
-  {
-    name: 'unknown mode',
-    stage: 'inputs',
-    inputs: { mode: 'ship' },
-    message: "Input 'mode' must be one of deploy, review, noop, delete, got 'ship'."
-  },
-  {
-    name: 'flag that is not true or false',
-    stage: 'inputs',
-    inputs: { 'create-repository': 'yes' },
-    message: "Input 'create-repository' must be true or false, got 'yes'."
-  },
-  {
-    name: 'image tag that is not a docker tag',
-    stage: 'inputs',
-    inputs: { 'image-tags': 'v1.2, -latest' },
-    message: `Input 'image-tags' has '-latest', which is not a docker tag: ${TAG_RULE}`
-  },
-  {
-    name: 'role-arn that is not an IAM role ARN',
-    stage: 'inputs',
-    inputs: { 'role-arn': 'cfn-deploy' },
-    message:
-      "Input 'role-arn' ('cfn-deploy') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy."
-  },
-  {
-    name: 'http-proxy without a scheme',
-    stage: 'inputs',
-    inputs: { 'http-proxy': 'proxy:3128' },
-    message:
-      "Input 'http-proxy' ('proxy:3128') must be a URL such as http://proxy.example.com:3128."
-  },
-  // Release inputs: image, repository, regions, a bucket per region
-  {
-    name: 'image together with dockerfile',
-    stage: 'inputs',
-    inputs: { image: `${REGISTRY}/hello-service@sha256:${'a'.repeat(64)}` },
-    message:
-      "Inputs 'image' and 'dockerfile' are both set: 'image' deploys an image that is already in ECR, 'dockerfile' builds a new one; give only one of them."
-  },
-  {
-    name: 'image outside a private ECR registry',
-    stage: 'inputs',
-    inputs: { dockerfile: '', binary: '', image: 'ghcr.io/acme/hello:v1' },
-    message:
-      "Input 'image' ('ghcr.io/acme/hello:v1') is not an image in a private ECR registry: give <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits> (the 'image-uri-pinned' output of an earlier run) or <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>."
-  },
-  {
-    name: 'image together with a build input',
-    stage: 'inputs',
-    inputs: { dockerfile: '', image: `${REGISTRY}/hello-service:v1` },
-    message:
-      "Input 'binary' shapes a build, and with 'image' nothing is built (the image's architecture is read from the registry): remove 'binary'."
-  },
-  {
-    name: 'repository without image',
-    stage: 'inputs',
-    inputs: { repository: 'hello-prod' },
-    message:
-      "Input 'repository' names the target repository of a promoted 'image'; a built image goes to the repository its label names: remove 'repository', or set 'image'."
-  },
-  {
-    name: 'regions listing a region twice',
-    stage: 'inputs',
-    inputs: { region: '', regions: 'eu-west-2, us-east-1, eu-west-2', bucket: 'a-{region}' },
-    message: "Input 'regions' lists eu-west-2 twice: list each region once."
-  },
-  {
-    name: 'regions with one bucket for all of them',
-    stage: 'inputs',
-    inputs: { region: '', regions: 'eu-west-2, us-east-1' },
-    message: `Input 'bucket' ('${BUCKET}') names one bucket, but 'regions' lists 2 regions and a bucket is in one region (CloudFormation reads the template from the stack's region): put {region} in the name, e.g. '${BUCKET}-{region}', with one bucket per region.`
-  },
-  {
-    name: 'region that is not one of regions',
-    stage: 'inputs',
-    inputs: { regions: 'us-east-1, us-west-2', bucket: 'a-{region}' },
-    message: `Input 'region' (${REGION}) is not one of 'regions' (us-east-1, us-west-2): leave 'region' empty or list it in 'regions'; the first listed region is where the image is built and pushed.`
-  },
-  // The engine and the AWS reads before the build
-  {
-    name: 'docker not installed (PATH without docker)',
-    stage: 'preflight',
-    docker: 'not installed',
-    message:
-      "'docker' is not installed or not on PATH: this action needs the docker CLI and a running Docker engine (GitHub's ubuntu runners have both)."
-  },
-  {
-    name: 'Docker daemon not running',
-    stage: 'preflight',
-    docker: { noDaemon: true },
-    message:
-      'The Docker engine is not running or not reachable (docker version: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?): start the daemon, or check DOCKER_HOST.'
-  },
-  {
-    name: 'no AWS credentials',
-    stage: 'preflight',
-    deps: withoutCredentials,
-    message:
-      'No AWS credentials: add aws-actions/configure-aws-credentials before this step (Could not load credentials from any providers).'
-  },
-  {
-    name: 'bucket that does not exist',
-    stage: 'preflight',
-    setup: (_ws, harness) =>
-      harness.s3
-        .on(GetBucketLocationCommand)
-        .rejects(awsError('NoSuchBucket', 'The specified bucket does not exist')),
-    message: `Input 'bucket': S3 bucket '${BUCKET}' does not exist: create it in ${REGION}, or fix the name.`
-  },
-  {
-    name: 'bucket in another region',
-    stage: 'preflight',
-    setup: (_ws, harness) =>
-      harness.s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'us-west-2' }),
-    message: `Input 'bucket': S3 bucket '${BUCKET}' is in us-west-2, but the stack deploys to ${REGION}; CloudFormation needs the template in the same region: use a bucket in ${REGION}, or set 'region' to us-west-2.`
-  },
-  {
-    name: 'bucket the credentials may not read',
-    stage: 'preflight',
-    setup: (_ws, harness) =>
-      harness.s3.on(GetBucketLocationCommand).rejects(awsError('AccessDenied', 'Access Denied')),
-    message: `Input 'bucket': no access to S3 bucket '${BUCKET}' (s3:GetBucketLocation denied): check the bucket name and the role's S3 permissions.`
-  },
-  {
-    name: 'stack in UPDATE_ROLLBACK_FAILED (continue-update-rollback first)',
-    stage: 'preflight',
-    setup: (_ws, harness) =>
-      harness.cfn
-        .on(DescribeStacksCommand, { StackName: STACK })
-        .resolves({ Stacks: [createdStack({ StackStatus: 'UPDATE_ROLLBACK_FAILED' })] }),
-    message: `Stack ${STACK} is in UPDATE_ROLLBACK_FAILED and cannot be updated. The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources that could not be rolled back (its stack events name them), then run \`aws cloudformation continue-update-rollback --stack-name <stack>\` (optionally with --resources-to-skip) before deploying again.`
-  },
-  {
-    name: 'required template parameter without a value',
-    stage: 'preflight',
-    inputs: { 'parameter-overrides': 'Stage=prod' },
-    message:
-      "Template parameters DbPassword have no Default and no value: give them in 'parameter-overrides' (KEY=VALUE lines)."
-  },
-  {
-    name: 'two required template parameters without a value',
-    stage: 'preflight',
-    inputs: { 'parameter-overrides': '' },
-    setup: (_ws, harness) => harness.write('template.yaml', TEMPLATE_NO_DEFAULT),
-    message:
-      "Template parameters Stage, DbPassword have no Default and no value: give them in 'parameter-overrides' (KEY=VALUE lines)."
-  },
-  // The built image's label, and ECR
-  {
-    name: 'image without the label',
-    stage: 'image',
-    docker: { labels: {} },
-    message: `The built image has no 'io.sparta.ecr-name' label, so there is no ECR repository to push to: add ${LABEL_LINE} to the Dockerfile.`
-  },
-  {
-    name: 'empty label',
-    stage: 'image',
-    docker: labelled(''),
-    message: `The built image's 'io.sparta.ecr-name' label is empty: set it to the ECR repository name, e.g. ${LABEL_LINE}.`
-  },
-  {
-    name: 'label in upper case',
-    stage: 'image',
-    docker: labelled('Hello-Service'),
-    message:
-      "The 'io.sparta.ecr-name' label ('Hello-Service') has an invalid ECR repository name 'Hello-Service': use 2-256 lower-case letters, digits and the separators '.', '_', '-', '/'."
-  },
-  {
-    name: 'label with a space',
-    stage: 'image',
-    docker: labelled('hello service'),
-    message:
-      "The 'io.sparta.ecr-name' label ('hello service') contains whitespace; it must be an image reference such as 'my-service' or 'my-service:v1'."
-  },
-  {
-    name: 'label with an invalid tag',
-    stage: 'image',
-    docker: labelled('hello-service:-v1'),
-    message: `The 'io.sparta.ecr-name' label ('hello-service:-v1') has an invalid tag '-v1': a tag is ${TAG_RULE}`
-  },
-  {
-    name: 'full-URI label for another account',
-    stage: 'image',
-    docker: labelled(`999999999999.dkr.ecr.${REGION}.amazonaws.com/hello:v1`),
-    message: `The 'io.sparta.ecr-name' label ('999999999999.dkr.ecr.${REGION}.amazonaws.com/hello:v1') names AWS account 999999999999, but the credentials belong to account ${ACCOUNT}: label the image with a bare repository name, or deploy with credentials for 999999999999.`
-  },
-  {
-    name: 'full-URI label for another region',
-    stage: 'image',
-    docker: labelled(`${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/hello:v1`),
-    message: `The 'io.sparta.ecr-name' label ('${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/hello:v1') names region us-east-1, but the deploy region is ${REGION}: label the image with a bare repository name, or set input 'region' to us-east-1.`
-  },
-  {
-    name: 'label naming another registry',
-    stage: 'image',
-    docker: labelled('ghcr.io/acme/hello'),
-    message: `The 'io.sparta.ecr-name' label ('ghcr.io/acme/hello') names the registry 'ghcr.io'; only a private ECR repository in the deploying account (${ACCOUNT}) and region (${REGION}) is supported: set the label to '<repository>[:tag]' or '${REGISTRY}/<repository>[:tag]'.`
-  },
-  {
-    name: 'image built for an architecture the function does not run',
-    stage: 'image',
-    inputs: { platform: 'linux/arm64' },
-    message:
-      "Function 'HelloFunction' (AWS::Lambda::Function) runs on x86_64, but the image is built for arm64: set the function's Architectures: [arm64] in the template, or build the image with input 'platform: linux/amd64'."
-  },
-  {
-    name: 'ECR repository missing without create-repository',
-    stage: 'image',
-    setup: (_ws, harness) =>
-      harness.ecr
-        .on(DescribeRepositoriesCommand)
-        .rejects(
-          awsError(
-            'RepositoryNotFoundException',
-            "The repository with name 'hello-service' does not exist"
-          )
-        ),
-    message: `ECR repository 'hello-service' (from label io.sparta.ecr-name) does not exist in account ${ACCOUNT}, ${REGION}: create it, or set 'create-repository: true'.`
-  }
+  ...atStage('inputs', [
+    // Required inputs
+    {
+      name: 'dockerfile not given',
+      inputs: { dockerfile: '' },
+      message: "Input 'dockerfile' is required: give the path of the Dockerfile to build."
+    },
+    {
+      name: 'bucket not given',
+      inputs: { bucket: '' },
+      message: "Input 'bucket' is required: name the S3 bucket the template is uploaded to."
+    },
+    {
+      name: 'stack-name not given',
+      inputs: { 'stack-name': '  ' },
+      message: "Input 'stack-name' is required: name the CloudFormation stack to deploy."
+    },
+    {
+      name: 'template not given',
+      inputs: { template: '' },
+      message:
+        "Input 'template' is required: give the path of the CloudFormation template (JSON or YAML)."
+    },
+    // Files: not found, a directory, outside the checkout
+    {
+      name: 'dockerfile not found',
+      inputs: { dockerfile: 'service/Dockerfile.prod' },
+      message: (ws) =>
+        `Input 'dockerfile': service/Dockerfile.prod does not exist (resolved to ${ws}/service/Dockerfile.prod); give a path relative to the repository root.`
+    },
+    {
+      name: 'dockerfile is a directory',
+      inputs: { dockerfile: 'service' },
+      message: "Input 'dockerfile': service is a directory; give the path of a file."
+    },
+    {
+      name: 'template not found',
+      inputs: { template: 'deploy/template.yaml' },
+      message: (ws) =>
+        `Input 'template': deploy/template.yaml does not exist (resolved to ${ws}/deploy/template.yaml); give a path relative to the repository root.`
+    },
+    {
+      name: 'template is a directory',
+      inputs: { template: 'service' },
+      message: "Input 'template': service is a directory; give the path of a file."
+    },
+    {
+      name: 'binary not found',
+      inputs: { binary: 'bin/bootstrap' },
+      message: (ws) =>
+        `Input 'binary': bin/bootstrap is not a file in the build context ${ws}/service; the path is relative to the context (it becomes SPARTA_BINARY).`
+    },
+    {
+      name: 'binary is a directory',
+      inputs: { binary: 'bin' },
+      setup: (ws) => mkdirSync(join(ws, 'service/bin')),
+      message: (ws) =>
+        `Input 'binary': bin is not a file in the build context ${ws}/service; the path is relative to the context (it becomes SPARTA_BINARY).`
+    },
+    {
+      name: 'binary outside the build context through ..',
+      inputs: { binary: '../template.yaml' },
+      message: (ws) =>
+        `Input 'binary': ../template.yaml is outside the build context ${ws}/service; docker can only COPY files inside it.`
+    },
+    {
+      name: 'parameter file not found',
+      inputs: { 'parameter-overrides': 'params/prod.json' },
+      message: (ws) =>
+        `Input 'parameter-overrides': params/prod.json does not exist (resolved to ${ws}/params/prod.json); give a path relative to the repository root.`
+    },
+    {
+      name: 'parameter file is a directory',
+      inputs: { 'parameter-overrides': 'file://params' },
+      setup: (ws) => mkdirSync(join(ws, 'params')),
+      message: "Input 'parameter-overrides': params is a directory; give the path of a file."
+    },
+    {
+      name: 'parameter file is not JSON',
+      inputs: { 'parameter-overrides': 'params/prod.json' },
+      setup: (_ws, harness) => harness.write('params/prod.json', '{"Stage": "prod",}'),
+      message: `Input 'parameter-overrides': params/prod.json is not valid JSON (${jsonReason('{"Stage": "prod",}')}).`
+    },
+    {
+      name: 'context outside the repository through a .. symlink',
+      inputs: { context: 'service/up' },
+      setup: (ws) => symlinkSync('../..', join(ws, 'service/up')),
+      message: (ws) =>
+        `Input 'context' (service/up) resolves to ${realpathSync(dirname(ws))}, outside the repository ${realpathSync(ws)}: keep the build context inside the checkout.`
+    },
+    {
+      name: 'context outside the repository through ..',
+      inputs: { context: '..' },
+      message: (ws) =>
+        `Input 'context' (..) resolves to ${realpathSync(dirname(ws))}, outside the repository ${realpathSync(ws)}: keep the build context inside the checkout.`
+    },
+    {
+      name: 'context is a file',
+      inputs: { context: 'service/Dockerfile' },
+      message:
+        "Input 'context': service/Dockerfile is not a directory; give the build context directory (default: the Dockerfile's directory)."
+    },
+    // The template
+    {
+      name: 'template is not valid JSON (line and column)',
+      inputs: { template: 'template.json', 'parameter-overrides': '' },
+      setup: (_ws, harness) => harness.write('template.json', BROKEN_JSON),
+      message: (ws) =>
+        `Input 'template': ${ws}/template.json is not valid JSON at line 5, column 5 (${jsonReason(BROKEN_JSON)}): fix the syntax.`
+    },
+    {
+      name: 'template is not valid YAML (line and column)',
+      inputs: { 'parameter-overrides': '' },
+      setup: (_ws, harness) => harness.write('template.yaml', BROKEN_YAML),
+      message: (ws) =>
+        `Input 'template': ${ws}/template.yaml is not valid YAML at line 7, column 1 (All mapping items must start at the same column): fix the syntax.`
+    },
+    {
+      name: 'template uses an unknown short-form tag',
+      setup: (_ws, harness) =>
+        harness.write('template.yaml', TEMPLATE.replace('!GetAtt', '!GetAttr')),
+      message: (ws) =>
+        `Input 'template': ${ws}/template.yaml is not valid YAML at line 29, column 13 (Unresolved tag: !GetAttr): fix the syntax.`
+    },
+    {
+      name: 'template over 1 MB',
+      setup: (_ws, harness) => harness.write('template.yaml', HUGE_TEMPLATE),
+      message: (ws) =>
+        `Input 'template': ${ws}/template.yaml is ${Buffer.byteLength(HUGE_TEMPLATE)} bytes, over CloudFormation's 1000000-byte limit: split it into nested stacks or remove unused parts.`
+    },
+    {
+      name: 'template without the image parameter',
+      inputs: { 'image-parameter': 'ImageUri' },
+      message:
+        "Input 'image-parameter': the template template.yaml declares no parameter 'ImageUri' to receive the image URI: add it under Parameters (Type: String), or set 'image-parameter' to the parameter your function's ImageUri refers to."
+    },
+    // KEY=VALUE inputs
+    {
+      name: 'override naming an undeclared parameter',
+      inputs: { 'parameter-overrides': 'DbPassword=x\nStaeg=prod' },
+      message:
+        "Input 'parameter-overrides' sets 'Staeg', which the template does not declare (declared: CodeImageURI, Stage, DbPassword): fix the name or declare it."
+    },
+    {
+      name: 'override of the image parameter',
+      inputs: { 'parameter-overrides': 'DbPassword=x\nCodeImageURI=nginx:latest' },
+      message:
+        "Input 'parameter-overrides' sets 'CodeImageURI', the image parameter the action fills with the pushed image URI: remove it."
+    },
+    {
+      name: "tags line without '='",
+      inputs: { tags: 'team=platform\nowner' },
+      message: `Input 'tags' line 2 ("owner") has no '=': write one KEY=VALUE per line.`
+    },
+    {
+      name: 'parameter-overrides line with an empty key',
+      inputs: { 'parameter-overrides': 'DbPassword=x\n =prod' },
+      message:
+        "Input 'parameter-overrides' line 2 has an empty key before '=': write one KEY=VALUE per line."
+    },
+    {
+      name: 'parameter-overrides with a duplicate key',
+      inputs: { 'parameter-overrides': 'Stage=dev\nDbPassword=x\nStage=prod' },
+      message: "Input 'parameter-overrides' sets 'Stage' twice (lines 1 and 3): keep one of them."
+    },
+    {
+      name: 'multi-line build-arg value (a continuation line without =)',
+      inputs: { 'build-args': 'GREETING=hello\n  world' },
+      message: `Input 'build-args' line 2 ("world") has no '=': write one KEY=VALUE per line.`
+    },
+    {
+      name: 'multi-line build-arg value whose continuation holds =',
+      inputs: { 'build-args': 'JAVA_OPTS=-Xmx1g\n  -Dlog.level=debug' },
+      message:
+        "Input 'build-args' line 2: '-Dlog.level' is not a build arg name (letters, digits, '_'); a value cannot continue on the next line: put each KEY=VALUE on one line."
+    },
+    {
+      name: "build-arg setting one of Sparta's own",
+      inputs: { 'build-args': 'SPARTA_BINARY=other' },
+      message: `Input 'build-args' sets SPARTA_BINARY, which the action sets itself (${SPARTA_ARGS}): remove that line.`
+    },
+    {
+      name: "stack tag starting with 'aws:'",
+      inputs: { tags: 'aws:owner=me' },
+      message:
+        "Input 'tags' line 1: tag 'aws:owner' is not allowed: keys are 1-128 characters not starting with 'aws:', values at most 256."
+    },
+    // Names
+    {
+      name: 'stack name over 128 characters',
+      inputs: { 'stack-name': `s${'1'.repeat(128)}` },
+      message: `Input 'stack-name' ('s${'1'.repeat(128)}') ${STACK_NAME_RULE}`
+    },
+    {
+      name: 'stack name with an underscore',
+      inputs: { 'stack-name': 'hello_service' },
+      message: `Input 'stack-name' ('hello_service') ${STACK_NAME_RULE}`
+    },
+    {
+      name: 'stack name starting with a digit',
+      inputs: { 'stack-name': '1hello' },
+      message: `Input 'stack-name' ('1hello') ${STACK_NAME_RULE}`
+    },
+    {
+      name: 'stack name made invalid by stack-name-suffix',
+      inputs: { 'stack-name-suffix': 'pr/42' },
+      message: `Input 'stack-name' with 'stack-name-suffix' ('${STACK}-pr/42') ${STACK_NAME_RULE}`
+    },
+    {
+      name: 'bucket name with upper case and an underscore',
+      inputs: { bucket: 'Artifacts_Bucket' },
+      message: `Input 'bucket' ('Artifacts_Bucket') ${BUCKET_RULE}`
+    },
+    {
+      name: 'bucket name of two characters',
+      inputs: { bucket: 'ab' },
+      message: `Input 'bucket' ('ab') ${BUCKET_RULE}`
+    },
+    {
+      name: 'unknown capability',
+      inputs: { capabilities: 'CAPABILITY_IAM, CAPABILITY_ROOT' },
+      message:
+        "Input 'capabilities' has unknown capability 'CAPABILITY_ROOT': use CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND."
+    },
+    {
+      name: 'invalid region',
+      inputs: { region: 'eu-west' },
+      message:
+        "Input 'region' ('eu-west') is not an AWS region name such as us-east-1 or eu-west-2."
+    },
+    {
+      name: 'no region anywhere',
+      inputs: { region: '' },
+      env: { AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined },
+      message:
+        "No AWS region: set input 'region', or set aws-region in aws-actions/configure-aws-credentials (AWS_REGION)."
+    },
+    {
+      name: 'non-numeric timeout-minutes',
+      inputs: { 'timeout-minutes': 'ten' },
+      message: "Input 'timeout-minutes' must be a whole number between 1 and 355, got 'ten'."
+    },
+    {
+      name: 'zero timeout-minutes',
+      inputs: { 'timeout-minutes': '0' },
+      message: "Input 'timeout-minutes' must be a whole number between 1 and 355, got '0'."
+    },
+    {
+      name: 'timeout-minutes beyond the 6-hour job limit',
+      inputs: { 'timeout-minutes': '400' },
+      message: "Input 'timeout-minutes' must be a whole number between 1 and 355, got '400'."
+    },
+    {
+      name: 'build id that sanitises to nothing',
+      inputs: { 'build-id': '-/.' },
+      message:
+        "Input 'build-id' ('-/.') has no letters or digits to make a docker tag from: use e.g. the commit SHA."
+    },
+    {
+      name: 'no build id and no GITHUB_SHA',
+      env: { GITHUB_SHA: undefined },
+      message:
+        "Input 'build-id' is empty and GITHUB_SHA is not set: give a build id such as the commit SHA."
+    },
+    {
+      name: 'dockerfile together with code-archive',
+      inputs: { 'code-archive': 'function.zip' },
+      message:
+        "Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile)."
+    },
+    {
+      name: 'label-name that is not a label key',
+      inputs: { 'label-name': 'io sparta' },
+      message:
+        "Input 'label-name' ('io sparta') is not a valid label key: use letters, digits, '.', '-', '_' and '/', e.g. io.sparta.ecr-name."
+    },
+    {
+      name: 'unknown mode',
+      inputs: { mode: 'ship' },
+      message: "Input 'mode' must be one of deploy, review, noop, delete, got 'ship'."
+    },
+    {
+      name: 'flag that is not true or false',
+      inputs: { 'create-repository': 'yes' },
+      message: "Input 'create-repository' must be true or false, got 'yes'."
+    },
+    {
+      name: 'image tag that is not a docker tag',
+      inputs: { 'image-tags': 'v1.2, -latest' },
+      message: `Input 'image-tags' has '-latest', which is not a docker tag: ${TAG_RULE}`
+    },
+    {
+      name: 'role-arn that is not an IAM role ARN',
+      inputs: { 'role-arn': 'cfn-deploy' },
+      message:
+        "Input 'role-arn' ('cfn-deploy') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy."
+    },
+    {
+      name: 'http-proxy without a scheme',
+      inputs: { 'http-proxy': 'proxy:3128' },
+      message:
+        "Input 'http-proxy' ('proxy:3128') must be a URL such as http://proxy.example.com:3128."
+    },
+    // Release inputs: image, repository, regions, a bucket per region
+    {
+      name: 'image together with dockerfile',
+      inputs: { image: `${REGISTRY}/hello-service@sha256:${'a'.repeat(64)}` },
+      message:
+        "Inputs 'image' and 'dockerfile' are both set: 'image' deploys an image that is already in ECR, 'dockerfile' builds a new one; give only one of them."
+    },
+    {
+      name: 'image outside a private ECR registry',
+      inputs: { dockerfile: '', binary: '', image: 'ghcr.io/acme/hello:v1' },
+      message:
+        "Input 'image' ('ghcr.io/acme/hello:v1') is not an image in a private ECR registry: give <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits> (the 'image-uri-pinned' output of an earlier run) or <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>."
+    },
+    {
+      name: 'image together with a build input',
+      inputs: { dockerfile: '', image: `${REGISTRY}/hello-service:v1` },
+      message:
+        "Input 'binary' shapes a build, and with 'image' nothing is built (the image's architecture is read from the registry): remove 'binary'."
+    },
+    {
+      name: 'repository without image',
+      inputs: { repository: 'hello-prod' },
+      message:
+        "Input 'repository' names the target repository of a promoted 'image'; a built image goes to the repository its label names: remove 'repository', or set 'image'."
+    },
+    {
+      name: 'regions listing a region twice',
+      inputs: { region: '', regions: 'eu-west-2, us-east-1, eu-west-2', bucket: 'a-{region}' },
+      message: "Input 'regions' lists eu-west-2 twice: list each region once."
+    },
+    {
+      name: 'regions with one bucket for all of them',
+      inputs: { region: '', regions: 'eu-west-2, us-east-1' },
+      message: `Input 'bucket' ('${BUCKET}') names one bucket, but 'regions' lists 2 regions and a bucket is in one region (CloudFormation reads the template from the stack's region): put {region} in the name, e.g. '${BUCKET}-{region}', with one bucket per region.`
+    },
+    {
+      name: 'region that is not one of regions',
+      inputs: { regions: 'us-east-1, us-west-2', bucket: 'a-{region}' },
+      message: `Input 'region' (${REGION}) is not one of 'regions' (us-east-1, us-west-2): leave 'region' empty or list it in 'regions'; the first listed region is where the image is built and pushed.`
+    }
+  ]),
+  ...atStage('preflight', [
+    // The engine and the AWS reads before the build
+    {
+      name: 'docker not installed (PATH without docker)',
+      docker: 'not installed',
+      message:
+        "'docker' is not installed or not on PATH: this action needs the docker CLI and a running Docker engine (GitHub's ubuntu runners have both)."
+    },
+    {
+      name: 'Docker daemon not running',
+      docker: { noDaemon: true },
+      message:
+        'The Docker engine is not running or not reachable (docker version: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?): start the daemon, or check DOCKER_HOST.'
+    },
+    {
+      name: 'no AWS credentials',
+      deps: withoutCredentials,
+      message:
+        'No AWS credentials: add aws-actions/configure-aws-credentials before this step (Could not load credentials from any providers).'
+    },
+    {
+      name: 'bucket that does not exist',
+      setup: (_ws, harness) =>
+        harness.s3
+          .on(GetBucketLocationCommand)
+          .rejects(awsError('NoSuchBucket', 'The specified bucket does not exist')),
+      message: `Input 'bucket': S3 bucket '${BUCKET}' does not exist: create it in ${REGION}, or fix the name.`
+    },
+    {
+      name: 'bucket in another region',
+      setup: (_ws, harness) =>
+        harness.s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: 'us-west-2' }),
+      message: `Input 'bucket': S3 bucket '${BUCKET}' is in us-west-2, but the stack deploys to ${REGION}; CloudFormation needs the template in the same region: use a bucket in ${REGION}, or set 'region' to us-west-2.`
+    },
+    {
+      name: 'bucket the credentials may not read',
+      setup: (_ws, harness) =>
+        harness.s3.on(GetBucketLocationCommand).rejects(awsError('AccessDenied', 'Access Denied')),
+      message: `Input 'bucket': no access to S3 bucket '${BUCKET}' (s3:GetBucketLocation denied): check the bucket name and the role's S3 permissions.`
+    },
+    {
+      name: 'stack in UPDATE_ROLLBACK_FAILED (continue-update-rollback first)',
+      setup: (_ws, harness) =>
+        harness.cfn
+          .on(DescribeStacksCommand, { StackName: STACK })
+          .resolves({ Stacks: [createdStack({ StackStatus: 'UPDATE_ROLLBACK_FAILED' })] }),
+      message: `Stack ${STACK} is in UPDATE_ROLLBACK_FAILED and cannot be updated. The stack is stuck in UPDATE_ROLLBACK_FAILED: fix the resources that could not be rolled back (its stack events name them), then run \`aws cloudformation continue-update-rollback --stack-name <stack>\` (optionally with --resources-to-skip) before deploying again.`
+    },
+    {
+      name: 'required template parameter without a value',
+      inputs: { 'parameter-overrides': 'Stage=prod' },
+      message:
+        "Template parameters DbPassword have no Default and no value: give them in 'parameter-overrides' (KEY=VALUE lines)."
+    },
+    {
+      name: 'two required template parameters without a value',
+      inputs: { 'parameter-overrides': '' },
+      setup: (_ws, harness) => harness.write('template.yaml', TEMPLATE_NO_DEFAULT),
+      message:
+        "Template parameters Stage, DbPassword have no Default and no value: give them in 'parameter-overrides' (KEY=VALUE lines)."
+    }
+  ]),
+  ...atStage('image', [
+    // The built image's label, and ECR
+    {
+      name: 'image without the label',
+      docker: { labels: {} },
+      message: `The built image has no 'io.sparta.ecr-name' label, so there is no ECR repository to push to: add ${LABEL_LINE} to the Dockerfile.`
+    },
+    {
+      name: 'empty label',
+      docker: labelled(''),
+      message: `The built image's 'io.sparta.ecr-name' label is empty: set it to the ECR repository name, e.g. ${LABEL_LINE}.`
+    },
+    {
+      name: 'label in upper case',
+      docker: labelled('Hello-Service'),
+      message:
+        "The 'io.sparta.ecr-name' label ('Hello-Service') has an invalid ECR repository name 'Hello-Service': use 2-256 lower-case letters, digits and the separators '.', '_', '-', '/'."
+    },
+    {
+      name: 'label with a space',
+      docker: labelled('hello service'),
+      message:
+        "The 'io.sparta.ecr-name' label ('hello service') contains whitespace; it must be an image reference such as 'my-service' or 'my-service:v1'."
+    },
+    {
+      name: 'label with an invalid tag',
+      docker: labelled('hello-service:-v1'),
+      message: `The 'io.sparta.ecr-name' label ('hello-service:-v1') has an invalid tag '-v1': a tag is ${TAG_RULE}`
+    },
+    {
+      name: 'full-URI label for another account',
+      docker: labelled(`999999999999.dkr.ecr.${REGION}.amazonaws.com/hello:v1`),
+      message: `The 'io.sparta.ecr-name' label ('999999999999.dkr.ecr.${REGION}.amazonaws.com/hello:v1') names AWS account 999999999999, but the credentials belong to account ${ACCOUNT}: label the image with a bare repository name, or deploy with credentials for 999999999999.`
+    },
+    {
+      name: 'full-URI label for another region',
+      docker: labelled(`${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/hello:v1`),
+      message: `The 'io.sparta.ecr-name' label ('${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/hello:v1') names region us-east-1, but the deploy region is ${REGION}: label the image with a bare repository name, or set input 'region' to us-east-1.`
+    },
+    {
+      name: 'label naming another registry',
+      docker: labelled('ghcr.io/acme/hello'),
+      message: `The 'io.sparta.ecr-name' label ('ghcr.io/acme/hello') names the registry 'ghcr.io'; only a private ECR repository in the deploying account (${ACCOUNT}) and region (${REGION}) is supported: set the label to '<repository>[:tag]' or '${REGISTRY}/<repository>[:tag]'.`
+    },
+    {
+      name: 'image built for an architecture the function does not run',
+      inputs: { platform: 'linux/arm64' },
+      message:
+        "Function 'HelloFunction' (AWS::Lambda::Function) runs on x86_64, but the image is built for arm64: set the function's Architectures: [arm64] in the template, or build the image with input 'platform: linux/amd64'."
+    },
+    {
+      name: 'ECR repository missing without create-repository',
+      setup: repositoryMissing,
+      message: `ECR repository 'hello-service' (from label io.sparta.ecr-name) does not exist in account ${ACCOUNT}, ${REGION}: create it, or set 'create-repository: true'.`
+    }
+  ])
 ]
 
 describe('bad input', () => {
@@ -917,17 +844,7 @@ function simulateStack(harness: Harness) {
       StackName: STACK,
       Status: 'CREATE_COMPLETE',
       ExecutionStatus: cs.execution,
-      Changes: [
-        {
-          Type: 'Resource',
-          ResourceChange: {
-            Action: 'Modify',
-            LogicalResourceId: 'HelloFunction',
-            ResourceType: 'AWS::Lambda::Function',
-            Replacement: 'False'
-          }
-        }
-      ]
+      Changes: [FUNCTION_UPDATE]
     }
   })
   cfn.on(CreateChangeSetCommand).callsFake((input: { ChangeSetName: string }) => {

@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path'
 import { awsError } from '../__fixtures__/aws.js'
 import type { FakeDockerOptions } from '../__fixtures__/fake-docker.js'
 import {
+  BUILD_AND_PUSH_COMMANDS,
   CHANGE_SET_ID,
   CHANGE_SET_NAME,
   createdStack,
@@ -34,6 +35,7 @@ import {
   useHarness,
   type Harness
 } from '../__fixtures__/fail-safe/harness.js'
+import { FUNCTION_UPDATE } from '../__fixtures__/run-scenarios.js'
 
 const h = useHarness()
 
@@ -60,16 +62,7 @@ describe('the ECR password', () => {
 
       expect(h.errors()).toEqual([])
       const calls = fake.calls()
-      expect(calls.map((call) => call.argv[0])).toEqual([
-        'version',
-        'build',
-        'build',
-        'image',
-        'login',
-        'tag',
-        'push',
-        'image'
-      ])
+      expect(calls.map((call) => call.argv[0])).toEqual(BUILD_AND_PUSH_COMMANDS)
       for (const call of calls) {
         for (const secret of Object.values(SECRETS)) {
           expect(call.argv.filter((arg) => arg.includes(secret))).toEqual([])
@@ -265,17 +258,7 @@ describe('NoEcho parameters', () => {
         { ParameterKey: 'Stage', ParameterValue: 'prod' },
         { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
       ],
-      Changes: [
-        {
-          Type: 'Resource',
-          ResourceChange: {
-            Action: 'Modify',
-            LogicalResourceId: 'HelloFunction',
-            ResourceType: 'AWS::Lambda::Function',
-            Replacement: 'False'
-          }
-        }
-      ]
+      Changes: [FUNCTION_UPDATE]
     })
   }
 

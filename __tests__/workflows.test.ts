@@ -243,52 +243,47 @@ describe('checkWorkflow', () => {
     expect(checkWorkflow(GOOD)).toEqual([])
   })
 
-  it.each([
-    [
-      'a workflow without a trigger',
-      GOOD.replace('on: push\n', ''),
-      "no 'on': the workflow has no trigger"
-    ],
-    [
-      'a job without runs-on',
-      GOOD.replace(/ {4}runs-on: ubuntu-latest\n/, ''),
-      "job deploy has no 'runs-on'"
-    ],
+  it.each<[string, string | RegExp, string, string]>([
+    ['a workflow without a trigger', 'on: push\n', '', "no 'on': the workflow has no trigger"],
+    ['a job without runs-on', / {4}runs-on: ubuntu-latest\n/, '', "job deploy has no 'runs-on'"],
     [
       'a step with both uses and run',
-      GOOD.replace(
-        'uses: your-org/oci-stack-deploy@v1',
-        'uses: your-org/oci-stack-deploy@v1\n        run: echo'
-      ),
+      'uses: your-org/oci-stack-deploy@v1',
+      'uses: your-org/oci-stack-deploy@v1\n        run: echo',
       "job deploy step 1 must have exactly one of 'uses' and 'run'"
     ],
     [
       'an input the action does not declare',
-      GOOD.replace('stack-name: hello', 'stack-name: hello\n          s3-bucket: b'),
+      'stack-name: hello',
+      'stack-name: hello\n          s3-bucket: b',
       "job deploy step 1: input 's3-bucket' is not declared in action.yml"
     ],
     [
       'an output the action never sets',
-      GOOD.replace('steps.deploy.outputs.image-uri', 'steps.deploy.outputs.image-url'),
+      'steps.deploy.outputs.image-uri',
+      'steps.deploy.outputs.image-url',
       'job deploy: steps.deploy.outputs.image-url is neither an output of action.yml nor a stack output of examples/hello'
     ],
     [
       'a step id that does not exist',
-      GOOD.replace('steps.deploy.outputs', 'steps.build.outputs'),
+      'steps.deploy.outputs',
+      'steps.build.outputs',
       'job deploy: steps.build is not a step of this job'
     ],
     [
       'needs naming a job that does not exist',
-      GOOD.replace('needs: deploy', 'needs: [deploy, test]'),
+      'needs: deploy',
+      'needs: [deploy, test]',
       "job after needs 'test', which is not a job of this workflow"
     ],
     [
       'a job output that is not declared',
-      GOOD.replace('needs.deploy.outputs.image-uri', 'needs.deploy.outputs.digest'),
+      'needs.deploy.outputs.image-uri',
+      'needs.deploy.outputs.digest',
       'job after: needs.deploy.outputs.digest is not an output of job deploy'
     ]
-  ])('rejects %s', (_case, workflow, problem) => {
-    expect(checkWorkflow(workflow)).toEqual([problem])
+  ])('rejects %s', (_case, search, replacement, problem) => {
+    expect(checkWorkflow(GOOD.replace(search, replacement))).toEqual([problem])
   })
 
   it('checks the inputs of a local uses: ./ step too', () => {

@@ -15,9 +15,10 @@ import {
 } from '@aws-sdk/client-ecr'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { readFileSync } from 'node:fs'
-import { awsError } from '../../__fixtures__/aws.js'
 import {
   ACCOUNT,
+  BUILD_AND_PUSH_COMMANDS,
+  BUILD_COMMANDS,
   BUILD_ID,
   cfn,
   commands,
@@ -40,10 +41,12 @@ import {
   warnings
 } from '../../__fixtures__/run-harness.js'
 import {
+  ARM64_TEMPLATE,
   DOCKER_V2,
   imageParameterSent,
   OCI_INDEX,
   registry,
+  repositoryMissing,
   writeTemplate
 } from '../../__fixtures__/run-scenarios.js'
 import type { ManifestReader } from '../../src/artifacts/flow-context.js'
@@ -80,7 +83,7 @@ describe('label and repository', () => {
       `The built image has no 'io.sparta.ecr-name' label, so there is no ECR repository to push to: add LABEL io.sparta.ecr-name="<repository>" (or ARG SPARTA_ECR_LABEL_NAME then LABEL \${SPARTA_ECR_LABEL_NAME}="<repository>") to the Dockerfile.`
     )
     expect(process.exitCode).toBe(1)
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(commands()).toEqual(BUILD_COMMANDS)
     expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(0)
     expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0)
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
@@ -105,14 +108,7 @@ describe('label and repository', () => {
   })
 
   it("fails naming the repository and 'create-repository' when the repository is missing", async () => {
-    ecr
-      .on(DescribeRepositoriesCommand)
-      .rejects(
-        awsError(
-          'RepositoryNotFoundException',
-          "The repository with name 'hello-service' does not exist"
-        )
-      )
+    repositoryMissing()
     useDocker()
     await runAction()
 
@@ -128,14 +124,7 @@ describe('label and repository', () => {
 
   it("creates the missing repository before the push with 'create-repository: true'", async () => {
     setInputs({ 'create-repository': 'true' })
-    ecr
-      .on(DescribeRepositoriesCommand)
-      .rejects(
-        awsError(
-          'RepositoryNotFoundException',
-          "The repository with name 'hello-service' does not exist"
-        )
-      )
+    repositoryMissing()
     let pushesBeforeCreate = -1
     ecr.on(CreateRepositoryCommand).callsFake(() => {
       pushesBeforeCreate = harness.docker?.callsOf('push').length ?? -1
@@ -212,7 +201,7 @@ describe('push skip', () => {
     await runAction({ getManifest })
 
     expect(failure()).toBeUndefined()
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(commands()).toEqual(BUILD_COMMANDS)
     expect(reads).toEqual([`hello-service:${BUILD_ID}`])
     expect(ecr.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(1)
     expect(imageParameterSent()).toBe(`${REGISTRY}/hello-service@${HELD_DIGEST}`)
@@ -236,16 +225,7 @@ describe('push skip', () => {
     await runAction({ getManifest })
 
     expect(failure()).toBeUndefined()
-    expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
-      'login',
-      'tag',
-      'push',
-      'image'
-    ])
+    expect(commands()).toEqual(BUILD_AND_PUSH_COMMANDS)
     expect(readOutputs()['image-digest']).not.toBe(HELD_DIGEST)
   })
 
@@ -257,16 +237,7 @@ describe('push skip', () => {
     await runAction({ getManifest: unreadable })
 
     expect(failure()).toBeUndefined()
-    expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
-      'login',
-      'tag',
-      'push',
-      'image'
-    ])
+    expect(commands()).toEqual(BUILD_AND_PUSH_COMMANDS)
     expect(warnings()).toEqual([
       `Could not read hello-service:${BUILD_ID} from the registry to see if it is already there: fetch failed (connect ETIMEDOUT)`,
       expect.stringMatching(
@@ -296,12 +267,7 @@ describe('Lambda-ready image checks', () => {
   })
 
   it('fails on an architecture mismatch before the push, saying which side to change', async () => {
-    writeTemplate(
-      TEMPLATE.replace(
-        '      PackageType: Image\n',
-        '      PackageType: Image\n      Architectures: [arm64]\n'
-      )
-    )
+    writeTemplate(ARM64_TEMPLATE)
     useDocker()
     await runAction()
 
@@ -309,19 +275,14 @@ describe('Lambda-ready image checks', () => {
       "Function 'HelloFunction' (AWS::Lambda::Function) runs on arm64, but the image is built for x86_64: set the function's Architectures: [x86_64] in the template, or build the image with input 'platform: linux/arm64'."
     )
     expect(process.exitCode).toBe(1)
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(commands()).toEqual(BUILD_COMMANDS)
     expect(ecr.calls()).toHaveLength(0)
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
   })
 
   it("builds for the function's arm64 with 'platform: linux/arm64'", async () => {
-    writeTemplate(
-      TEMPLATE.replace(
-        '      PackageType: Image\n',
-        '      PackageType: Image\n      Architectures: [arm64]\n'
-      )
-    )
+    writeTemplate(ARM64_TEMPLATE)
     setInputs({ platform: 'linux/arm64' })
     const fake = useDocker()
     await runAction()

@@ -7,6 +7,7 @@ import { CreateChangeSetCommand } from '@aws-sdk/client-cloudformation'
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
 import { existsSync, readFileSync } from 'node:fs'
 import {
+  BUILD_COMMANDS,
   cfn,
   commands,
   DB_PASSWORD,
@@ -58,10 +59,7 @@ describe('registry access', () => {
 
     expect(failure()).toBeUndefined()
     expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
+      ...BUILD_COMMANDS,
       'login',
       'tag',
       'push',

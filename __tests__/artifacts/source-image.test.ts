@@ -3,7 +3,7 @@
  * write, deployed in place or copied into the deploying account and region, and never a docker
  * command.
  */
-import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it, jest } from '@jest/globals'
 import { CreateChangeSetCommand } from '@aws-sdk/client-cloudformation'
 import {
   CreateRepositoryCommand,
@@ -13,8 +13,9 @@ import {
 import { awsError } from '../../__fixtures__/aws.js'
 import { regionMocks, writesIn, type RegionMocks } from '../../__fixtures__/regions.js'
 import {
-  startRegistryServer,
+  LOOPBACK_HTTP,
   testImage,
+  useRegistryServers,
   type RegistryServer
 } from '../../__fixtures__/registry-server.js'
 import {
@@ -30,24 +31,16 @@ import {
 } from '../../__fixtures__/run-harness.js'
 import type { Runner } from '../../src/docker/docker.js'
 import { DOCKER_MANIFEST_LIST } from '../../src/registry/manifests.js'
-import type { RegistryHttp } from '../../src/registry/http.js'
 
 installRunHarness()
 
-const HTTP: RegistryHttp = { fetch, options: { scheme: 'http', retryDelaysMs: [0, 0] } }
 const SOURCE_ACCOUNT = '111122223333'
 const ECR_HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`
 
-let servers: RegistryServer[] = []
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-  servers = []
-})
+const startRegistry = useRegistryServers()
 
-async function registry(password: string, mount = false): Promise<RegistryServer> {
-  const server = await startRegistryServer({ password, mount })
-  servers.push(server)
-  return server
+function registry(password: string, mount = false): Promise<RegistryServer> {
+  return startRegistry({ password, mount })
 }
 
 /** run() with the regions' clients, the loopback registries and a runner that must not run. */
@@ -61,7 +54,7 @@ async function promote(regions: RegionMocks[], inputs: Record<string, string>) {
   })
   setInputs({ dockerfile: '', binary: '', ...inputs })
   const fake = useDocker()
-  await runAction({ clients, runner, registryHttp: HTTP })
+  await runAction({ clients, runner, registryHttp: LOOPBACK_HTTP })
   // With 'image', no docker ran: neither the runner nor the docker on PATH.
   expect(runner).not.toHaveBeenCalled()
   expect(fake.calls()).toEqual([])

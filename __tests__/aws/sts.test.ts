@@ -22,24 +22,20 @@ describe('getAccountId', () => {
     expect(sts).toHaveReceivedCommandTimes(GetCallerIdentityCommand, 1)
   })
 
-  it('points to configure-aws-credentials when there are no credentials', async () => {
-    sts
-      .on(GetCallerIdentityCommand)
-      .rejects(
-        awsError('CredentialsProviderError', 'Could not load credentials from any providers')
-      )
-    await expect(getAccountId(client)).rejects.toThrow(
+  it.each([
+    [
+      'points to configure-aws-credentials when there are no credentials',
+      awsError('CredentialsProviderError', 'Could not load credentials from any providers'),
       'No AWS credentials: add aws-actions/configure-aws-credentials before this step (Could not load credentials from any providers).'
-    )
-  })
-
-  it('names the call when STS fails for another reason', async () => {
-    sts
-      .on(GetCallerIdentityCommand)
-      .rejects(awsError('AccessDenied', 'User is not authorized to perform sts:GetCallerIdentity'))
-    await expect(getAccountId(client)).rejects.toThrow(
+    ],
+    [
+      'names the call when STS fails for another reason',
+      awsError('AccessDenied', 'User is not authorized to perform sts:GetCallerIdentity'),
       "Could not read the caller's AWS identity (sts:GetCallerIdentity): User is not authorized to perform sts:GetCallerIdentity"
-    )
+    ]
+  ])('%s', async (_title, error, message) => {
+    sts.on(GetCallerIdentityCommand).rejects(error)
+    await expect(getAccountId(client)).rejects.toThrow(message)
   })
 
   it('fails when STS answers without an account id', async () => {

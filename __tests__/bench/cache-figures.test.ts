@@ -18,6 +18,7 @@ import {
   type CacheRun
 } from '../../bench/cache-figures.mjs'
 import type { DockerCall } from '../../bench/analysis.mjs'
+import { cacheRunSetup } from '../../__fixtures__/bench/cache-run.js'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`
 const FROM = '[build 1/3] FROM 123456789012.dkr.ecr.us-east-1.amazonaws.com/bench-base:1'
@@ -387,16 +388,7 @@ describe('cacheFigures', () => {
 
 function cacheResults(runs: CacheRun[]): CacheResults {
   return {
-    config: {
-      engine: 'containerd',
-      runs: runs.length / 2,
-      baseImage: 'bench-base',
-      workRounds: 6,
-      toolchainLayers: 2,
-      toolchainLayerMB: 32,
-      payloadMB: 8
-    },
-    meta: { date: '2026-11-29', engine: 'dockerd 26.1.5', cpus: 2 },
+    ...cacheRunSetup(runs.length / 2),
     figures: cacheFigures(runs),
     runs
   }

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { captureStdout } from '../../__fixtures__/aws.js'
-import { installFakeDocker, type FakeDocker } from '../../__fixtures__/fake-docker.js'
+import { describe, expect, it } from '@jest/globals'
+import { BUILD_ARGV_START, buildRequest, useDockerTest } from '../../__fixtures__/docker.js'
+import type { FakeDocker } from '../../__fixtures__/fake-docker.js'
 import {
   buildArgv,
   buildImage,
@@ -11,41 +11,24 @@ import {
 import { supportsAttestationFlags } from '../../src/docker/builder.js'
 import { DeployError } from '../../src/base/errors.js'
 
-const request: BuildRequest = {
-  dockerfile: '/repo/service/Dockerfile',
-  context: '/repo/service',
-  localTag: 'sparta/hello:b1',
-  buildArgs: [
-    { key: 'AWS_ACCOUNT_ID', value: '123456789012' },
-    { key: 'SPARTA_BUILD_ID', value: 'b1' }
-  ],
-  platform: '',
-  target: ''
-}
+const request = buildRequest({ AWS_ACCOUNT_ID: '123456789012', SPARTA_BUILD_ID: 'b1' })
+/** The argv of a build of `request` up to the options that follow the build args. */
+const ARGV_TO_BUILD_ARGS = [
+  ...BUILD_ARGV_START,
+  '--build-arg',
+  'AWS_ACCOUNT_ID=123456789012',
+  '--build-arg',
+  'SPARTA_BUILD_ID=b1'
+]
 
-let fake: FakeDocker | undefined
-let stdout: ReturnType<typeof captureStdout>
-const savedBuildkit = process.env['FAKE_DOCKER_BUILDKIT']
+const { useFake: installFake, lines: stdoutLines } = useDockerTest({
+  labels: { 'io.sparta.ecr-name': 'hello' }
+})
 
 /** The fake docker, as BuildKit (buildx) or as the legacy builder. */
 function useFake(builder: 'buildkit' | 'legacy'): FakeDocker {
-  fake = installFakeDocker({ labels: { 'io.sparta.ecr-name': 'hello' } })
-  if (builder === 'buildkit') process.env['FAKE_DOCKER_BUILDKIT'] = '1'
-  else delete process.env['FAKE_DOCKER_BUILDKIT']
-  return fake
+  return installFake({ buildkit: builder === 'buildkit' })
 }
-
-beforeEach(() => {
-  stdout = captureStdout()
-})
-
-afterEach(() => {
-  stdout.restore()
-  fake?.restore()
-  fake = undefined
-  if (savedBuildkit === undefined) delete process.env['FAKE_DOCKER_BUILDKIT']
-  else process.env['FAKE_DOCKER_BUILDKIT'] = savedBuildkit
-})
 
 describe('supportsAttestationFlags', () => {
   it('is true when docker build is BuildKit and lists --provenance and --sbom', async () => {
@@ -53,7 +36,7 @@ describe('supportsAttestationFlags', () => {
     await expect(supportsAttestationFlags(execRunner)).resolves.toBe(true)
     expect(docker.argvs()).toEqual([['build', '--help']])
     // Asked silently: the help text stays out of the log.
-    expect(stdout.lines().join('\n')).not.toContain('--provenance')
+    expect(stdoutLines().join('\n')).not.toContain('--provenance')
   })
 
   it('is false on the legacy builder, whose help has no --provenance', async () => {
@@ -101,15 +84,7 @@ describe('buildArgv with attestation flags and cache sources', () => {
       '/tmp/b/iid'
     )
     expect(argv).toEqual([
-      'build',
-      '--tag',
-      'sparta/hello:b1',
-      '--file',
-      '/repo/service/Dockerfile',
-      '--build-arg',
-      'AWS_ACCOUNT_ID=123456789012',
-      '--build-arg',
-      'SPARTA_BUILD_ID=b1',
+      ...ARGV_TO_BUILD_ARGS,
       '--platform',
       'linux/arm64',
       '--target',
@@ -131,20 +106,7 @@ describe('buildArgv with attestation flags and cache sources', () => {
     ['turned off', { attestationFlags: false, cacheFrom: [] }]
   ])('adds neither flag when %s', (_, extra) => {
     const argv = buildArgv({ ...request, ...extra }, '/tmp/b/iid')
-    expect(argv).toEqual([
-      'build',
-      '--tag',
-      'sparta/hello:b1',
-      '--file',
-      '/repo/service/Dockerfile',
-      '--build-arg',
-      'AWS_ACCOUNT_ID=123456789012',
-      '--build-arg',
-      'SPARTA_BUILD_ID=b1',
-      '--iidfile',
-      '/tmp/b/iid',
-      '/repo/service'
-    ])
+    expect(argv).toEqual([...ARGV_TO_BUILD_ARGS, '--iidfile', '/tmp/b/iid', '/repo/service'])
   })
 })
 

@@ -1,13 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it, jest } from '@jest/globals'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { captureStdout } from '../../__fixtures__/aws.js'
-import {
-  installFakeDocker,
-  type FakeDocker,
-  type FakeDockerOptions
-} from '../../__fixtures__/fake-docker.js'
+import { BUILD_ARGV_START, buildRequest, useDockerTest } from '../../__fixtures__/docker.js'
 import {
   buildArgv,
   buildImage,
@@ -18,7 +13,6 @@ import {
   login,
   pushImage,
   tagImage,
-  type BuildRequest,
   type DockerConfig
 } from '../../src/docker/docker.js'
 import { DeployError } from '../../src/base/errors.js'
@@ -26,45 +20,19 @@ import { DeployError } from '../../src/base/errors.js'
 const REGISTRY = '123456789012.dkr.ecr.eu-west-2.amazonaws.com'
 const PASSWORD = 'ecr-password-7c41d0b2'
 
-const request: BuildRequest = {
-  dockerfile: '/repo/service/Dockerfile',
-  context: '/repo/service',
-  localTag: 'sparta/hello:b1',
-  buildArgs: [
-    { key: 'AWS_ACCOUNT_ID', value: '123456789012' },
-    { key: 'AWS_REGION', value: 'eu-west-2' },
-    { key: 'SPARTA_BINARY', value: 'bootstrap' },
-    { key: 'SPARTA_ECR_LABEL_NAME', value: 'io.sparta.ecr-name' },
-    { key: 'SPARTA_BUILD_ID', value: 'b1' }
-  ],
-  platform: '',
-  target: ''
-}
-
-let fake: FakeDocker | undefined
-let stdout: ReturnType<typeof captureStdout>
-let configs: DockerConfig[]
-
-function useFake(options: FakeDockerOptions = {}): FakeDocker {
-  fake = installFakeDocker(options)
-  return fake
-}
-
-beforeEach(() => {
-  stdout = captureStdout()
-  configs = []
+const request = buildRequest({
+  AWS_ACCOUNT_ID: '123456789012',
+  AWS_REGION: 'eu-west-2',
+  SPARTA_BINARY: 'bootstrap',
+  SPARTA_ECR_LABEL_NAME: 'io.sparta.ecr-name',
+  SPARTA_BUILD_ID: 'b1'
 })
 
-afterEach(() => {
-  stdout.restore()
-  fake?.restore()
-  fake = undefined
-  for (const config of configs) config.dispose()
-})
+const { useFake, lines: stdoutLines, afterTest } = useDockerTest()
 
 function dockerConfig(): DockerConfig {
   const config = createDockerConfig()
-  configs.push(config)
+  afterTest(() => config.dispose())
   return config
 }
 
@@ -86,11 +54,7 @@ describe('buildArgv', () => {
       '/tmp/b/iid'
     )
     expect(argv).toEqual([
-      'build',
-      '--tag',
-      'sparta/hello:b1',
-      '--file',
-      '/repo/service/Dockerfile',
+      ...BUILD_ARGV_START,
       '--build-arg',
       'AWS_ACCOUNT_ID=123456789012',
       '--build-arg',
@@ -148,7 +112,7 @@ describe('buildImage', () => {
   it("streams the build output and does not treat the legacy builder's warning as failure", async () => {
     useFake()
     await expect(buildImage(execRunner, request)).resolves.toMatchObject({ labels: {} })
-    const log = stdout.lines().join('\n')
+    const log = stdoutLines().join('\n')
     expect(log).toContain('Successfully tagged sparta/hello:b1')
     expect(log).toContain('DEPRECATED: The legacy builder is deprecated')
   })
@@ -185,7 +149,7 @@ describe('login', () => {
     expect(call?.dockerConfig).toBe(config.env['DOCKER_CONFIG'])
     expect(Object.values(call?.env ?? {}).filter((value) => value.includes(PASSWORD))).toEqual([])
     expect(existsSync(join(config.env['DOCKER_CONFIG'] ?? '', 'config.json'))).toBe(true)
-    expect(stdout.lines().join('\n')).not.toContain(PASSWORD)
+    expect(stdoutLines().join('\n')).not.toContain(PASSWORD)
   })
 
   it("fails with docker's answer when the registry refuses the password", async () => {
@@ -216,7 +180,7 @@ describe('pushImage', () => {
     expect(pushes[0]?.dockerConfig).toBe(config.env['DOCKER_CONFIG'])
     const inspected = await inspectImage(execRunner, reference)
     expect(inspected.repoDigests).toEqual([`${REGISTRY}/hello@${digest}`])
-    expect(stdout.lines().join('\n')).toContain(`b1: digest: ${digest} size: 528`)
+    expect(stdoutLines().join('\n')).toContain(`b1: digest: ${digest} size: 528`)
   })
 
   it('logs in again and pushes once more when the first push is refused', async () => {
@@ -242,7 +206,7 @@ describe('pushImage', () => {
       'push',
       'image'
     ])
-    expect(stdout.lines().join('\n')).toContain(
+    expect(stdoutLines().join('\n')).toContain(
       `::warning::docker push ${reference} failed (denied: Your authorization token has expired. Reauthenticate and try again.); logging in again and retrying once.`
     )
   })
@@ -259,7 +223,7 @@ describe('pushImage', () => {
       /^sha256:/
     )
     expect(docker.callsOf('push')).toHaveLength(2)
-    expect(stdout.lines().join('\n')).toContain(
+    expect(stdoutLines().join('\n')).toContain(
       'failed (no basic auth credentials); logging in again'
     )
   })

@@ -3,16 +3,12 @@
  * the build cache. Run against the fake docker (`__fixtures__/fake-docker/`); a docker-container
  * builder needs moby/buildkit from Docker Hub, which the local world cannot reach.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { captureStdout } from '../../__fixtures__/aws.js'
-import {
-  installFakeDocker,
-  type FakeDocker,
-  type FakeDockerOptions
-} from '../../__fixtures__/fake-docker.js'
+import { buildRequest, useDockerTest } from '../../__fixtures__/docker.js'
+import type { FakeDockerOptions } from '../../__fixtures__/fake-docker.js'
 import {
   buildImage,
   configDigestFromMetadata,
@@ -40,52 +36,26 @@ const CACHE_REF = `${REGISTRY}/hello:oci-stack-deploy-cache`
 const PREVIOUS = `${REGISTRY}/hello@sha256:${'ab'.repeat(32)}`
 const REGISTRY_CACHE_TO = `type=registry,ref=${CACHE_REF},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`
 
-const request: BuildRequest = {
-  dockerfile: '/repo/service/Dockerfile',
-  context: '/repo/service',
-  localTag: 'sparta/hello:b1',
-  buildArgs: [{ key: 'SPARTA_BUILD_ID', value: 'b1' }],
-  platform: '',
-  target: '',
-  attestationFlags: true
-}
+const request = buildRequest({ SPARTA_BUILD_ID: 'b1' }, { attestationFlags: true })
 
 const LEGACY: Builder = { buildkit: false, driver: '', containerdStore: false }
 const DOCKER_CLASSIC: Builder = { buildkit: true, driver: 'docker', containerdStore: false }
 const DOCKER_CONTAINERD: Builder = { buildkit: true, driver: 'docker', containerdStore: true }
 const CONTAINER: Builder = { buildkit: true, driver: 'docker-container', containerdStore: false }
 
-let fake: FakeDocker | undefined
-let stdout: ReturnType<typeof captureStdout>
-const cleanups: Array<() => void> = []
-
-function useFake(options: FakeDockerOptions): FakeDocker {
-  fake = installFakeDocker({ labels: { 'io.sparta.ecr-name': 'hello' }, ...options })
-  return fake
-}
+const { useFake, afterTest } = useDockerTest({ labels: { 'io.sparta.ecr-name': 'hello' } })
 
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  afterTest(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
 
 function privateConfig(source: string): DockerConfig {
   const config = createDockerConfig(source)
-  cleanups.push(() => config.dispose())
+  afterTest(() => config.dispose())
   return config
 }
-
-beforeEach(() => {
-  stdout = captureStdout()
-})
-
-afterEach(() => {
-  stdout.restore()
-  fake?.restore()
-  fake = undefined
-  for (const cleanup of cleanups.splice(0)) cleanup()
-})
 
 describe('parseBuildxDriver', () => {
   it.each([

@@ -19,6 +19,8 @@ import { awsError } from '../../__fixtures__/aws.js'
 import {
   ACCOUNT,
   BUCKET,
+  BUILD_AND_PUSH_COMMANDS,
+  BUILD_COMMANDS,
   BUILD_ID,
   cfn,
   CHANGE_SET_ID,
@@ -53,9 +55,12 @@ import {
 } from '../../__fixtures__/run-harness.js'
 import {
   createChangeSetInputs,
+  createStackChangeSetInput,
   existingStack,
   fakeComment,
+  FUNCTION_CHANGE_OUTPUTS,
   mockUpdateChangeSet,
+  noEarlierChangeSet,
   OLD_PINNED,
   STACK_OUTPUT_VALUES
 } from '../../__fixtures__/run-scenarios.js'
@@ -69,16 +74,7 @@ describe('deploy mode', () => {
 
     expect(failure()).toBeUndefined()
     expect(process.exitCode).toBeUndefined()
-    expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
-      'login',
-      'tag',
-      'push',
-      'image'
-    ])
+    expect(commands()).toEqual(BUILD_AND_PUSH_COMMANDS)
 
     const [version, help, build, inspect, login, tag, push] = fake.calls()
     expect(version?.argv).toEqual(['version', '--format', '{{.Server.Version}}'])
@@ -120,26 +116,7 @@ describe('deploy mode', () => {
     expect(puts[0]?.args[0].input.Key).toContain(BUILD_ID)
     expect(Buffer.from(puts[0]?.args[0].input.Body as Uint8Array).toString('utf8')).toBe(TEMPLATE)
 
-    const changeSets = cfn.commandCalls(CreateChangeSetCommand)
-    expect(changeSets.map((call) => call.args[0].input)).toEqual([
-      {
-        ClientToken: expect.stringMatching(/^oci-create-change-set-[\w-]+$/),
-        StackName: STACK,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'CREATE',
-        TemplateURL: TEMPLATE_URL,
-        Parameters: [
-          { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
-          { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
-        ],
-        Capabilities: ['CAPABILITY_IAM'],
-        Tags: [
-          { Key: 'team', Value: 'platform' },
-          { Key: 'io:sparta:buildId', Value: BUILD_ID }
-        ],
-        Description: `oci-stack-deploy build ${BUILD_ID}`
-      }
-    ])
+    expect(createChangeSetInputs()).toEqual([createStackChangeSetInput()])
     expect(cfn.commandCalls(ExecuteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
       {
         ChangeSetName: CHANGE_SET_ID,
@@ -165,20 +142,8 @@ describe('deploy mode', () => {
       'stack-status': 'CREATE_COMPLETE',
       'change-set-id': CHANGE_SET_ID,
       'image-uri-pinned': `${REGISTRY}/hello-service@${pushedDigest}`,
-      'has-changes': 'true',
-      'changes-count': '1',
-      'changes-summary':
-        '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
-      'changes-markdown':
-        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
-      outputs: JSON.stringify({
-        FunctionArn: FUNCTION_ARN,
-        DeployedImage: IMAGE_URI,
-        Docs: 'https://example.com/hello'
-      }),
-      FunctionArn: FUNCTION_ARN,
-      DeployedImage: IMAGE_URI,
-      Docs: 'https://example.com/hello',
+      ...FUNCTION_CHANGE_OUTPUTS,
+      ...STACK_OUTPUT_VALUES,
       // One region: `deployments` holds it too.
       deployments: JSON.stringify({
         [REGION]: {
@@ -220,21 +185,8 @@ describe('deploy mode', () => {
   })
 
   it('succeeds with "no changes" when the change set of an existing stack is empty', async () => {
-    const existing = createdStack({
-      StackStatus: 'UPDATE_COMPLETE',
-      Parameters: [
-        { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
-        { ParameterKey: 'Stage', ParameterValue: 'prod' },
-        { ParameterKey: 'DbPassword', ParameterValue: '****' }
-      ]
-    })
-    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({ Stacks: [existing] })
-    cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({ Stacks: [existing] })
-    cfn
-      .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_NAME })
-      .rejects(
-        awsError('ChangeSetNotFoundException', `ChangeSet [${CHANGE_SET_NAME}] does not exist`)
-      )
+    existingStack(IMAGE_URI)
+    noEarlierChangeSet()
     cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).resolves({
       ChangeSetId: CHANGE_SET_ID,
       StackId: STACK_ID,
@@ -281,38 +233,11 @@ describe('review mode', () => {
 
     expect(failure()).toBeUndefined()
     expect(process.exitCode).toBeUndefined()
-    expect(commands()).toEqual([
-      'version',
-      'build',
-      'build',
-      'image',
-      'login',
-      'tag',
-      'push',
-      'image'
-    ])
+    expect(commands()).toEqual(BUILD_AND_PUSH_COMMANDS)
     expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
       TEMPLATE_KEY
     ])
-    expect(createChangeSetInputs()).toEqual([
-      {
-        ClientToken: expect.stringMatching(/^oci-create-change-set-[\w-]+$/),
-        StackName: STACK,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'CREATE',
-        TemplateURL: TEMPLATE_URL,
-        Parameters: [
-          { ParameterKey: 'CodeImageURI', ParameterValue: PINNED_URI },
-          { ParameterKey: 'DbPassword', ParameterValue: DB_PASSWORD }
-        ],
-        Capabilities: ['CAPABILITY_IAM'],
-        Tags: [
-          { Key: 'team', Value: 'platform' },
-          { Key: 'io:sparta:buildId', Value: BUILD_ID }
-        ],
-        Description: `oci-stack-deploy build ${BUILD_ID}`
-      }
-    ])
+    expect(createChangeSetInputs()).toEqual([createStackChangeSetInput()])
     expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
 
     const outputs = readOutputs()
@@ -325,12 +250,7 @@ describe('review mode', () => {
       'stack-id': STACK_ID,
       'stack-status': 'REVIEW_IN_PROGRESS',
       'change-set-id': CHANGE_SET_ID,
-      'has-changes': 'true',
-      'changes-count': '1',
-      'changes-summary':
-        '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
-      'changes-markdown':
-        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
+      ...FUNCTION_CHANGE_OUTPUTS,
       outputs: '{}',
       deployments: JSON.stringify({
         [REGION]: {
@@ -412,7 +332,7 @@ describe('noop mode', () => {
 
     expect(failure()).toBeUndefined()
     expect(process.exitCode).toBeUndefined()
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(commands()).toEqual(BUILD_COMMANDS)
     const build = fake.callsOf('build')[1]?.argv ?? []
     expect(build).toContain('AWS_ACCOUNT_ID=123412341234')
     expect(build).not.toContain(`AWS_ACCOUNT_ID=${ACCOUNT}`)
@@ -462,7 +382,7 @@ describe('noop mode', () => {
     await runAction()
 
     expect(failure()).toBeUndefined()
-    expect(commands()).toEqual(['version', 'build', 'build', 'image'])
+    expect(commands()).toEqual(BUILD_COMMANDS)
     expect(fake.callsOf('build')[1]?.argv).toContain(`AWS_ACCOUNT_ID=${ACCOUNT}`)
     expect(s3.commandCalls(GetBucketLocationCommand)).toHaveLength(1)
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)

@@ -4,7 +4,7 @@
  * before the first write in any, a failed region not stopping the others, and the results:
  * `deployments`, the summary's table, log lines prefixed by region.
  */
-import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it, jest } from '@jest/globals'
 import {
   CreateChangeSetCommand,
   DescribeStacksCommand,
@@ -16,8 +16,9 @@ import { awsError } from '../../__fixtures__/aws.js'
 import type { FakeDockerOptions } from '../../__fixtures__/fake-docker.js'
 import { regionMocks, writesIn, type RegionMocks } from '../../__fixtures__/regions.js'
 import {
-  startRegistryServer,
+  LOOPBACK_HTTP,
   testImage,
+  useRegistryServers,
   type RegistryServer,
   type TestImage
 } from '../../__fixtures__/registry-server.js'
@@ -37,25 +38,18 @@ import {
   useDocker,
   warnings
 } from '../../__fixtures__/run-harness.js'
-import type { RegistryHttp } from '../../src/registry/http.js'
 
 installRunHarness()
 
-const HTTP: RegistryHttp = { fetch, options: { scheme: 'http', retryDelaysMs: [0, 0] } }
 const HOME = 'eu-west-2'
 const OTHER = 'us-east-1'
 const THIRD = 'ap-southeast-2'
 
-let servers: RegistryServer[] = []
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-  servers = []
-})
+const startRegistry = useRegistryServers()
 
 /** A region with its own registry (the home registry takes the fake docker's password). */
 async function region(name: string): Promise<{ mocks: RegionMocks; registry: RegistryServer }> {
-  const registry = await startRegistryServer({ password: name === HOME ? PASSWORD : `p-${name}` })
-  servers.push(registry)
+  const registry = await startRegistry({ password: name === HOME ? PASSWORD : `p-${name}` })
   return { mocks: regionMocks(name, registry), registry }
 }
 
@@ -92,7 +86,7 @@ async function fanOut(
       if (clients === undefined) throw new Error(`no clients for ${name}`)
       return clients
     },
-    registryHttp: HTTP
+    registryHttp: LOOPBACK_HTTP
   })
   return fake
 }

@@ -9,6 +9,7 @@ import {
   DescribeStackEventsCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
+  type DescribeChangeSetCommandOutput,
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr'
@@ -18,10 +19,10 @@ import {
   BUILD_ID,
   cfn,
   CHANGE_SET_ID,
-  CHANGE_SET_NAME,
   createdStack,
   ecr,
   failure,
+  FUNCTION_CHANGE,
   harness,
   IMAGE_URI,
   installRunHarness,
@@ -38,9 +39,11 @@ import {
   warnings
 } from '../../__fixtures__/run-harness.js'
 import {
-  FUNCTION_CHANGE,
+  FUNCTION_CHANGE_OUTPUTS,
+  NO_ARTIFACT_OUTPUTS,
   OLD_DIGEST,
   OLD_PINNED,
+  readyChangeSet,
   STACK_OUTPUT_VALUES
 } from '../../__fixtures__/run-scenarios.js'
 
@@ -85,6 +88,15 @@ describe('delete mode', () => {
     })
   }
 
+  /** A delete with delete-image on, of a stack whose CodeImageURI is `image`. */
+  function deleteStackAndImage(image: string, order?: string[]): void {
+    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
+    mockDelete(
+      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: image }] }),
+      order
+    )
+  }
+
   it('deletes the stack and waits until it is gone, without any docker call', async () => {
     setOnlyInputs(DELETE_INPUTS)
     mockDelete(createdStack())
@@ -100,10 +112,7 @@ describe('delete mode', () => {
     expect(cfn.commandCalls(DescribeStacksCommand, { StackName: STACK_ID })).toHaveLength(2)
     for (const mock of [sts, ecr, s3]) expect(mock.calls()).toHaveLength(0)
     expect(readOutputs()).toEqual({
-      'image-uri': '',
-      'image-digest': '',
-      'build-id': '',
-      'template-url': '',
+      ...NO_ARTIFACT_OUTPUTS,
       'stack-id': STACK_ID,
       'stack-status': 'DELETE_COMPLETE',
       'change-set-id': '',
@@ -153,12 +162,8 @@ describe('delete mode', () => {
   })
 
   it("delete-image: deletes the tag the stack's CodeImageURI names, after the stack is gone", async () => {
-    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
     const order: string[] = []
-    mockDelete(
-      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }] }),
-      order
-    )
+    deleteStackAndImage(IMAGE_URI, order)
     const fake = useDocker()
     await runAction()
 
@@ -178,10 +183,7 @@ describe('delete mode', () => {
   })
 
   it('delete-image: deletes by digest when the stack ran a digest-pinned URI', async () => {
-    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
-    mockDelete(
-      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: OLD_PINNED }] })
-    )
+    deleteStackAndImage(OLD_PINNED)
     useDocker()
     await runAction()
 
@@ -198,10 +200,7 @@ describe('delete mode', () => {
   })
 
   it('delete-image: says so when the image was not in ECR any more, and outputs no image-uri', async () => {
-    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
-    mockDelete(
-      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }] })
-    )
+    deleteStackAndImage(IMAGE_URI)
     ecr.on(BatchDeleteImageCommand).resolves({
       imageIds: [],
       failures: [
@@ -223,10 +222,7 @@ describe('delete mode', () => {
   })
 
   it('delete-image: keeps the image with a warning when ECR refuses to delete it', async () => {
-    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
-    mockDelete(
-      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI }] })
-    )
+    deleteStackAndImage(IMAGE_URI)
     ecr.on(BatchDeleteImageCommand).resolves({
       imageIds: [],
       failures: [
@@ -293,10 +289,7 @@ describe('delete mode', () => {
 
   it('delete-image: leaves an image in another region or registry alone, with a warning', async () => {
     const foreign = 'public.ecr.aws/acme/hello-service:v1'
-    setOnlyInputs({ ...DELETE_INPUTS, 'delete-image': 'true' })
-    mockDelete(
-      createdStack({ Parameters: [{ ParameterKey: 'CodeImageURI', ParameterValue: foreign }] })
-    )
+    deleteStackAndImage(foreign)
     useDocker()
     await runAction()
 
@@ -316,17 +309,10 @@ describe('execute-change-set', () => {
     'execute-change-set': CHANGE_SET_ID
   }
 
-  function mockReviewedChangeSet(overrides: Record<string, unknown> = {}): void {
-    cfn.on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID }).resolves({
-      ChangeSetId: CHANGE_SET_ID,
-      ChangeSetName: CHANGE_SET_NAME,
-      StackId: STACK_ID,
-      StackName: STACK,
-      Status: 'CREATE_COMPLETE',
-      ExecutionStatus: 'AVAILABLE',
-      Changes: [FUNCTION_CHANGE],
-      ...overrides
-    })
+  function mockReviewedChangeSet(overrides: Partial<DescribeChangeSetCommandOutput> = {}): void {
+    cfn
+      .on(DescribeChangeSetCommand, { ChangeSetName: CHANGE_SET_ID })
+      .resolves(readyChangeSet({ Changes: [FUNCTION_CHANGE], ...overrides }))
   }
 
   it('executes the reviewed change set by ARN and waits for the stack, without docker', async () => {
@@ -354,19 +340,11 @@ describe('execute-change-set', () => {
     expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
     for (const mock of [sts, ecr, s3]) expect(mock.calls()).toHaveLength(0)
     expect(readOutputs()).toEqual({
-      'image-uri': '',
-      'image-digest': '',
-      'build-id': '',
-      'template-url': '',
+      ...NO_ARTIFACT_OUTPUTS,
       'stack-id': STACK_ID,
       'stack-status': 'UPDATE_COMPLETE',
       'change-set-id': CHANGE_SET_ID,
-      'has-changes': 'true',
-      'changes-count': '1',
-      'changes-summary':
-        '[{"action":"Add","logicalId":"HelloFunction","type":"AWS::Lambda::Function","replacement":""}]',
-      'changes-markdown':
-        '| Action | Logical id | Type | Replacement |\n| --- | --- | --- | --- |\n| Add | HelloFunction | AWS::Lambda::Function | - |',
+      ...FUNCTION_CHANGE_OUTPUTS,
       ...STACK_OUTPUT_VALUES
     })
     expect(harness.stdout.lines()).toContain(`Deployed ${STACK}: UPDATE_COMPLETE`)

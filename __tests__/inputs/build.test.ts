@@ -2,32 +2,24 @@
  * build-inputs.ts: the Dockerfile or the zip package, the build context, the binary, the label
  * name, build args, the build id and image tags, as parseInputs reads them.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { mkdirSync, realpathSync, symlinkSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import {
   createRawInputs,
-  createWorkspace,
-  createZipArchive,
+  DOCKERFILE_AND_ZIP_MESSAGE,
   EMPTY_ZIP,
   inputsParser,
-  ZIP_SERVICE_TEMPLATE,
-  type Workspace
+  useWorkspace,
+  useZipPackage,
+  ZIP_INPUTS
 } from '../../__fixtures__/inputs.js'
 import { SPARTA_BUILD_ARGS } from '../../src/inputs/build.js'
 import { parseInputs } from '../../src/inputs/inputs.js'
-import type { RawInputs } from '../../src/inputs/raw.js'
 
-let ws: Workspace
+const ws = useWorkspace()
 
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
-
-const { parse, failure } = inputsParser(() => ws)
+const { parse, failure } = inputsParser(ws)
 
 describe('dockerfile', () => {
   it('refuses a Dockerfile that does not exist', () => {
@@ -167,25 +159,13 @@ describe('build-args', () => {
 })
 
 describe('code-archive', () => {
-  const ZIP: Partial<RawInputs> = {
-    dockerfile: '',
-    'code-archive': 'build/function.zip',
-    template: 'service/zip.yaml'
-  }
-
-  const BOTH_SET =
-    "Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile)."
-
   const notZip = (shown: string): string =>
     `Input 'code-archive': ${shown} is not a zip file: give the .zip package Lambda runs (e.g. made with 'zip -r function.zip bootstrap').`
 
-  beforeEach(() => {
-    ws.write('service/zip.yaml', ZIP_SERVICE_TEMPLATE)
-    ws.write('build/function.zip', createZipArchive({ bootstrap: '#!/bin/sh\necho hello\n' }))
-  })
+  useZipPackage(ws)
 
   it('takes a zip package instead of a Dockerfile', () => {
-    const inputs = parse(ZIP)
+    const inputs = parse(ZIP_INPUTS)
     expect(inputs).toMatchObject({
       mode: 'deploy',
       codeArchive: join(ws.root, 'build/function.zip'),
@@ -203,18 +183,20 @@ describe('code-archive', () => {
 
   it('accepts an empty zip archive', () => {
     ws.write('build/empty.zip', EMPTY_ZIP)
-    expect(parse({ ...ZIP, 'code-archive': 'build/empty.zip' }).codeArchive).toBe(
+    expect(parse({ ...ZIP_INPUTS, 'code-archive': 'build/empty.zip' }).codeArchive).toBe(
       join(ws.root, 'build/empty.zip')
     )
   })
 
   it('accepts an absolute path', () => {
     const path = join(ws.root, 'build/function.zip')
-    expect(parse({ ...ZIP, 'code-archive': ` ${path} ` }).codeArchive).toBe(path)
+    expect(parse({ ...ZIP_INPUTS, 'code-archive': ` ${path} ` }).codeArchive).toBe(path)
   })
 
   it('refuses a Dockerfile and a zip package together', () => {
-    expect(failure({ ...ZIP, dockerfile: 'service/Dockerfile' })).toBe(BOTH_SET)
+    expect(failure({ ...ZIP_INPUTS, dockerfile: 'service/Dockerfile' })).toBe(
+      DOCKERFILE_AND_ZIP_MESSAGE
+    )
   })
 
   it.each<[string, string | Buffer]>([
@@ -225,17 +207,17 @@ describe('code-archive', () => {
     ['a spanned-archive marker', Buffer.from('PK\x07\x08rest', 'latin1')]
   ])('refuses %s', (_, content) => {
     ws.write('build/function.zip', content)
-    expect(failure(ZIP)).toBe(notZip('build/function.zip'))
+    expect(failure(ZIP_INPUTS)).toBe(notZip('build/function.zip'))
   })
 
   it('refuses a package that does not exist', () => {
-    expect(failure({ ...ZIP, 'code-archive': 'build/missing.zip' })).toBe(
+    expect(failure({ ...ZIP_INPUTS, 'code-archive': 'build/missing.zip' })).toBe(
       `Input 'code-archive': build/missing.zip does not exist (resolved to ${join(ws.root, 'build/missing.zip')}); give a path relative to the repository root.`
     )
   })
 
   it('refuses a directory', () => {
-    expect(failure({ ...ZIP, 'code-archive': 'build' })).toBe(
+    expect(failure({ ...ZIP_INPUTS, 'code-archive': 'build' })).toBe(
       "Input 'code-archive': build is a directory; give the path of a file."
     )
   })

@@ -2,19 +2,12 @@
  * cloudformation-inputs.ts: stack tags, change-set-name, notification-arns, rollback-alarms,
  * rollback-monitoring-minutes and deployment-mode, as parseInputs reads them.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { createWorkspace, inputsParser, type Workspace } from '../../__fixtures__/inputs.js'
+import { describe, expect, it } from '@jest/globals'
+import { inputsParser, useWorkspace } from '../../__fixtures__/inputs.js'
 
-let ws: Workspace
+const ws = useWorkspace()
 
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
-
-const { parse, failure } = inputsParser(() => ws)
+const { parse, failure } = inputsParser(ws)
 
 const topic = (n: number): string => `arn:aws:sns:eu-west-1:123456789012:deploys-${n}`
 const alarm = (n: number): string => `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors-${n}`

@@ -3,19 +3,19 @@
  * readers (defaults, which check runs first, the inputs it wires straight through); the contract
  * with action.yml. Each reader's own rules are tested in its module's file.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import {
   createRawInputs,
-  createWorkspace,
-  createZipArchive,
+  DOCKERFILE_AND_ZIP_MESSAGE,
   inputError,
   inputsParser,
+  useWorkspace,
+  useZipPackage,
   WORKSPACE_SHA,
-  ZIP_SERVICE_TEMPLATE,
-  type Workspace
+  ZIP_INPUTS
 } from '../../__fixtures__/inputs.js'
 import {
   getInputs,
@@ -28,16 +28,9 @@ import {
 } from '../../src/inputs/inputs.js'
 import { INPUT_NAMES, type RawInputs } from '../../src/inputs/raw.js'
 
-let ws: Workspace
+const ws = useWorkspace()
 
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
-
-const { parse, failure } = inputsParser(() => ws)
+const { parse, failure } = inputsParser(ws)
 
 /** Inputs that only the deploy-like modes need, cleared. */
 const NO_DEPLOY_INPUTS: Partial<RawInputs> = { dockerfile: '', bucket: '', template: '' }
@@ -187,22 +180,10 @@ describe('required inputs', () => {
 })
 
 describe('zip package', () => {
-  const ZIP: Partial<RawInputs> = {
-    dockerfile: '',
-    'code-archive': 'build/function.zip',
-    template: 'service/zip.yaml'
-  }
-
-  const BOTH_SET =
-    "Inputs 'dockerfile' and 'code-archive' are both set: an image is built from a Dockerfile, a zip package is uploaded as it is; give only one of them (Sparta likewise refuses ZIP archive hooks with a dockerFile)."
-
-  beforeEach(() => {
-    ws.write('service/zip.yaml', ZIP_SERVICE_TEMPLATE)
-    ws.write('build/function.zip', createZipArchive({ bootstrap: '#!/bin/sh\necho hello\n' }))
-  })
+  useZipPackage(ws)
 
   it('is read through getInputs as well', () => {
-    const inputs = readInputs(createRawInputs({ ...ZIP, mode: 'review' }))
+    const inputs = readInputs(createRawInputs({ ...ZIP_INPUTS, mode: 'review' }))
     expect(inputs).toMatchObject({
       mode: 'review',
       codeArchive: join(ws.root, 'build/function.zip'),
@@ -213,7 +194,7 @@ describe('zip package', () => {
   it('reports both set before any other bad input', () => {
     expect(
       failure({
-        ...ZIP,
+        ...ZIP_INPUTS,
         dockerfile: 'missing/Dockerfile',
         'code-archive': 'missing.zip',
         bucket: 'Not_A_Bucket',
@@ -222,14 +203,14 @@ describe('zip package', () => {
         region: 'nowhere',
         'image-tags': '-bad'
       })
-    ).toBe(BOTH_SET)
+    ).toBe(DOCKERFILE_AND_ZIP_MESSAGE)
   })
 
   it('still requires the bucket and the template', () => {
-    expect(failure({ ...ZIP, bucket: '' })).toBe(
+    expect(failure({ ...ZIP_INPUTS, bucket: '' })).toBe(
       "Input 'bucket' is required: name the S3 bucket the template is uploaded to."
     )
-    expect(failure({ ...ZIP, template: '' })).toBe(
+    expect(failure({ ...ZIP_INPUTS, template: '' })).toBe(
       "Input 'template' is required: give the path of the CloudFormation template (JSON or YAML)."
     )
   })

@@ -2,19 +2,12 @@
  * stack-inputs.ts: the stack name and its suffix, the region, timeout-minutes, role-arn and
  * http-proxy, as parseInputs reads them.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { createWorkspace, inputsParser, type Workspace } from '../../__fixtures__/inputs.js'
+import { describe, expect, it } from '@jest/globals'
+import { inputsParser, useWorkspace } from '../../__fixtures__/inputs.js'
 
-let ws: Workspace
+const ws = useWorkspace()
 
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
-
-const { parse, failure } = inputsParser(() => ws)
+const { parse, failure } = inputsParser(ws)
 
 describe('stack-name', () => {
   it.each(['1hello', 'hello_world', 'hello.world', `a${'b'.repeat(128)}`])(

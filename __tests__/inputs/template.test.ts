@@ -2,28 +2,14 @@
  * template-inputs.ts: the bucket, the template file, the parameters the action fills (image or
  * zip package), parameter-overrides and capabilities, as parseInputs reads them.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { join } from 'node:path'
-import {
-  createWorkspace,
-  createZipArchive,
-  inputsParser,
-  ZIP_SERVICE_TEMPLATE,
-  type Workspace
-} from '../../__fixtures__/inputs.js'
-import type { RawInputs } from '../../src/inputs/raw.js'
+import { inputsParser, useWorkspace, useZipPackage, ZIP_INPUTS } from '../../__fixtures__/inputs.js'
 import { checkBucketName } from '../../src/inputs/template.js'
 
-let ws: Workspace
+const ws = useWorkspace()
 
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
-
-const { parse, failure } = inputsParser(() => ws)
+const { parse, failure } = inputsParser(ws)
 
 const TEMPLATE_WITHOUT_IMAGE_PARAMETER = `Parameters:
   Image:
@@ -209,25 +195,16 @@ describe('parameter-overrides', () => {
 })
 
 describe('zip package parameters', () => {
-  const ZIP: Partial<RawInputs> = {
-    dockerfile: '',
-    'code-archive': 'build/function.zip',
-    template: 'service/zip.yaml'
-  }
-
-  beforeEach(() => {
-    ws.write('service/zip.yaml', ZIP_SERVICE_TEMPLATE)
-    ws.write('build/function.zip', createZipArchive({ bootstrap: '#!/bin/sh\necho hello\n' }))
-  })
+  useZipPackage(ws)
 
   it('refuses a template without the archive key parameter', () => {
-    expect(failure({ ...ZIP, template: 'service/template.yaml' })).toBe(
+    expect(failure({ ...ZIP_INPUTS, template: 'service/template.yaml' })).toBe(
       "Input 'archive-key-parameter': the template service/template.yaml declares no parameter 'CodeArtifactS3Key' to receive the zip package's S3 key: add it under Parameters (Type: String), or set 'archive-key-parameter'."
     )
   })
 
   it('does not need the image parameter in zip mode', () => {
-    expect(Object.keys(parse(ZIP).template.parameters)).not.toContain('CodeImageURI')
+    expect(Object.keys(parse(ZIP_INPUTS).template.parameters)).not.toContain('CodeImageURI')
     // The same template is refused for an image build.
     expect(failure({ template: 'service/zip.yaml' })).toBe(
       "Input 'image-parameter': the template service/zip.yaml declares no parameter 'CodeImageURI' to receive the image URI: add it under Parameters (Type: String), or set 'image-parameter' to the parameter your function's ImageUri refers to."
@@ -240,14 +217,14 @@ describe('zip package parameters', () => {
       'Parameters:\n  PackageKey: {Type: String}\n  PackageVersion: {Type: String}\nResources:\n  Q: {Type: AWS::SQS::Queue}\n'
     )
     const inputs = parse({
-      ...ZIP,
+      ...ZIP_INPUTS,
       template: 'service/custom.yaml',
       'archive-key-parameter': ' PackageKey ',
       'archive-version-parameter': 'PackageVersion'
     })
     expect(inputs.archiveKeyParameter).toBe('PackageKey')
     expect(inputs.archiveVersionParameter).toBe('PackageVersion')
-    expect(failure({ ...ZIP, 'archive-key-parameter': 'PackageKey' })).toBe(
+    expect(failure({ ...ZIP_INPUTS, 'archive-key-parameter': 'PackageKey' })).toBe(
       "Input 'archive-key-parameter': the template service/zip.yaml declares no parameter 'PackageKey' to receive the zip package's S3 key: add it under Parameters (Type: String), or set 'archive-key-parameter'."
     )
   })
@@ -257,23 +234,23 @@ describe('zip package parameters', () => {
       'service/key-only.yaml',
       'Parameters:\n  CodeArtifactS3Key: {Type: String}\nResources:\n  Q: {Type: AWS::SQS::Queue}\n'
     )
-    expect(parse({ ...ZIP, template: 'service/key-only.yaml' }).archiveVersionParameter).toBe(
-      'CodeArtifactS3ObjectVersion'
-    )
+    expect(
+      parse({ ...ZIP_INPUTS, template: 'service/key-only.yaml' }).archiveVersionParameter
+    ).toBe('CodeArtifactS3ObjectVersion')
   })
 
   it.each(['CodeArtifactS3Key', 'CodeArtifactS3ObjectVersion'])(
     'refuses an override of %s, which the action fills',
     (key) => {
-      expect(failure({ ...ZIP, 'parameter-overrides': `${key}=mine.zip` })).toBe(
+      expect(failure({ ...ZIP_INPUTS, 'parameter-overrides': `${key}=mine.zip` })).toBe(
         `Input 'parameter-overrides' sets '${key}', a zip package parameter the action fills with the pushed package: remove it.`
       )
     }
   )
 
   it('accepts overrides of the other parameters', () => {
-    expect(parse({ ...ZIP, 'parameter-overrides': 'Stage=prod' }).parameterOverrides).toEqual(
-      new Map([['Stage', 'prod']])
-    )
+    expect(
+      parse({ ...ZIP_INPUTS, 'parameter-overrides': 'Stage=prod' }).parameterOverrides
+    ).toEqual(new Map([['Stage', 'prod']]))
   })
 })

@@ -1,14 +1,8 @@
 /** workspace-files.ts: the checkout root, existing files, paths inside a directory, zip packages. */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { mkdirSync, realpathSync, symlinkSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import {
-  createWorkspace,
-  createZipArchive,
-  EMPTY_ZIP,
-  inputError,
-  type Workspace
-} from '../../__fixtures__/inputs.js'
+import { createZipArchive, EMPTY_ZIP, inputError, useWorkspace } from '../../__fixtures__/inputs.js'
 import {
   checkZipArchive,
   existingFile,
@@ -19,14 +13,7 @@ import {
   workspaceRoot
 } from '../../src/inputs/workspace-files.js'
 
-let ws: Workspace
-
-beforeEach(() => {
-  ws = createWorkspace()
-})
-afterEach(() => {
-  ws.remove()
-})
+const ws = useWorkspace()
 
 describe('workspaceRoot', () => {
   it('is GITHUB_WORKSPACE, else the working directory', () => {

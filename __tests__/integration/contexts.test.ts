@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createBucket } from '../../local/action-runner.mjs'
-import { deploy, logOf, registryDigest, worldEnv } from './world.js'
+import { deploy, expectSuccess, logOf, registryDigest, worldEnv } from './world.js'
 
 const bucket = 'context-artifacts'
 const engine = process.env['LOCAL_WORLD_ENGINE'] ?? 'legacy'
@@ -53,10 +53,7 @@ describe('a Docker context instead of DOCKER_HOST', () => {
         'stack-name': `context-${unique}`,
         'build-id': `ctx-${unique}`
       })
-      expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-        exitCode: 0,
-        log: ''
-      })
+      expectSuccess(run)
       digest = run.outputs['image-digest']
       // The deploy built and pushed through the context, not a default engine.
       expect(logOf(run)).not.toContain('Cannot connect to the Docker daemon')

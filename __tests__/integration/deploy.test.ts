@@ -2,47 +2,43 @@
  * The bundled action (`node dist/index.js`, as GitHub runs it) against the local world: real docker
  * builds and pushes to a real registry under the ECR host name, and deploys into moto.
  */
-import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { createBucket, runAction } from '../../local/action-runner.mjs'
+import { describe, expect, it } from '@jest/globals'
+import { runAction } from '../../local/action-runner.mjs'
 import {
   addFault,
   awsCli,
-  clearFaults,
   deploy,
   describeStackCli,
+  expectSuccess,
   faultLog,
   logOf,
+  objectKeys,
   registryCatalog,
   registryDigest,
   root,
+  stackParameter,
+  useWorld,
   worldEnv
 } from './world.js'
 
 const bucket = 'integration-artifacts'
 const unique = Date.now().toString(36)
 
-function parameter(stackName: string, key: string): string | undefined {
-  return describeStackCli(stackName).Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue
-}
-
-beforeAll(async () => {
-  worldEnv()
-  await createBucket(bucket)
-})
-
-beforeEach(async () => {
-  await clearFaults()
-})
+useWorld(bucket, { clearFaultRules: true })
 
 describe('deploying the example service', () => {
   const stackName = `hello-${unique}`
+  /** The update's inputs; the redeploy runs them again. */
+  const build2 = {
+    bucket,
+    'stack-name': stackName,
+    'build-id': 'build-2',
+    'parameter-overrides': 'Stage=prod'
+  }
 
   it('creates the stack, pushes the image and reports every output', async () => {
     const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'build-1' })
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
-    })
+    expectSuccess(run)
 
     const { LOCAL_REGISTRY_HOST, LOCAL_ACCOUNT_ID } = worldEnv()
     expect(run.outputs['image-uri']).toBe(`${LOCAL_REGISTRY_HOST}/spartaoci:build-1`)
@@ -66,7 +62,7 @@ describe('deploying the example service', () => {
     // The registry holds the manifest under the reported digest.
     expect(await registryDigest('spartaoci', 'build-1')).toBe(run.outputs['image-digest'])
     // moto's stack received the reported image URI and the build id tag.
-    expect(parameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
     expect(describeStackCli(stackName).Tags).toContainEqual({
       Key: 'io:sparta:buildId',
       Value: 'build-1'
@@ -80,21 +76,13 @@ describe('deploying the example service', () => {
   })
 
   it('updates the stack with a new build id: new tag, new template key, new function image', async () => {
-    const run = await deploy({
-      bucket,
-      'stack-name': stackName,
-      'build-id': 'build-2',
-      'parameter-overrides': 'Stage=prod'
-    })
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
-    })
+    const run = await deploy(build2)
+    expectSuccess(run)
     expect(run.outputs['image-uri']).toMatch(/\/spartaoci:build-2$/)
     expect(run.outputs['template-url']).toContain(`/${stackName}/build-2/`)
     expect(run.outputs['stack-status']).toBe('UPDATE_COMPLETE')
-    expect(parameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
-    expect(parameter(stackName, 'Stage')).toBe('prod')
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'Stage')).toBe('prod')
 
     const functionName = run.outputs['FunctionName'] as string
     const fn = awsCli(['lambda', 'get-function', '--function-name', functionName]) as {
@@ -103,17 +91,7 @@ describe('deploying the example service', () => {
     expect(fn.Code.ImageUri).toBe(run.outputs['image-uri-pinned'])
     expect(await registryDigest('spartaoci', 'build-2')).toBe(run.outputs['image-digest'])
     // Both templates are kept: the older deploy's object was not overwritten.
-    const objects = awsCli([
-      's3api',
-      'list-objects-v2',
-      '--bucket',
-      bucket,
-      '--prefix',
-      `${stackName}/`
-    ]) as {
-      Contents: Array<{ Key: string }>
-    }
-    expect(objects.Contents.map((o) => o.Key).sort()).toEqual([
+    expect(objectKeys(bucket, `${stackName}/`).sort()).toEqual([
       `${stackName}/build-1/${stackName}-cftemplate.yaml`,
       `${stackName}/build-2/${stackName}-cftemplate.yaml`
     ])
@@ -121,22 +99,14 @@ describe('deploying the example service', () => {
 
   it('redeploys the same build with nothing changed as a success without a stack update', async () => {
     const before = describeStackCli(stackName)
-    const run = await deploy({
-      bucket,
-      'stack-name': stackName,
-      'build-id': 'build-2',
-      'parameter-overrides': 'Stage=prod'
-    })
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
-    })
+    const run = await deploy(build2)
+    expectSuccess(run)
     expect(logOf(run)).toContain(`No changes: stack ${stackName} already matches`)
     // The registry already held this exact image under the tag: no push at all.
     expect(logOf(run)).toContain(`${run.outputs['image-uri']} already holds this image`)
     expect(logOf(run)).not.toContain('[command]docker push')
     expect(run.outputs['stack-status']).toBe(before.StackStatus)
-    expect(parameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
   })
 })
 
@@ -177,13 +147,7 @@ describe('refusing to push', () => {
     expect(await registryCatalog()).not.toContain(repository)
 
     const created = await deploy({ ...common, 'create-repository': 'true' })
-    expect({
-      exitCode: created.exitCode,
-      log: created.exitCode === 0 ? '' : logOf(created)
-    }).toEqual({
-      exitCode: 0,
-      log: ''
-    })
+    expectSuccess(created)
     const repositories = awsCli(['ecr', 'describe-repositories']) as {
       repositories: Array<{ repositoryName: string }>
     }
@@ -199,10 +163,7 @@ describe('surviving faults', () => {
     await addFault({ operation: 'PutObject', error: '5xx', status: 503, times: 1 })
     const stackName = `faulty-${unique}`
     const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'faulty-1' })
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
-    })
+    expectSuccess(run)
     expect(run.outputs['stack-status']).toBe('CREATE_COMPLETE')
 
     const log = await faultLog()
@@ -263,15 +224,12 @@ describe('surviving faults', () => {
     await addFault({ holdStatus: { stackName, status: 'UPDATE_IN_PROGRESS', seconds: 8 } })
     const started = Date.now()
     const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'busy-2' })
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
-    })
+    expectSuccess(run)
     expect(logOf(run)).toContain(
       `Stack ${stackName} is busy (UPDATE_IN_PROGRESS); waiting for that operation to finish first.`
     )
     expect(Date.now() - started).toBeGreaterThanOrEqual(3000)
     expect(run.outputs['stack-status']).toBe('UPDATE_COMPLETE')
-    expect(parameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
   })
 })

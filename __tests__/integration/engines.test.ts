@@ -4,15 +4,18 @@
  * architecture check. The pushed image is checked through the registry's HTTP API: a
  * single-platform manifest Lambda accepts, the label in its config, the digest the action reported.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals'
-import { createBucket, type ActionRun } from '../../local/action-runner.mjs'
+import { describe, expect, it } from '@jest/globals'
+import { type ActionRun } from '../../local/action-runner.mjs'
 import {
   deploy,
   describeStackCli,
+  expectSuccess,
   logOf,
   registryCatalog,
   registryDigest,
   registryGet,
+  stackParameter,
+  useWorld,
   worldEnv
 } from './world.js'
 
@@ -29,17 +32,6 @@ const ACCEPT_ALL = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.oci.image.index.v1+json'
 ].join(', ')
-
-function expectSuccess(run: ActionRun): void {
-  expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-    exitCode: 0,
-    log: ''
-  })
-}
-
-function parameter(key: string): string | undefined {
-  return describeStackCli(stackName).Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue
-}
 
 /** The manifest and config the registry serves for spartaoci:<tag>. */
 async function pushedImage(tag: string): Promise<{
@@ -72,10 +64,7 @@ function expectBuilder(run: ActionRun): void {
   }
 }
 
-beforeAll(async () => {
-  worldEnv()
-  await createBucket(bucket)
-})
+useWorld(bucket)
 
 describe(`the core scenarios on the ${engine} engine`, () => {
   it('creates the stack; the registry holds a single-platform image with the label', async () => {
@@ -90,7 +79,7 @@ describe(`the core scenarios on the ${engine} engine`, () => {
     expect(image.config.config?.Labels?.['io.sparta.ecr-name']).toBe(
       `${worldEnv().LOCAL_REGISTRY_HOST}/spartaoci:${unique}-1`
     )
-    expect(parameter('CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
   })
 
   it('updates the stack with a new build; BuildKit engines keep a build cache', async () => {
@@ -100,7 +89,7 @@ describe(`the core scenarios on the ${engine} engine`, () => {
     const image = await pushedImage(`${unique}-2`)
     expect(SINGLE).toContain(image.mediaType)
     expect(image.digest).toBe(run.outputs['image-digest'])
-    expect(parameter('CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
     const cacheRef = `${worldEnv().LOCAL_REGISTRY_HOST}/spartaoci:oci-stack-deploy-cache`
     if (engine === 'containerd') {
       // The containerd store exports caches: a registry cache next to the images.
@@ -140,7 +129,7 @@ describe(`the core scenarios on the ${engine} engine`, () => {
       'execute-change-set': review.outputs['change-set-id'] as string
     })
     expectSuccess(executed)
-    expect(parameter('CodeImageURI')).toBe(review.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(review.outputs['image-uri-pinned'])
   })
 
   it('fails on an image without the label and pushes nothing', async () => {

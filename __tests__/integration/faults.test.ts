@@ -3,21 +3,24 @@
  * stale DescribeStacks reads after each write, answers lost after AWS acted, and two deploys of one
  * stack overlapping. Each test proves the run reports its own result, tracked to the end.
  */
-import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { createBucket, runAction } from '../../local/action-runner.mjs'
-import { addFault, clearFaults, deploy, faultLog, logOf, root, worldEnv } from './world.js'
+import { describe, expect, it } from '@jest/globals'
+import { runAction } from '../../local/action-runner.mjs'
+import {
+  addFault,
+  clearFaults,
+  deploy,
+  expectSuccess,
+  faultLog,
+  logOf,
+  root,
+  useWorld,
+  worldEnv
+} from './world.js'
 
 const bucket = 'fault-artifacts'
 const unique = Date.now().toString(36)
 
 type Run = Awaited<ReturnType<typeof deploy>>
-
-function expectSuccess(run: Run): void {
-  expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-    exitCode: 0,
-    log: ''
-  })
-}
 
 /** The stack outputs the run reported. */
 function stackOutputs(run: Run): Record<string, string> {
@@ -31,14 +34,7 @@ function showsStackEvent(run: Run, stackName: string, status: string): boolean {
   )
 }
 
-beforeAll(async () => {
-  worldEnv()
-  await createBucket(bucket)
-})
-
-beforeEach(async () => {
-  await clearFaults()
-})
+useWorld(bucket, { clearFaultRules: true })
 
 describe('stale reads after each write (staleReads)', () => {
   it('creates, updates and deletes a stack, each outcome its own', async () => {

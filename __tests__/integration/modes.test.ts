@@ -6,16 +6,22 @@ import { beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { createZipArchive } from '../../__fixtures__/inputs.js'
-import { createBucket, type ActionRun } from '../../local/action-runner.mjs'
-import { awsCli, deploy, describeStackCli, logOf, registryDigest, root, worldEnv } from './world.js'
+import { createBucket } from '../../local/action-runner.mjs'
+import {
+  deploy,
+  describeStackCli,
+  expectSuccess,
+  logOf,
+  objectKeys,
+  registryDigest,
+  root,
+  stackParameter,
+  worldEnv
+} from './world.js'
 
 const bucket = 'integration-modes'
 const versionedBucket = 'integration-versioned'
 const unique = Date.now().toString(36)
-
-function parameter(stackName: string, key: string): string | undefined {
-  return describeStackCli(stackName).Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue
-}
 
 function stackExists(stackName: string): boolean {
   try {
@@ -23,13 +29,6 @@ function stackExists(stackName: string): boolean {
   } catch {
     return false
   }
-}
-
-function expectSuccess(run: ActionRun): void {
-  expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-    exitCode: 0,
-    log: ''
-  })
 }
 
 beforeAll(async () => {
@@ -43,7 +42,7 @@ describe('two-step approval: review, then execute-change-set', () => {
 
   it('creates a change set without executing it, then executes it by id in a later run', async () => {
     expectSuccess(await deploy({ bucket, 'stack-name': stackName, 'build-id': 'review-1' }))
-    const deployedImage = parameter(stackName, 'CodeImageURI')
+    const deployedImage = stackParameter(stackName, 'CodeImageURI')
 
     const review = await deploy({
       bucket,
@@ -62,7 +61,7 @@ describe('two-step approval: review, then execute-change-set', () => {
       `Execute it with 'execute-change-set: ${review.outputs['change-set-id']}'`
     )
     // Nothing ran yet: the stack still holds the first image.
-    expect(parameter(stackName, 'CodeImageURI')).toBe(deployedImage)
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(deployedImage)
 
     const approved = await deploy({
       'stack-name': stackName,
@@ -73,7 +72,7 @@ describe('two-step approval: review, then execute-change-set', () => {
     })
     expectSuccess(approved)
     expect(approved.outputs['stack-status']).toBe('UPDATE_COMPLETE')
-    expect(parameter(stackName, 'CodeImageURI')).toBe(review.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(review.outputs['image-uri-pinned'])
     expect(logOf(approved)).not.toContain('docker build')
   })
 
@@ -96,7 +95,7 @@ describe('two-step approval: review, then execute-change-set', () => {
     })
     expect(stale.exitCode).toBe(1)
     expect(logOf(stale)).toMatch(/::error::.*change set/i)
-    expect(parameter(stackName, 'CodeImageURI')).not.toBe(review.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).not.toBe(review.outputs['image-uri-pinned'])
   })
 })
 
@@ -114,17 +113,7 @@ describe('noop', () => {
     expect(run.summary).toContain(`Noop for ${stackName}`)
     expect(await registryDigest('spartaoci', 'noop-1')).toBeNull()
     expect(stackExists(stackName)).toBe(false)
-    const objects = awsCli([
-      's3api',
-      'list-objects-v2',
-      '--bucket',
-      bucket,
-      '--prefix',
-      `${stackName}/`
-    ]) as {
-      Contents?: unknown[]
-    }
-    expect(objects.Contents ?? []).toEqual([])
+    expect(objectKeys(bucket, `${stackName}/`)).toEqual([])
   })
 })
 
@@ -186,8 +175,8 @@ describe('zip packages', () => {
       expectSuccess(run)
       expect(run.outputs['archive-key']).toBe(`${stackName}/zip-1/function.zip`)
       expect(run.outputs['archive-version']).not.toBe('')
-      expect(parameter(stackName, 'CodeArtifactS3Key')).toBe(run.outputs['archive-key'])
-      expect(parameter(stackName, 'CodeArtifactS3ObjectVersion')).toBe(
+      expect(stackParameter(stackName, 'CodeArtifactS3Key')).toBe(run.outputs['archive-key'])
+      expect(stackParameter(stackName, 'CodeArtifactS3ObjectVersion')).toBe(
         run.outputs['archive-version']
       )
       expect(run.outputs['template-url']).toContain('?versionId=')

@@ -21,6 +21,7 @@ import {
   deploy,
   describeStackCli,
   dockerTrap,
+  expectSuccess,
   logOf,
   registryHasBlob,
   registryLogOffset,
@@ -28,6 +29,7 @@ import {
   registryOf,
   registryRequestsSince,
   root,
+  stackParameter,
   uploadCounts,
   worldEnv,
   worldNames,
@@ -68,13 +70,6 @@ let sourceRegistry: WorldRegistry
 
 const bucketA = (region: string): string => `release-${unique}-${region}`
 const bucketB = (region: string): string => `release-b-${unique}-${region}`
-
-function expectSuccess(run: ActionRun): void {
-  expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-    exitCode: 0,
-    log: ''
-  })
-}
 
 function deploymentsOf(run: ActionRun): Record<string, Deployment> {
   const text = run.outputs['deployments']
@@ -158,11 +153,6 @@ function regionRows(summary: string): Array<Record<string, string>> {
   })
 }
 
-function parameter(stackName: string, key: string, target = {}): string | undefined {
-  return describeStackCli(stackName, target).Parameters?.find((p) => p.ParameterKey === key)
-    ?.ParameterValue
-}
-
 beforeAll(async () => {
   worldEnv()
   names = worldNames()
@@ -204,7 +194,7 @@ describe('promoting a tested digest', () => {
     expect(run.outputs['image-digest']).toBe(staging.outputs['image-digest'])
     expect(run.outputs['image-uri-pinned']).toBe(pinned)
     expect(run.outputs['stack-status']).toBe('CREATE_COMPLETE')
-    expect(parameter(stackName, 'CodeImageURI')).toBe(pinned)
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(pinned)
     // Nothing to copy: no blob uploaded, no manifest put.
     expect(uploadCounts(registryRequestsSince(sourceRegistry, offset))).toEqual({
       blobUploads: 0,
@@ -223,7 +213,7 @@ describe('promoting a tested digest', () => {
     expectSuccess(run)
     expect(dockerCalls).toEqual([])
     expect(run.outputs['image-digest']).toBe(source.digest)
-    expect(parameter(stackName, 'CodeImageURI')).toBe(
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(
       `${sourceRegistry.host}/${repository}@${source.digest}`
     )
   })
@@ -246,7 +236,7 @@ describe('promoting a tested digest', () => {
     expect(run.outputs['image-uri-pinned']).toBe(
       `${sourceRegistry.host}/${target}@${source.digest}`
     )
-    expect(parameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
+    expect(stackParameter(stackName, 'CodeImageURI')).toBe(run.outputs['image-uri-pinned'])
     expect(copyStats(run, sourceRegistry.host)).toEqual({
       present: 0,
       mounted: source.blobs.length,
@@ -274,7 +264,7 @@ describe('promoting a tested digest', () => {
     expectSuccess(run)
     expect(dockerCalls).toEqual([])
     await expectSameImage(run, target)
-    expect(parameter(stackName, 'CodeImageURI', { region: names.region2 })).toBe(
+    expect(stackParameter(stackName, 'CodeImageURI', { region: names.region2 })).toBe(
       run.outputs['image-uri-pinned']
     )
     // The region's registry was empty: every blob went over once, measured at the registry too.

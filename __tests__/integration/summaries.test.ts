@@ -3,19 +3,16 @@
  * the job summary (GITHUB_STEP_SUMMARY, checked element by element), the outputs of a run that
  * failed after the push, and the log lines that must say one true thing.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { writeFileSync } from 'node:fs'
-import { createBucket } from '../../local/action-runner.mjs'
+import { type ActionRun } from '../../local/action-runner.mjs'
 import { htmlProblems } from '../../__fixtures__/html-check.js'
-import { deploy, logOf, worldEnv } from './world.js'
+import { deploy, expectSuccess, logOf, useWorld, worldEnv } from './world.js'
 
 const bucket = 'summaries-artifacts'
 const unique = Date.now().toString(36)
 
-beforeAll(async () => {
-  worldEnv()
-  await createBucket(bucket)
-})
+useWorld(bucket)
 
 /** Debugging aid: SUMMARIES_DUMP=<dir> keeps each run's log and summary. */
 function dump(name: string, run: { stdout: string; summary: string }): void {
@@ -39,19 +36,38 @@ function expectCleanStart(run: { stdout: string }): void {
   expect(ours.filter((line) => line.trim() === '')).toEqual([])
 }
 
+/**
+ * Runs the action with `inputs` and expects it to succeed with a well-formed summary; its log and
+ * summary are kept as `name` (see `dump`).
+ */
+async function deployWithSummary(name: string, inputs: Record<string, string>): Promise<ActionRun> {
+  const run = await deploy(inputs)
+  dump(name, run)
+  expectSuccess(run)
+  expect(htmlProblems(run.summary)).toEqual([])
+  return run
+}
+
 describe('the summaries and the log of a stack from create to delete', () => {
   const stackName = `summaries-${unique}`
   /** The digest the stack runs after the redeploy; the delete names it. */
   let digest = ''
+  /** Deletes the stack and its image (no build inputs). */
+  const DELETE_WITH_IMAGE = {
+    'stack-name': stackName,
+    mode: 'delete',
+    'delete-image': 'true',
+    dockerfile: '',
+    binary: '',
+    template: ''
+  }
 
   it('creates: a well-formed summary with the image, the stack and its outputs', async () => {
-    const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'sum-1' })
-    dump('create', run)
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
+    const run = await deployWithSummary('create', {
+      bucket,
+      'stack-name': stackName,
+      'build-id': 'sum-1'
     })
-    expect(htmlProblems(run.summary)).toEqual([])
     expect(run.summary).toContain(`<h2>Deployed ${stackName}: CREATE_COMPLETE</h2>`)
     expect(run.summary).toContain(`<tr><td>Image</td><td><code>${run.outputs['image-uri']}</code>`)
     // The stack's Stage output has no Description: its cell is empty and closed.
@@ -63,26 +79,22 @@ describe('the summaries and the log of a stack from create to delete', () => {
   })
 
   it('updates with a new build: a well-formed summary with the change and the parameter change', async () => {
-    const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'sum-2' })
-    dump('update', run)
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
+    const run = await deployWithSummary('update', {
+      bucket,
+      'stack-name': stackName,
+      'build-id': 'sum-2'
     })
-    expect(htmlProblems(run.summary)).toEqual([])
     expect(run.summary).toContain(`<h2>Deployed ${stackName}: UPDATE_COMPLETE</h2>`)
     expect(run.summary).toContain('<h3>Parameter changes</h3>')
     expect(run.summary).toMatch(/<tr><td>CodeImageURI<\/td><td><code>[^<]+<\/code><\/td><td><code>/)
   })
 
   it('redeploys the same build: no changes, and the log does not claim an upload', async () => {
-    const run = await deploy({ bucket, 'stack-name': stackName, 'build-id': 'sum-2' })
-    dump('redeploy', run)
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
+    const run = await deployWithSummary('redeploy', {
+      bucket,
+      'stack-name': stackName,
+      'build-id': 'sum-2'
     })
-    expect(htmlProblems(run.summary)).toEqual([])
     expect(run.summary).toContain(`<h2>Deployed ${stackName}: no changes</h2>`)
     expect(run.summary).toContain('None: the stack already matched.')
     digest = run.outputs['image-digest'] ?? ''
@@ -93,20 +105,7 @@ describe('the summaries and the log of a stack from create to delete', () => {
   })
 
   it('deletes with delete-image: the summary and the log say the image was deleted', async () => {
-    const run = await deploy({
-      'stack-name': stackName,
-      mode: 'delete',
-      'delete-image': 'true',
-      dockerfile: '',
-      binary: '',
-      template: ''
-    })
-    dump('delete', run)
-    expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
-      exitCode: 0,
-      log: ''
-    })
-    expect(htmlProblems(run.summary)).toEqual([])
+    const run = await deployWithSummary('delete', DELETE_WITH_IMAGE)
     expect(run.summary).toContain(`<h2>Deleted ${stackName}: DELETE_COMPLETE</h2>`)
     expect(run.summary).not.toContain('<td>Template</td>')
     // The world's images live in a real registry, not in moto's ECR: BatchDeleteImage finds none.
@@ -121,17 +120,7 @@ describe('the summaries and the log of a stack from create to delete', () => {
   })
 
   it('deleting again: the image is named as not needed, never left unsaid', async () => {
-    const run = await deploy({
-      'stack-name': stackName,
-      mode: 'delete',
-      'delete-image': 'true',
-      dockerfile: '',
-      binary: '',
-      template: ''
-    })
-    dump('delete-again', run)
-    expect(run.exitCode).toBe(0)
-    expect(htmlProblems(run.summary)).toEqual([])
+    const run = await deployWithSummary('delete-again', DELETE_WITH_IMAGE)
     expect(logOf(run)).toMatch(/^Image: none deleted \(no stack/m)
   })
 })

@@ -3,6 +3,7 @@
  * the fault proxy, a real Docker engine and four real registries (two accounts, two regions) under
  * their ECR host names.
  */
+import { beforeAll, beforeEach, expect } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseRegistryLog, type RegistryRequest } from '../../bench/analysis.mjs'
 import {
   assumeRole,
+  createBucket,
   credentialsEnv,
   runAction,
   type ActionRun,
@@ -110,6 +112,48 @@ export function describeStackCli(
   const stack = result.Stacks[0]
   if (stack === undefined) throw new Error(`moto has no stack ${stackName}`)
   return stack
+}
+
+/** The value of parameter `key` of a stack as moto holds it. */
+export function stackParameter(
+  stackName: string,
+  key: string,
+  target: CliTarget = {}
+): string | undefined {
+  return describeStackCli(stackName, target).Parameters?.find((p) => p.ParameterKey === key)
+    ?.ParameterValue
+}
+
+/** The keys of the objects in `bucket` under `prefix`, as moto lists them (none: []). */
+export function objectKeys(bucket: string, prefix: string): string[] {
+  const objects = awsCli(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', prefix]) as {
+    Contents?: Array<{ Key: string }>
+  }
+  return (objects.Contents ?? []).map((object) => object.Key)
+}
+
+/**
+ * Registers the hooks of an integration file: before its tests the world's environment is checked
+ * and `bucket` created; with `clearFaultRules`, the fault proxy's rules are cleared before each test.
+ */
+export function useWorld(bucket: string, { clearFaultRules = false } = {}): void {
+  beforeAll(async () => {
+    worldEnv()
+    await createBucket(bucket)
+  })
+  if (clearFaultRules) {
+    beforeEach(async () => {
+      await clearFaults()
+    })
+  }
+}
+
+/** Expects `run` to have exited 0; when it did not, the assertion shows the run's log. */
+export function expectSuccess(run: ActionRun): void {
+  expect({ exitCode: run.exitCode, log: run.exitCode === 0 ? '' : logOf(run) }).toEqual({
+    exitCode: 0,
+    log: ''
+  })
 }
 
 /** One registry of the world (an entry of LOCAL_REGISTRIES, see local/world.sh). */

@@ -5,40 +5,53 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { captureStdout } from '../../__fixtures__/aws.js'
 import {
-  startRegistryServer,
+  LOOPBACK_HTTP,
+  rejection,
   testImage,
+  useRegistryServers,
   type RegistryServer,
-  type RegistryServerOptions
+  type RegistryServerOptions,
+  type TestImage
 } from '../../__fixtures__/registry-server.js'
-import { blobDigests, copyImage, type CopyRequest } from '../../src/registry/copy.js'
+import {
+  blobDigests,
+  copyImage,
+  type CopyRequest,
+  type CopyStats
+} from '../../src/registry/copy.js'
 import { readRawManifest, type RawManifest } from '../../src/registry/manifests.js'
-import type { RegistryHttp } from '../../src/registry/http.js'
 
 const SOURCE_PASSWORD = 'source-password-71c2e0'
 const TARGET_PASSWORD = 'target-password-a93b11'
-const HTTP: RegistryHttp = { fetch, options: { scheme: 'http', retryDelaysMs: [0, 0] } }
 
-let servers: RegistryServer[] = []
+const startRegistry = useRegistryServers()
 let stdout: ReturnType<typeof captureStdout>
 
-async function registry(options: Partial<RegistryServerOptions> = {}): Promise<RegistryServer> {
-  const server = await startRegistryServer({ password: SOURCE_PASSWORD, ...options })
-  servers.push(server)
-  return server
+function registry(options: Partial<RegistryServerOptions> = {}): Promise<RegistryServer> {
+  return startRegistry({ password: SOURCE_PASSWORD, ...options })
 }
 
 beforeEach(() => {
-  servers = []
   stdout = captureStdout()
 })
 
-afterEach(async () => {
+afterEach(() => {
   stdout.restore()
-  await Promise.all(servers.map((server) => server.close()))
 })
 
-async function manifestOf(server: RegistryServer, repository: string, reference: string) {
-  const manifest = await readRawManifest(HTTP, { login: server.login, repository }, reference)
+/** Stores `image` in team/hello of `server`, tagged `tags`; reads back its manifest `reference`. */
+async function storeSourceImage(
+  server: RegistryServer,
+  image: TestImage,
+  tags: string[] = [],
+  reference = image.digest
+): Promise<RawManifest> {
+  server.store('team/hello', image, tags)
+  const manifest = await readRawManifest(
+    LOOPBACK_HTTP,
+    { login: server.login, repository: 'team/hello' },
+    reference
+  )
   if (manifest === undefined) throw new Error(`no manifest ${reference}`)
   return manifest
 }
@@ -58,13 +71,24 @@ function request(
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
+/** What copyImage reports: `counts`, every other count 0. */
+function copyStats(counts: Partial<CopyStats>): CopyStats {
+  return {
+    blobsPresent: 0,
+    blobsMounted: 0,
+    blobsCopied: 0,
+    bytesUploaded: 0,
+    manifestsPut: 0,
+    ...counts
   }
-  throw new Error('expected the promise to reject')
+}
+
+/** Copies `manifest` from team/hello to `repository` in the same registry. */
+function copyWithin(server: RegistryServer, manifest: RawManifest, repository: string) {
+  return copyImage(
+    LOOPBACK_HTTP,
+    request(server, server, manifest, { target: { login: server.login, repository } })
+  )
 }
 
 /** The requests a registry got, as `METHOD path` without the query's random state. */
@@ -77,18 +101,17 @@ describe('copyImage between two registries', () => {
     const source = await registry({ redirectBlobs: true })
     const target = await registry({ password: TARGET_PASSWORD, absoluteLocations: true })
     const image = testImage('arm64', [Buffer.alloc(300_000, 7), Buffer.from('small layer')])
-    source.store('team/hello', image, ['rc1'])
-    const manifest = await manifestOf(source, 'team/hello', 'rc1')
+    const manifest = await storeSourceImage(source, image, ['rc1'], 'rc1')
 
-    const stats = await copyImage(HTTP, request(source, target, manifest))
+    const stats = await copyImage(LOOPBACK_HTTP, request(source, target, manifest))
 
-    expect(stats).toEqual({
-      blobsPresent: 0,
-      blobsMounted: 0,
-      blobsCopied: 3,
-      bytesUploaded: image.config.length + 300_000 + 'small layer'.length,
-      manifestsPut: 1
-    })
+    expect(stats).toEqual(
+      copyStats({
+        blobsCopied: 3,
+        bytesUploaded: image.config.length + 300_000 + 'small layer'.length,
+        manifestsPut: 1
+      })
+    )
     const stored = target.manifest('hello-prod', 'v1')
     expect(stored?.bytes.equals(image.manifest)).toBe(true)
     expect(stored?.mediaType).toBe(image.mediaType)
@@ -123,20 +146,16 @@ describe('copyImage between two registries', () => {
     const source = await registry()
     const target = await registry({ password: TARGET_PASSWORD })
     const image = testImage()
-    source.store('team/hello', image, ['rc1'])
+    const manifest = await storeSourceImage(source, image, ['rc1'])
     target.store('hello-prod', image, ['rc1'])
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
     source.requests.length = 0
 
-    const stats = await copyImage(HTTP, request(source, target, manifest, { tags: ['v1', 'rc1'] }))
+    const stats = await copyImage(
+      LOOPBACK_HTTP,
+      request(source, target, manifest, { tags: ['v1', 'rc1'] })
+    )
 
-    expect(stats).toEqual({
-      blobsPresent: 3,
-      blobsMounted: 0,
-      blobsCopied: 0,
-      bytesUploaded: 0,
-      manifestsPut: 1
-    })
+    expect(stats).toEqual(copyStats({ blobsPresent: 3, manifestsPut: 1 }))
     expect(calls(target)).toEqual([
       `HEAD /v2/hello-prod/manifests/${image.digest}`,
       'HEAD /v2/hello-prod/manifests/v1',
@@ -152,12 +171,11 @@ describe('copyImage between two registries', () => {
     const target = await registry({ password: TARGET_PASSWORD })
     const base = Buffer.from('shared base layer')
     const image = testImage('amd64', [base, Buffer.from('app layer')])
-    source.store('team/hello', image)
+    const manifest = await storeSourceImage(source, image)
     // The target repository holds the base layer and the (identical) config: an earlier version.
     target.store('hello-prod', testImage('amd64', [base]))
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
 
-    const stats = await copyImage(HTTP, request(source, target, manifest, { tags: [] }))
+    const stats = await copyImage(LOOPBACK_HTTP, request(source, target, manifest, { tags: [] }))
 
     expect(stats).toMatchObject({ blobsPresent: 2, blobsCopied: 1, manifestsPut: 1 })
     expect(source.requests.filter((r) => r.url.includes(image.layerDigests[0] ?? ''))).toEqual([])
@@ -167,24 +185,12 @@ describe('copyImage between two registries', () => {
   it('does nothing when source and target are the same repository of the same registry', async () => {
     const source = await registry()
     const image = testImage()
-    source.store('team/hello', image)
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(source, image)
     source.requests.length = 0
 
-    const stats = await copyImage(
-      HTTP,
-      request(source, source, manifest, {
-        target: { login: source.login, repository: 'team/hello' }
-      })
-    )
+    const stats = await copyWithin(source, manifest, 'team/hello')
 
-    expect(stats).toEqual({
-      blobsPresent: 0,
-      blobsMounted: 0,
-      blobsCopied: 0,
-      bytesUploaded: 0,
-      manifestsPut: 0
-    })
+    expect(stats).toEqual(copyStats({}))
     expect(source.requests).toEqual([])
   })
 
@@ -195,10 +201,9 @@ describe('copyImage between two registries', () => {
       wrongManifestDigest: `sha256:${'0'.repeat(64)}`
     })
     const image = testImage()
-    source.store('team/hello', image)
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(source, image)
 
-    await expect(copyImage(HTTP, request(source, target, manifest))).rejects.toThrow(
+    await expect(copyImage(LOOPBACK_HTTP, request(source, target, manifest))).rejects.toThrow(
       `The registry stored the manifest as sha256:${'0'.repeat(64)}, not ${image.digest}, when putting manifest v1 in repository 'hello-prod' on ${target.host}: the image in ${target.host}/hello-prod would not be the one tested. Nothing was deployed from it.`
     )
   })
@@ -207,14 +212,13 @@ describe('copyImage between two registries', () => {
     const source = await registry()
     const target = await registry({ password: TARGET_PASSWORD })
     const image = testImage('amd64', [Buffer.from('only layer')])
-    source.store('team/hello', image)
+    const manifest = await storeSourceImage(source, image)
     target.faults.push(
       { method: 'PATCH', path: /blobs\/uploads/, status: 503, times: 1 },
       { method: 'PUT', path: /manifests\/v1/, status: 429, times: 1 }
     )
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
 
-    const stats = await copyImage(HTTP, request(source, target, manifest))
+    const stats = await copyImage(LOOPBACK_HTTP, request(source, target, manifest))
 
     expect(stats).toMatchObject({ blobsCopied: 2, manifestsPut: 1 })
     expect(target.manifest('hello-prod', 'v1')?.bytes.equals(image.manifest)).toBe(true)
@@ -225,24 +229,12 @@ describe('copyImage within one registry', () => {
   it('mounts each blob from the source repository instead of uploading it', async () => {
     const server = await registry({ mount: true })
     const image = testImage()
-    server.store('team/hello', image)
-    const manifest = await manifestOf(server, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(server, image)
     server.requests.length = 0
 
-    const stats = await copyImage(
-      HTTP,
-      request(server, server, manifest, {
-        target: { login: server.login, repository: 'prod/hello' }
-      })
-    )
+    const stats = await copyWithin(server, manifest, 'prod/hello')
 
-    expect(stats).toEqual({
-      blobsPresent: 0,
-      blobsMounted: 3,
-      blobsCopied: 0,
-      bytesUploaded: 0,
-      manifestsPut: 1
-    })
+    expect(stats).toEqual(copyStats({ blobsMounted: 3, manifestsPut: 1 }))
     const posts = server.requests.filter((r) => r.method === 'POST').map((r) => r.url)
     expect(posts.sort()).toEqual(
       [image.configDigest, ...image.layerDigests]
@@ -259,15 +251,9 @@ describe('copyImage within one registry', () => {
   it('uploads into the session the registry opened when it does not mount (202)', async () => {
     const server = await registry({ mount: false })
     const image = testImage('amd64', [Buffer.from('one')])
-    server.store('team/hello', image)
-    const manifest = await manifestOf(server, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(server, image)
 
-    const stats = await copyImage(
-      HTTP,
-      request(server, server, manifest, {
-        target: { login: server.login, repository: 'prod/hello' }
-      })
-    )
+    const stats = await copyWithin(server, manifest, 'prod/hello')
 
     expect(stats).toMatchObject({
       blobsMounted: 0,
@@ -327,8 +313,7 @@ describe('copyImage refusals', () => {
       const source = await registry()
       const target = await registry({ password: TARGET_PASSWORD })
       const image = testImage('amd64', [Buffer.from('one')])
-      source.store('team/hello', image)
-      const manifest = await manifestOf(source, 'team/hello', image.digest)
+      const manifest = await storeSourceImage(source, image)
       const server = side === 'source' ? source : target
       server.faults.push({
         method,
@@ -339,7 +324,7 @@ describe('copyImage refusals', () => {
         message: 'not allowed'
       })
 
-      const error = await rejection(copyImage(HTTP, request(source, target, manifest)))
+      const error = await rejection(copyImage(LOOPBACK_HTTP, request(source, target, manifest)))
 
       const repository = side === 'source' ? 'team/hello' : 'hello-prod'
       expect(error.message).toMatch(
@@ -356,13 +341,12 @@ describe('copyImage refusals', () => {
     const source = await registry()
     const target = await registry({ password: TARGET_PASSWORD })
     const image = testImage()
-    source.store('team/hello', image)
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(source, image)
     const wrong = { ...target.login, password: 'stale-token-9f' }
 
     const error = await rejection(
       copyImage(
-        HTTP,
+        LOOPBACK_HTTP,
         request(source, target, manifest, { target: { login: wrong, repository: 'hello-prod' } })
       )
     )
@@ -377,13 +361,12 @@ describe('copyImage refusals', () => {
     const source = await registry()
     const target = await registry({ password: TARGET_PASSWORD })
     const image = testImage('amd64', [Buffer.from('one')])
-    source.store('team/hello', image)
-    const manifest = await manifestOf(source, 'team/hello', image.digest)
+    const manifest = await storeSourceImage(source, image)
     source.faults.push({ method: 'GET', path: /blobs/, status: 403, times: 9 })
 
     const error = await rejection(
       copyImage(
-        HTTP,
+        LOOPBACK_HTTP,
         request(source, target, manifest, {
           sourceGrantee:
             'the deploy role (and the policy of repository team/hello in account 111122223333)'

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { RegistryLogin } from '../../src/base/registry-login.js'
 import { DeployError } from '../../src/base/errors.js'
 import {
+  rejection,
   startRegistryServer,
   testImage,
   type RegistryServer
@@ -112,15 +113,6 @@ function registryError(status: number, code: string, message: string): Answer {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ errors: [{ code, message, detail: null }] })
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('expected the promise to reject')
 }
 
 describe('getManifest', () => {

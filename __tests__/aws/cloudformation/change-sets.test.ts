@@ -3,7 +3,7 @@
  * blocked), the change set submitted (type, parameters, optional fields, a stale one replaced)
  * and settled (ready, empty, failed).
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
@@ -18,53 +18,49 @@ import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
 import type { DeployRequest } from '../../../src/aws/cloudformation/types.js'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import { rollbackConfiguration } from '../../../src/rules/stack-rules.js'
-import {
-  awsError,
-  captureStdout,
-  CHANGE_SET_ID,
-  CHANGE_SET_NAME,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME,
-  stackMissing
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   ADD_FUNCTION,
+  ADD_FUNCTION_ROW,
   ALARM_ARN,
   callOrder,
   cfn,
+  CHANGE_SET_ID,
+  CHANGE_SET_NAME,
+  changeSetResult,
   client,
+  createChangeSetInput,
   deployed,
+  deployResult,
   describeChangeSet,
   describeChangeSets,
+  describeRecreatedStack,
   describeStacks,
   EMPTY_REASON,
   failure,
+  fakeClock,
   IMAGE_URI,
   inputs,
   minimalRequest,
   MODIFY_FUNCTION,
+  MODIFY_FUNCTION_ROW,
   MODIFY_ROLE,
   NEW_STACK_ID,
   OUTPUTS,
   PREVIOUS_PARAMETERS,
   previousSeen,
   request,
-  resetCloudFormation,
   ROLE_ARN,
-  TEMPLATE_URL,
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  stackMissing,
+  TOKENS,
   TOPIC_ARN,
-  TOKENS
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+const stdout = useCloudFormationMock()
 
 describe('deployStack: change set type and inputs', () => {
   it('creates a stack that does not exist with a CREATE change set', async () => {
@@ -85,12 +81,7 @@ describe('deployStack: change set type and inputs', () => {
     expect(inputs(DescribeStacksCommand)[0]).toEqual({ StackName: STACK_NAME })
     expect(previousSeen).toEqual([new Set()])
     expect(inputs(CreateChangeSetCommand)).toEqual([
-      {
-        ClientToken: TOKENS.createChangeSet,
-        StackName: STACK_NAME,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'CREATE',
-        TemplateURL: TEMPLATE_URL,
+      createChangeSetInput('CREATE', {
         Parameters: [
           { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
           { ParameterKey: 'LogLevel', ParameterValue: 'debug' }
@@ -101,7 +92,7 @@ describe('deployStack: change set type and inputs', () => {
           { Key: 'io:sparta:buildId', Value: 'build-42' }
         ],
         Description: 'oci-stack-deploy build build-42'
-      }
+      })
     ])
     // No stack yet, so no earlier change set to look for: every DescribeChangeSet is by id.
     expect(inputs(DescribeChangeSetCommand)).toEqual([
@@ -114,22 +105,9 @@ describe('deployStack: change set type and inputs', () => {
       StackName: STACK_ID
     })
     expect(cfn).not.toHaveReceivedCommand(DeleteChangeSetCommand)
-    expect(result).toEqual({
-      stackId: STACK_ID,
-      stackStatus: 'CREATE_COMPLETE',
-      changeSetId: CHANGE_SET_ID,
-      noChanges: false,
-      changes: [
-        {
-          action: 'Add',
-          logicalId: 'HelloFunction',
-          type: 'AWS::Lambda::Function',
-          replacement: '',
-          physicalId: ''
-        }
-      ],
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(
+      deployResult('CREATE_COMPLETE', { noChanges: false, changes: [ADD_FUNCTION_ROW] })
+    )
     // Polls grow by half, bounded by maxPollMs; nothing sleeps for real.
     expect(clock.slept).toEqual([500, 750, 500])
   })
@@ -146,12 +124,7 @@ describe('deployStack: change set type and inputs', () => {
 
     expect(previousSeen).toEqual([new Set(['CodeImageURI', 'MemorySize'])])
     expect(inputs(CreateChangeSetCommand)).toEqual([
-      {
-        ClientToken: TOKENS.createChangeSet,
-        StackName: STACK_NAME,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'UPDATE',
-        TemplateURL: TEMPLATE_URL,
+      createChangeSetInput('UPDATE', {
         Parameters: [
           { ParameterKey: 'CodeImageURI', ParameterValue: IMAGE_URI },
           { ParameterKey: 'MemorySize', UsePreviousValue: true },
@@ -163,7 +136,7 @@ describe('deployStack: change set type and inputs', () => {
           { Key: 'io:sparta:buildId', Value: 'build-42' }
         ],
         Description: 'oci-stack-deploy build build-42'
-      }
+      })
     ])
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
@@ -311,14 +284,7 @@ describe('deployStack: empty and failed change sets', () => {
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
     ])
     expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
-    expect(result).toEqual({
-      stackId: STACK_ID,
-      stackStatus: 'UPDATE_COMPLETE',
-      changeSetId: CHANGE_SET_ID,
-      noChanges: true,
-      changes: [],
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(deployResult('UPDATE_COMPLETE', { noChanges: true, changes: [] }))
     expect(stdout.lines()).toContain(
       `No changes: stack ${STACK_NAME} already matches this template and these parameters.`
     )
@@ -371,15 +337,12 @@ describe('deployStack: empty and failed change sets', () => {
 
 describe('deployStack: stacks that are not ready', () => {
   it('recreates a stack left in ROLLBACK_COMPLETE', async () => {
-    describeStacks(
+    describeRecreatedStack(
       stack('ROLLBACK_COMPLETE', { Parameters: PREVIOUS_PARAMETERS }),
       stack('DELETE_IN_PROGRESS'),
       stack('DELETE_COMPLETE'),
-      stack('CREATE_IN_PROGRESS', { StackId: NEW_STACK_ID }),
-      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
+      stack('CREATE_IN_PROGRESS', { StackId: NEW_STACK_ID })
     )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
 
     const result = await deployStack(client, request(), fakeClock())
 
@@ -404,13 +367,7 @@ describe('deployStack: stacks that are not ready', () => {
   })
 
   it('treats the deleted stack vanishing from DescribeStacks as deleted', async () => {
-    describeStacks(
-      stack('ROLLBACK_COMPLETE'),
-      stackMissing(STACK_ID),
-      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
-    )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
+    describeRecreatedStack(stack('ROLLBACK_COMPLETE'), stackMissing(STACK_ID))
 
     const result = await deployStack(client, request(), fakeClock())
 
@@ -480,12 +437,7 @@ describe('CreateChangeSet optional fields', () => {
     await createChangeSet(client, minimalRequest(OPTIONAL), fakeClock())
 
     expect(inputs(CreateChangeSetCommand)).toEqual([
-      {
-        ClientToken: TOKENS.createChangeSet,
-        StackName: STACK_NAME,
-        ChangeSetName: CHANGE_SET_NAME,
-        ChangeSetType: 'UPDATE',
-        TemplateURL: TEMPLATE_URL,
+      createChangeSetInput('UPDATE', {
         Parameters: [{ ParameterKey: 'MemorySize', ParameterValue: '1024' }],
         Capabilities: undefined,
         Tags: [],
@@ -498,7 +450,7 @@ describe('CreateChangeSet optional fields', () => {
         },
         DeploymentMode: 'REVERT_DRIFT',
         IncludeNestedStacks: true
-      }
+      })
     ])
   })
 
@@ -569,24 +521,13 @@ describe('createChangeSet', () => {
 
     const result = await createChangeSet(client, minimalRequest(), fakeClock())
 
-    expect(result).toEqual({
-      changeSetId: CHANGE_SET_ID,
-      changeSetName: CHANGE_SET_NAME,
-      stackId: STACK_ID,
-      stackName: STACK_NAME,
-      type: 'UPDATE',
-      empty: false,
-      changes: [
-        {
-          action: 'Modify',
-          logicalId: 'HelloFunction',
-          type: 'AWS::Lambda::Function',
-          replacement: 'False',
-          physicalId: 'hello-svc-HelloFunction-1'
-        }
-      ],
-      parameterChanges: [{ key: 'MemorySize', old: '512', new: '1024' }]
-    })
+    expect(result).toEqual(
+      changeSetResult({
+        empty: false,
+        changes: [MODIFY_FUNCTION_ROW],
+        parameterChanges: [{ key: 'MemorySize', old: '512', new: '1024' }]
+      })
+    )
     expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
     expect(cfn).not.toHaveReceivedCommand(DeleteChangeSetCommand)
     expect(stdout.lines()).toEqual([
@@ -627,17 +568,14 @@ describe('createChangeSet', () => {
       fakeClock()
     )
 
-    expect(result).toEqual({
-      changeSetId: CHANGE_SET_ID,
-      changeSetName: CHANGE_SET_NAME,
-      stackId: STACK_ID,
-      stackName: STACK_NAME,
-      type: 'UPDATE',
-      empty: true,
-      changes: [],
-      stackStatus: 'UPDATE_COMPLETE',
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(
+      changeSetResult({
+        empty: true,
+        changes: [],
+        stackStatus: 'UPDATE_COMPLETE',
+        outputs: OUTPUTS
+      })
+    )
     expect(inputs(DeleteChangeSetCommand)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
     ])

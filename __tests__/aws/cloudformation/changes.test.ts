@@ -2,39 +2,30 @@
  * A change set's changes as rows: nested stacks' changes after their parent's row, all pages,
  * to a bounded depth.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   DescribeChangeSetCommand,
   type DescribeChangeSetCommandOutput
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
-  awsError,
-  captureStdout,
   CHANGE_SET_ID,
   changeSetArn,
-  fakeClock,
-  resourceChange,
-  stack
-} from '../../../__fixtures__/aws.js'
-import {
   client,
   describeChangeSets,
   describeStacks,
+  fakeClock,
   inputs,
   minimalRequest,
   MODIFY_FUNCTION,
-  resetCloudFormation
+  resourceChange,
+  stack,
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+const stdout = useCloudFormationMock()
 
 describe('nested stacks', () => {
   const NETWORK_CS = changeSetArn('nested-network', 'hello-svc-Network')

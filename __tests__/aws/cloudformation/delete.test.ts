@@ -1,40 +1,31 @@
 /**
  * deleteStack: no stack, a busy stack, termination protection, DELETE_FAILED and the timeout.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import { deleteStack } from '../../../src/aws/cloudformation/delete.js'
-import {
-  awsError,
-  captureStdout,
-  event,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME,
-  stackMissing
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   callOrder,
   cfn,
   client,
   describeStackEvents,
   describeStacks,
+  event,
   failure,
+  fakeClock,
   inputs,
-  resetCloudFormation,
   ROLE_ARN,
-  TOKENS
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  stackMissing,
+  TOKENS,
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+const stdout = useCloudFormationMock()
 
 describe('deleteStack', () => {
   it('succeeds without deleting anything when there is no stack', async () => {

@@ -2,40 +2,31 @@
  * The stack event stream in the log: new events oldest first, earlier ones left out, a failed
  * read never fails the deploy.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { DescribeStackEventsCommand, type StackEvent } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
-import {
-  awsError,
-  captureStdout,
-  CHANGE_SET_NAME,
-  event,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   cfn,
+  CHANGE_SET_NAME,
   client,
   deployed,
   describeChangeSet,
   describeStackEvents,
   describeStacks,
+  event,
   failure,
+  fakeClock,
   MODIFY_ROLE,
   request,
-  resetCloudFormation
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+const stdout = useCloudFormationMock()
 
 describe('deployStack: log', () => {
   it('streams new stack events oldest first and leaves out earlier ones', async () => {

@@ -2,7 +2,7 @@
  * Execution: deployStack's execute step, a reviewed change set executed by executeExistingChangeSet,
  * failed updates, DisableRollback and termination protection.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   CreateChangeSetCommand,
   DescribeChangeSetCommand,
@@ -17,48 +17,52 @@ import type { DeployResult, ExecuteOptions } from '../../../src/aws/cloudformati
 import { deployStack, executeExistingChangeSet } from '../../../src/aws/cloudformation/execute.js'
 import { changesMarkdown } from '../../../src/report/report.js'
 import { disabledRollbackHint } from '../../../src/rules/stack-rules.js'
-import {
-  awsError,
-  captureStdout,
-  CHANGE_SET_ID,
-  CHANGE_SET_NAME,
-  event,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME,
-  stackMissing
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   callOrder,
   cfn,
+  CHANGE_SET_ID,
+  CHANGE_SET_NAME,
   client,
   deployed,
+  deployResult,
   describeChangeSet,
   describeChangeSets,
   describeStackEvents,
   describeStacks,
   EMPTY_REASON,
+  event,
   failure,
+  fakeClock,
   inputs,
   minimalRequest,
   MODIFY_FUNCTION,
+  MODIFY_FUNCTION_ROW,
   MODIFY_ROLE,
   OUTPUTS,
   PREVIOUS_PARAMETERS,
   previousSeen,
   request,
-  resetCloudFormation,
-  TOKENS
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  stackMissing,
+  TOKENS,
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
+const stdout = useCloudFormationMock()
 
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+/** The fixture's change set, reviewed and ready to execute: it modifies the function. */
+const READY: Partial<DescribeChangeSetCommandOutput> = {
+  ChangeSetId: CHANGE_SET_ID,
+  ChangeSetName: CHANGE_SET_NAME,
+  StackId: STACK_ID,
+  StackName: STACK_NAME,
+  Status: 'CREATE_COMPLETE',
+  ExecutionStatus: 'AVAILABLE',
+  Changes: [MODIFY_FUNCTION]
+}
 
 describe('deployStack: failed updates', () => {
   const baseline = [event('old-1', STACK_NAME, 'UPDATE_COMPLETE')]
@@ -226,15 +230,9 @@ describe('executing a ready change set', () => {
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
     expect(inputs(ExecuteChangeSetCommand)[0]).not.toHaveProperty('DisableRollback')
-    expect(result).toEqual({
-      stackId: STACK_ID,
-      stackStatus: 'UPDATE_COMPLETE',
-      changeSetId: CHANGE_SET_ID,
-      noChanges: false,
-      changes: [],
-      parameterChanges: [],
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(
+      deployResult('UPDATE_COMPLETE', { noChanges: false, changes: [], parameterChanges: [] })
+    )
     expect(cfn).not.toHaveReceivedCommand(UpdateTerminationProtectionCommand)
     expect(stdout.lines()).toContain(`Executing change set ${CHANGE_SET_ID}`)
   })
@@ -388,16 +386,6 @@ describe('deployStack with execute options', () => {
 })
 
 describe('executeExistingChangeSet', () => {
-  const READY: Partial<DescribeChangeSetCommandOutput> = {
-    ChangeSetId: CHANGE_SET_ID,
-    ChangeSetName: CHANGE_SET_NAME,
-    StackId: STACK_ID,
-    StackName: STACK_NAME,
-    Status: 'CREATE_COMPLETE',
-    ExecutionStatus: 'AVAILABLE',
-    Changes: [MODIFY_FUNCTION]
-  }
-
   it('executes a change set named within the stack and returns its changes', async () => {
     describeChangeSets({ [CHANGE_SET_NAME]: [READY] })
     describeStacks(
@@ -414,23 +402,13 @@ describe('executeExistingChangeSet', () => {
     expect(inputs(ExecuteChangeSetCommand)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
     ])
-    expect(result).toEqual({
-      stackId: STACK_ID,
-      stackStatus: 'UPDATE_COMPLETE',
-      changeSetId: CHANGE_SET_ID,
-      noChanges: false,
-      changes: [
-        {
-          action: 'Modify',
-          logicalId: 'HelloFunction',
-          type: 'AWS::Lambda::Function',
-          replacement: 'False',
-          physicalId: 'hello-svc-HelloFunction-1'
-        }
-      ],
-      parameterChanges: [],
-      outputs: OUTPUTS
-    })
+    expect(result).toEqual(
+      deployResult('UPDATE_COMPLETE', {
+        noChanges: false,
+        changes: [MODIFY_FUNCTION_ROW],
+        parameterChanges: []
+      })
+    )
     expect(stdout.lines().slice(0, 3)).toEqual([
       `Change set ${CHANGE_SET_NAME} of stack ${STACK_NAME}:`,
       '  Modify HelloFunction (AWS::Lambda::Function) replacement: False',
@@ -554,16 +532,7 @@ describe('review and execute of one change set', () => {
       { ParameterKey: 'MemorySize', ParameterValue: '512' },
       { ParameterKey: 'LogLevel', ParameterValue: 'debug' }
     ]
-    const ready: Partial<DescribeChangeSetCommandOutput> = {
-      ChangeSetId: CHANGE_SET_ID,
-      ChangeSetName: CHANGE_SET_NAME,
-      StackId: STACK_ID,
-      StackName: STACK_NAME,
-      Status: 'CREATE_COMPLETE',
-      ExecutionStatus: 'AVAILABLE',
-      Changes: [MODIFY_FUNCTION],
-      Parameters: proposed
-    }
+    const ready = { ...READY, Parameters: proposed }
     describeStacks(current)
     describeChangeSets({ [CHANGE_SET_ID]: [ready] })
     const review = await createChangeSet(client, request(), fakeClock())
@@ -581,6 +550,20 @@ describe('review and execute of one change set', () => {
 })
 
 describe('a write retried after its answer was lost (idempotency tokens)', () => {
+  /** The change set modifies the role; ExecuteChangeSet fails with `error` while it is `status`. */
+  function executeRefusedWhile(
+    status: DescribeChangeSetCommandOutput['ExecutionStatus'],
+    error: Error
+  ): void {
+    describeChangeSets({
+      [CHANGE_SET_ID]: [
+        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
+        { Status: 'CREATE_COMPLETE', ExecutionStatus: status }
+      ]
+    })
+    cfn.on(ExecuteChangeSetCommand).rejects(error)
+  }
+
   it('goes on with the change set a retried CreateChangeSet already created', async () => {
     describeStacks(
       stack('UPDATE_COMPLETE'),
@@ -614,17 +597,10 @@ describe('a write retried after its answer was lost (idempotency tokens)', () =>
       stack('UPDATE_IN_PROGRESS'),
       deployed('UPDATE_COMPLETE')
     )
-    describeChangeSets({
-      [CHANGE_SET_ID]: [
-        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
-        { Status: 'CREATE_COMPLETE', ExecutionStatus: 'EXECUTE_IN_PROGRESS' }
-      ]
-    })
-    cfn
-      .on(ExecuteChangeSetCommand)
-      .rejects(
-        awsError('InvalidChangeSetStatusException', 'ChangeSet is in EXECUTE_IN_PROGRESS state')
-      )
+    executeRefusedWhile(
+      'EXECUTE_IN_PROGRESS',
+      awsError('InvalidChangeSetStatusException', 'ChangeSet is in EXECUTE_IN_PROGRESS state')
+    )
 
     const result = await deployStack(client, request(), fakeClock())
 
@@ -636,15 +612,7 @@ describe('a write retried after its answer was lost (idempotency tokens)', () =>
 
   it('still refuses a change set that is not executable for another reason', async () => {
     describeStacks(stack('UPDATE_COMPLETE'))
-    describeChangeSets({
-      [CHANGE_SET_ID]: [
-        { Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] },
-        { Status: 'CREATE_COMPLETE', ExecutionStatus: 'OBSOLETE' }
-      ]
-    })
-    cfn
-      .on(ExecuteChangeSetCommand)
-      .rejects(awsError('InvalidChangeSetStatus', 'ChangeSet is OBSOLETE'))
+    executeRefusedWhile('OBSOLETE', awsError('InvalidChangeSetStatus', 'ChangeSet is OBSOLETE'))
 
     const error = await failure(deployStack(client, request(), fakeClock()))
 

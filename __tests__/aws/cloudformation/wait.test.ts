@@ -2,10 +2,9 @@
  * Waiting: one timeout for the change set and the execution, a running update cancelled at the
  * timeout.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   CancelUpdateStackCommand,
-  CreateChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStacksCommand,
   type DescribeChangeSetCommandInput,
@@ -14,40 +13,31 @@ import {
 import 'aws-sdk-client-mock-jest'
 import { deleteStack } from '../../../src/aws/cloudformation/delete.js'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
-import {
-  awsError,
-  captureStdout,
-  CHANGE_SET_NAME,
-  CHANGE_SET_ID,
-  fakeClock,
-  stack,
-  STACK_ID,
-  STACK_NAME,
-  stackMissing
-} from '../../../__fixtures__/aws.js'
+import { awsError } from '../../../__fixtures__/aws.js'
 import {
   ADD_FUNCTION,
   cfn,
+  CHANGE_SET_NAME,
   client,
   deployed,
-  NEW_STACK_ID,
-  OUTPUTS,
   describeChangeSet,
+  describeRecreatedStack,
   describeStacks,
   failure,
+  fakeClock,
   inputs,
   MODIFY_ROLE,
+  NEW_STACK_ID,
+  OUTPUTS,
   request,
-  resetCloudFormation
+  stack,
+  STACK_ID,
+  STACK_NAME,
+  stackMissing,
+  useCloudFormationMock
 } from '../../../__fixtures__/cloudformation.js'
 
-let stdout: ReturnType<typeof captureStdout>
-
-beforeEach(() => {
-  resetCloudFormation()
-  stdout = captureStdout()
-})
-afterEach(() => stdout.restore())
+useCloudFormationMock()
 
 describe('deployStack: timeouts', () => {
   it('cancels an update still running at the timeout and says how long it waited', async () => {
@@ -203,15 +193,12 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
   })
 
   it('waits past a stale ROLLBACK_COMPLETE after deleting it to recreate the stack', async () => {
-    describeStacks(
+    describeRecreatedStack(
       stack('ROLLBACK_COMPLETE'),
       stack('ROLLBACK_COMPLETE'),
       stack('ROLLBACK_COMPLETE'),
-      stackMissing(STACK_ID),
-      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
+      stackMissing(STACK_ID)
     )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
 
     const result = await deployStack(client, request(), fakeClock())
 
@@ -220,14 +207,11 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
   })
 
   it('ignores a read of the deleted stack while waiting for the recreated one', async () => {
-    describeStacks(
+    describeRecreatedStack(
       stack('ROLLBACK_COMPLETE'),
       stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') }),
-      stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') }),
-      stack('CREATE_COMPLETE', { StackId: NEW_STACK_ID })
+      stack('DELETE_COMPLETE', { DeletionTime: new Date('2024-05-01T12:02:00Z') })
     )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
-    cfn.on(CreateChangeSetCommand).resolves({ Id: CHANGE_SET_ID, StackId: NEW_STACK_ID })
 
     const result = await deployStack(client, request(), fakeClock())
 
