@@ -87,6 +87,20 @@ describe('capabilities', () => {
     ])
   })
 
+  it('expands Fn::ForEach with the parameter-overrides value of its collection', () => {
+    ws.write(
+      'service/loop.yaml',
+      'Transform: AWS::LanguageExtensions\nParameters:\n  CodeImageURI: {Type: String}\n  Teams: {Type: CommaDelimitedList}\nResources:\n  Fn::ForEach::Roles:\n    - Team\n    - !Ref Teams\n    - ${Team}Role: {Type: AWS::IAM::Role, Properties: {RoleName: !Ref Team}}\n'
+    )
+    const inputs = parse({ template: 'service/loop.yaml', 'parameter-overrides': 'Teams=ops,dev' })
+    expect(Object.keys(inputs.template.resources)).toEqual(['opsRole', 'devRole'])
+    expect(inputs.capabilities).toEqual([
+      'CAPABILITY_IAM',
+      'CAPABILITY_NAMED_IAM',
+      'CAPABILITY_AUTO_EXPAND'
+    ])
+  })
+
   it('takes the capabilities given, comma- or newline-separated, instead of detecting them', () => {
     expect(
       parse({ capabilities: 'CAPABILITY_NAMED_IAM,\nCAPABILITY_AUTO_EXPAND' }).capabilities

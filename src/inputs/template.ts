@@ -67,7 +67,9 @@ export function readTemplateInputs(
   path: string,
   zip: boolean
 ): TemplateInputs {
-  const template = parseTemplate(readFileSync(path), path)
+  // The overrides decide the collections of Fn::ForEach loops, so they are read first.
+  const overrides = parseParameterOverrides(raw['parameter-overrides'], workspace)
+  const template = parseTemplate(readFileSync(path), path, overrides)
   const shown = relative(workspace, path)
   const imageParameter = readImageParameter(raw)
   const archiveKeyParameter = text(raw, 'archive-key-parameter') || 'CodeArtifactS3Key'
@@ -89,20 +91,18 @@ export function readTemplateInputs(
     imageParameter,
     archiveKeyParameter,
     archiveVersionParameter,
-    parameterOverrides: readParameterOverrides(raw, workspace, template, filled, zip),
+    parameterOverrides: checkParameterOverrides(overrides, template, filled, zip),
     capabilities: readCapabilities(raw, template)
   }
 }
 
 /** `parameter-overrides`: only parameters the template declares and the action does not fill. */
-function readParameterOverrides(
-  raw: RawInputs,
-  workspace: string,
+function checkParameterOverrides(
+  overrides: Map<string, string>,
   template: Template,
   filled: string[],
   zip: boolean
 ): Map<string, string> {
-  const overrides = parseParameterOverrides(raw['parameter-overrides'], workspace)
   for (const key of overrides.keys()) {
     if (template.parameters[key] === undefined) {
       const declared = Object.keys(template.parameters).join(', ')

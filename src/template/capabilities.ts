@@ -6,7 +6,8 @@
  * Pure: the CloudFormation capabilities a template needs, decided from its resources and
  * transforms (the rule is explained in docs/HOW-IT-WORKS-CAPABILITIES.md).
  */
-import { isRecord, type Template, type TemplateResource } from './template.js'
+import { isRecord } from './intrinsics.js'
+import type { Template, TemplateResource } from './template.js'
 
 /**
  * The IAM types CloudFormation asks `CAPABILITY_IAM` for (the CreateStack `Capabilities` list,
@@ -100,7 +101,7 @@ export function detectCapabilities(template: Template): Capability[] {
   const named = nested || iam.some((r) => IAM_NAME_PROPERTIES.some((p) => isSet(r.Properties?.[p])))
   const needsIam =
     named || iam.length > 0 || sam.some((r) => samExpandsToIam(r, template.functionGlobals))
-  const expands = nested || template.hasTransform || sam.length > 0
+  const expands = nested || template.transforms.length > 0 || sam.length > 0
   return KNOWN_CAPABILITIES.filter(
     (capability) =>
       (capability === 'CAPABILITY_IAM' && needsIam) ||
