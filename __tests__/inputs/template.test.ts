@@ -87,6 +87,24 @@ describe('capabilities', () => {
     ])
   })
 
+  it('says why it acknowledged every capability, and gives no reason when the input decides', () => {
+    ws.write(
+      'service/macro.yaml',
+      'Transform: Count\nParameters:\n  CodeImageURI: {Type: String}\nResources:\n  Q: {Type: AWS::SQS::Queue}\n'
+    )
+    const detected = parse({ template: 'service/macro.yaml' })
+    expect(detected.capabilities).toEqual([
+      'CAPABILITY_IAM',
+      'CAPABILITY_NAMED_IAM',
+      'CAPABILITY_AUTO_EXPAND'
+    ])
+    expect(detected.capabilityReasons).toEqual([
+      'Macro Count: CloudFormation checks capabilities on the template the macro writes, which the action cannot see, so every capability is acknowledged.'
+    ])
+    const given = parse({ template: 'service/macro.yaml', capabilities: 'CAPABILITY_AUTO_EXPAND' })
+    expect(given.capabilityReasons).toEqual([])
+  })
+
   it('expands Fn::ForEach with the parameter-overrides value of its collection', () => {
     ws.write(
       'service/loop.yaml',
@@ -94,6 +112,7 @@ describe('capabilities', () => {
     )
     const inputs = parse({ template: 'service/loop.yaml', 'parameter-overrides': 'Teams=ops,dev' })
     expect(Object.keys(inputs.template.resources)).toEqual(['opsRole', 'devRole'])
+    expect(inputs.capabilityReasons).toEqual([])
     expect(inputs.capabilities).toEqual([
       'CAPABILITY_IAM',
       'CAPABILITY_NAMED_IAM',

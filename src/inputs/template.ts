@@ -8,7 +8,7 @@ import { InputError } from '../base/errors.js'
 import { list, required, text } from './text.js'
 import type { RawInputs } from './raw.js'
 import { parseKeyValueLines } from '../rules/parse.js'
-import { detectCapabilities, KNOWN_CAPABILITIES } from '../template/capabilities.js'
+import { decideCapabilities, KNOWN_CAPABILITIES } from '../template/capabilities.js'
 import { parseTemplate, type Template } from '../template/template.js'
 import { existingFile } from './workspace-files.js'
 
@@ -20,6 +20,8 @@ export interface TemplateInputs {
   archiveVersionParameter: string
   parameterOverrides: Map<string, string>
   capabilities: string[]
+  /** Why detection acknowledged every capability (a nested stack, a macro, …), for the log. */
+  capabilityReasons: string[]
 }
 
 /** `bucket`, given and not blank (its name is checked by `checkBucketName`). */
@@ -92,7 +94,7 @@ export function readTemplateInputs(
     archiveKeyParameter,
     archiveVersionParameter,
     parameterOverrides: checkParameterOverrides(overrides, template, filled, zip),
-    capabilities: readCapabilities(raw, template)
+    ...readCapabilities(raw, template)
   }
 }
 
@@ -174,10 +176,16 @@ function overridesFromJson(document: unknown, shown: string): Map<string, string
   return overrides
 }
 
-/** `capabilities`: the ones given, else the ones the template needs. */
-function readCapabilities(raw: RawInputs, template: Template): string[] {
-  const capabilities =
-    text(raw, 'capabilities') === '' ? detectCapabilities(template) : list(raw, 'capabilities')
+/** `capabilities`: the ones given, else the ones the template needs (and why, when all). */
+function readCapabilities(
+  raw: RawInputs,
+  template: Template
+): Pick<TemplateInputs, 'capabilities' | 'capabilityReasons'> {
+  if (text(raw, 'capabilities') === '') {
+    const { capabilities, reasons } = decideCapabilities(template)
+    return { capabilities, capabilityReasons: reasons }
+  }
+  const capabilities = list(raw, 'capabilities')
   for (const capability of capabilities) {
     if (!(KNOWN_CAPABILITIES as readonly string[]).includes(capability)) {
       throw new InputError(
@@ -185,5 +193,5 @@ function readCapabilities(raw: RawInputs, template: Template): string[] {
       )
     }
   }
-  return capabilities
+  return { capabilities, capabilityReasons: [] }
 }
