@@ -198,6 +198,45 @@ describe('detectCapabilities: macros', () => {
     expect(detectCapabilities(parse(head + QUEUE))).toEqual(ALL)
   })
 
+  const include = 'Fn::Transform: {Name: AWS::Include, Parameters: {Location: s3://b/openapi.yaml}}'
+
+  it.each([
+    [
+      "a SAM Api's DefinitionBody",
+      `Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Type: AWS::Serverless::Api\n    Properties:\n      DefinitionBody: {${include}}\n`,
+      ['CAPABILITY_AUTO_EXPAND']
+    ],
+    [
+      "a role's AssumeRolePolicyDocument",
+      `Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {${include}}\n`,
+      ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND']
+    ],
+    [
+      "a resource's Metadata and an output",
+      `Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Metadata: {${include}}\nOutputs:\n  O:\n    Value: {${include}}\n`,
+      ['CAPABILITY_AUTO_EXPAND']
+    ]
+  ])('reads an AWS::Include in %s as hiding nothing', (_, text, expected) => {
+    expect(decideCapabilities(parse(text))).toEqual({ capabilities: expected, reasons: [] })
+  })
+
+  it.each([
+    [
+      'the Properties of a role',
+      `Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {${include}}\n`
+    ],
+    [
+      "a SAM function's Events",
+      `Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Role: !Ref R\n      Events: {${include}}\n`
+    ],
+    [
+      'a role name',
+      `Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: {${include}}\n`
+    ]
+  ])('acknowledges every capability for an AWS::Include in %s', (_, text) => {
+    expect(detectCapabilities(parse(text))).toEqual(ALL)
+  })
+
   it('acknowledges every capability for an Fn::Transform that calls a custom macro', () => {
     const template = parse(
       `${QUEUE}    Properties:\n      Tags:\n        - Key: k\n          Value: {Fn::Transform: {Name: String, Parameters: {InputString: x, Operation: Upper}}}\n`

@@ -120,7 +120,7 @@ describe('parseTemplate: JSON', () => {
       Stage: { Type: 'String', Default: 'dev' }
     })
     expect(template.resources['Function']?.Type).toBe('AWS::Lambda::Function')
-    expect(template.transforms).toEqual([])
+    expect(template.macros).toEqual([])
   })
 
   it('reads a JSON template saved with a byte order mark', () => {
@@ -301,7 +301,7 @@ Resources:
     expect(template.resources['betaFunction']?.Properties?.['FunctionName']).toEqual({
       'Fn::Sub': '${AWS::StackName}-beta'
     })
-    expect(template.transforms).toEqual(['AWS::LanguageExtensions'])
+    expect(template.macros).toEqual([{ name: 'AWS::LanguageExtensions', at: [] }])
     expect(template.warnings).toEqual([])
   })
 
@@ -357,7 +357,7 @@ Resources:
     })
   })
 
-  it('lists every macro: the top-level Transform, then each Fn::Transform', () => {
+  it('lists every macro and where it is called: the top-level Transform, then each Fn::Transform', () => {
     const template =
       parse(`Transform: [Count, {Name: AWS::Include, Parameters: {Location: s3://b/k}}]
 Resources:
@@ -366,6 +366,10 @@ Resources:
     Properties:
       Tags: [{Key: k, Value: {Fn::Transform: {Name: String, Parameters: {InputString: x}}}}]
 `)
-    expect(template.transforms).toEqual(['Count', 'AWS::Include', 'String'])
+    expect(template.macros).toEqual([
+      { name: 'Count', at: [] },
+      { name: 'AWS::Include', at: [] },
+      { name: 'String', at: ['Resources', 'Q', 'Properties', 'Tags', '0', 'Value'] }
+    ])
   })
 })

@@ -7,8 +7,8 @@
  * Fn::ForEach loops and those SAM writes included) and macros, with the reasons for acknowledging
  * everything where the template cannot show what it holds (docs/HOW-IT-WORKS-CAPABILITIES.md).
  */
-import { samMakesIam } from './sam.js'
-import type { Template, TemplateResource } from './template.js'
+import { SAM_DECIDING_PROPERTIES, samMakesIam } from './sam.js'
+import type { MacroCall, Template, TemplateResource } from './template.js'
 
 /**
  * The IAM types CloudFormation asks `CAPABILITY_IAM` for: the CreateStack `Capabilities` list
@@ -45,6 +45,12 @@ const IAM_NAME_PROPERTY: Record<string, string> = {
   'AWS::IAM::InstanceProfile': 'InstanceProfileName'
 }
 
+/** The properties this rule reads: an AWS::Include anywhere else cannot change its answer. */
+const DECIDING_PROPERTIES = new Set([
+  ...Object.values(IAM_NAME_PROPERTY),
+  ...SAM_DECIDING_PROPERTIES
+])
+
 /** Nested stacks: their template is not read here, so it may hold anything (see the docs). */
 const NESTED_STACK_TYPES = new Set(['AWS::CloudFormation::Stack', 'AWS::Serverless::Application'])
 
@@ -80,9 +86,25 @@ function hasCustomName(resource: TemplateResource): boolean {
 }
 
 /**
+ * True for an AWS::Include that cannot change the answer: it replaces the mapping that calls it
+ * with a file the action does not read, and inside an output, metadata or a resource property
+ * this rule does not read (an API's `DefinitionBody`, a policy document) that adds no resource
+ * and no name. Called in place of a whole resource, its properties, or among the resources, it
+ * may add anything.
+ */
+function includeHidesNothing(call: MacroCall): boolean {
+  if (call.name !== 'AWS::Include') return false
+  const [section, , part, property] = call.at
+  if (section === 'Outputs' || section === 'Metadata') return true
+  if (section !== 'Resources' || part === undefined) return false
+  if (part === 'Metadata') return true
+  return part === 'Properties' && property !== undefined && !DECIDING_PROPERTIES.has(property)
+}
+
+/**
  * What the action cannot see into, so every capability is acknowledged: nested stacks, macros
- * other than SAM and AWS::LanguageExtensions (AWS::Include included: its snippet is not read),
- * and loops whose collection is only known at deploy time.
+ * other than SAM and AWS::LanguageExtensions (AWS::Include too, unless where it stands it cannot
+ * change the answer), and loops whose collection is only known at deploy time.
  */
 function unseenParts(template: Template): string[] {
   const reasons: string[] = []
@@ -93,7 +115,8 @@ function unseenParts(template: Template): string[] {
       `Nested stack ${logicalId} (${resource.Type}): its template is not read here, ${every}.`
     )
   }
-  for (const macro of new Set(template.transforms.filter((name) => !READ_MACROS.has(name)))) {
+  const unseen = template.macros.filter((m) => !READ_MACROS.has(m.name) && !includeHidesNothing(m))
+  for (const macro of new Set(unseen.map((m) => m.name))) {
     reasons.push(
       `Macro ${macro}: CloudFormation checks capabilities on the template the macro writes, which the action cannot see, ${every}.`
     )
@@ -122,14 +145,14 @@ export function decideCapabilities(template: Template): CapabilityDecision {
   if (reasons.length > 0) return { capabilities: [...KNOWN_CAPABILITIES], reasons }
   const resources = Object.values(template.resources)
   const sam =
-    template.transforms.includes(SAM_TRANSFORM) ||
+    template.macros.some((macro) => macro.name === SAM_TRANSFORM) ||
     resources.some((r) => r.Type.startsWith('AWS::Serverless::'))
   const named = resources.some((r) => hasCustomName(r))
   const needsIam =
     named ||
     resources.some((r) => IAM_TYPES.has(r.Type)) ||
     (sam && resources.some((r) => samMakesIam(r, template.resources, template.functionGlobals)))
-  const expands = sam || template.transforms.length > 0
+  const expands = sam || template.macros.length > 0
   const capabilities = KNOWN_CAPABILITIES.filter(
     (capability) =>
       (capability === 'CAPABILITY_IAM' && needsIam) ||

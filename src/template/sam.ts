@@ -13,6 +13,18 @@ interface SamResource {
   Properties?: Record<string, unknown>
 }
 
+/** The properties `samMakesIam` reads (a resource's own, or a function's from `Globals`). */
+export const SAM_DECIDING_PROPERTIES = [
+  'Role',
+  'DeploymentPreference',
+  'Events',
+  'Logging',
+  'DataSources',
+  'OperatorRole',
+  'Source',
+  'Connectors'
+]
+
 /** Nested stacks are decided elsewhere (every capability); these never hold IAM of their own. */
 const WITHOUT_IAM = new Set([
   'AWS::Serverless::Api',

@@ -57,6 +57,17 @@ export interface TemplateResource {
   Properties?: Record<string, unknown>
 }
 
+/** A macro the template runs. */
+export interface MacroCall {
+  name: string
+  /**
+   * Where: [] for the top-level `Transform`; for an `Fn::Transform`, the keys leading to the
+   * mapping that holds it, which is what the macro's output replaces (`['Resources', 'Api',
+   * 'Properties', 'DefinitionBody']`; a list index is a key too).
+   */
+  at: string[]
+}
+
 /** A parsed template and its original bytes (uploaded unchanged). */
 export interface Template {
   /** Path the template was read from. */
@@ -68,10 +79,10 @@ export interface Template {
   /** The resources, those made by `Fn::ForEach` loops included. */
   resources: Record<string, TemplateResource>
   /**
-   * The macros the template runs, by name: the top-level `Transform` (SAM,
-   * AWS::LanguageExtensions, your own), then every `Fn::Transform` (AWS::Include, …).
+   * The macros the template runs: the top-level `Transform` (SAM, AWS::LanguageExtensions, your
+   * own), then every `Fn::Transform` (AWS::Include, …).
    */
-  transforms: string[]
+  macros: MacroCall[]
   /** `Fn::ForEach` loops whose collection is only known at deploy time: not expanded. */
   unresolvedLoops: UnresolvedLoop[]
   /** What the reader noticed without refusing the template, for the log. */
@@ -141,10 +152,10 @@ export function parseTemplate(
     )
   }
   const parameters = checkedParameters(document, path)
-  const transforms = transformsOf(document)
+  const macros = macrosOf(document)
   const known = { parameters, values: parameterValues, mappings: mappingsOf(document) }
   const expanded = hasLoops(document) ? expandLoops(document, known, path) : undefined
-  if (expanded && !transforms.includes(LANGUAGE_EXTENSIONS)) {
+  if (expanded && !macros.some((macro) => macro.name === LANGUAGE_EXTENSIONS)) {
     warnings.push(
       `${path} uses Fn::ForEach, which CloudFormation expands only through the ${LANGUAGE_EXTENSIONS} transform: add it to the template's Transform.`
     )
@@ -155,7 +166,7 @@ export function parseTemplate(
     format,
     parameters,
     resources: checkedResources(expanded?.document['Resources'] ?? resources, path),
-    transforms,
+    macros,
     unresolvedLoops: expanded?.unresolved ?? [],
     warnings,
     ...functionGlobalsOf(document)
@@ -212,21 +223,26 @@ function macroName(value: unknown): string {
 }
 
 /** The top-level `Transform` (a name, `{Name, Parameters}` or a list), then each `Fn::Transform`. */
-function transformsOf(document: Record<string, unknown>): string[] {
+function macrosOf(document: Record<string, unknown>): MacroCall[] {
   const top = document['Transform']
-  const names = (Array.isArray(top) ? top : top === undefined ? [] : [top]).map(macroName)
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(walk)
+  const calls = (Array.isArray(top) ? top : top === undefined ? [] : [top]).map((value) => ({
+    name: macroName(value),
+    at: [] as string[]
+  }))
+  const walk = (value: unknown, at: string[]): void => {
+    if (Array.isArray(value)) return value.forEach((item, i) => walk(item, [...at, String(i)]))
     if (!isRecord(value)) return
     for (const [key, item] of Object.entries(value)) {
       if (key === 'Fn::Transform') {
-        for (const call of Array.isArray(item) ? item : [item]) names.push(macroName(call))
+        for (const call of Array.isArray(item) ? item : [item])
+          calls.push({ name: macroName(call), at })
       }
-      walk(item)
+      walk(item, [...at, key])
     }
   }
-  for (const [key, section] of Object.entries(document)) if (key !== 'Transform') walk(section)
-  return names
+  for (const [key, section] of Object.entries(document))
+    if (key !== 'Transform') walk(section, [key])
+  return calls
 }
 
 function functionGlobalsOf(document: Record<string, unknown>): Pick<Template, 'functionGlobals'> {
