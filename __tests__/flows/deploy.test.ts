@@ -13,7 +13,7 @@ import {
 import { CreateRepositoryCommand, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr'
 import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { awsError } from '../../__fixtures__/aws.js'
 import {
@@ -396,5 +396,30 @@ describe('noop mode', () => {
     expect(harness.stdout.lines()).toContain(
       `noop: would push ${IMAGE_URI}, upload the template to https://${BUCKET}.s3.${REGION}.amazonaws.com/${TEMPLATE_KEY} and deploy stack ${STACK} (now UPDATE_COMPLETE); nothing was changed.`
     )
+  })
+})
+
+describe('what reading the template noticed', () => {
+  it('logs why every capability was acknowledged, and warns about a duplicate key, before the preflight', async () => {
+    const withMacro = TEMPLATE.replace(
+      "AWSTemplateFormatVersion: '2010-09-09'\n",
+      "AWSTemplateFormatVersion: '2010-09-09'\nTransform: Count\n"
+    ).replace('  Docs:\n', '  Docs:\n    Value: first\n  Docs:\n')
+    writeFileSync(join(harness.workspace, 'template.yaml'), withMacro)
+    setInputs({ mode: 'noop' })
+    sts.on(GetCallerIdentityCommand).rejects(awsError('CredentialsProviderError', 'no credentials'))
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    const template = join(harness.workspace, 'template.yaml')
+    expect(warnings()[0]).toBe(
+      `${template} gives 'Outputs.Docs' twice (lines 40 and 42); CloudFormation keeps the last one without a word, and so does this action: remove the one you do not mean.`
+    )
+    const lines = harness.stdout.lines()
+    const reason =
+      'Macro Count: CloudFormation checks capabilities on the template the macro writes, which the action cannot see, so every capability is acknowledged.'
+    expect(lines).toContain(reason)
+    expect(lines.indexOf(reason)).toBeLessThan(lines.indexOf('::group::Preflight checks'))
   })
 })

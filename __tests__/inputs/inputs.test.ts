@@ -85,6 +85,7 @@ describe('parseInputs defaults', () => {
       imageParameter: 'CodeImageURI',
       parameterOverrides: new Map(),
       capabilities: ['CAPABILITY_IAM'],
+      capabilityReasons: [],
       tags: [],
       region: 'eu-west-1',
       regions: ['eu-west-1'],

@@ -73,6 +73,39 @@ describe('capabilities', () => {
     ])
   })
 
+  it('says why it acknowledged every capability, and gives no reason when the input decides', () => {
+    ws.write(
+      'service/macro.yaml',
+      'Transform: Count\nParameters:\n  CodeImageURI: {Type: String}\nResources:\n  Q: {Type: AWS::SQS::Queue}\n'
+    )
+    const detected = parse({ template: 'service/macro.yaml' })
+    expect(detected.capabilities).toEqual([
+      'CAPABILITY_IAM',
+      'CAPABILITY_NAMED_IAM',
+      'CAPABILITY_AUTO_EXPAND'
+    ])
+    expect(detected.capabilityReasons).toEqual([
+      'Macro Count: CloudFormation checks capabilities on the template the macro writes, which the action cannot see, so every capability is acknowledged.'
+    ])
+    const given = parse({ template: 'service/macro.yaml', capabilities: 'CAPABILITY_AUTO_EXPAND' })
+    expect(given.capabilityReasons).toEqual([])
+  })
+
+  it('expands Fn::ForEach with the parameter-overrides value of its collection', () => {
+    ws.write(
+      'service/loop.yaml',
+      'Transform: AWS::LanguageExtensions\nParameters:\n  CodeImageURI: {Type: String}\n  Teams: {Type: CommaDelimitedList}\nResources:\n  Fn::ForEach::Roles:\n    - Team\n    - !Ref Teams\n    - ${Team}Role: {Type: AWS::IAM::Role, Properties: {RoleName: !Ref Team}}\n'
+    )
+    const inputs = parse({ template: 'service/loop.yaml', 'parameter-overrides': 'Teams=ops,dev' })
+    expect(Object.keys(inputs.template.resources)).toEqual(['opsRole', 'devRole'])
+    expect(inputs.capabilityReasons).toEqual([])
+    expect(inputs.capabilities).toEqual([
+      'CAPABILITY_IAM',
+      'CAPABILITY_NAMED_IAM',
+      'CAPABILITY_AUTO_EXPAND'
+    ])
+  })
+
   it('takes the capabilities given, comma- or newline-separated, instead of detecting them', () => {
     expect(
       parse({ capabilities: 'CAPABILITY_NAMED_IAM,\nCAPABILITY_AUTO_EXPAND' }).capabilities

@@ -13,8 +13,8 @@ const PARAM = 'CodeImageURI'
 function withResources(
   resources: Record<string, TemplateResource>,
   functionGlobals?: Record<string, unknown>
-): Pick<Template, 'resources' | 'functionGlobals'> {
-  return { resources, ...(functionGlobals ? { functionGlobals } : {}) }
+): Pick<Template, 'resources' | 'functionGlobals' | 'unresolvedLoops'> {
+  return { resources, unresolvedLoops: [], ...(functionGlobals ? { functionGlobals } : {}) }
 }
 
 function lambda(properties: Record<string, unknown>): TemplateResource {
@@ -321,5 +321,41 @@ describe('architectureMismatches for an image given as input image', () => {
     expect(architectureMismatches([fn], 's390x', 'given')).toEqual([
       "Function 'Api' (AWS::Lambda::Function) runs on x86_64, but input 'image' is an image for s390x, which Lambda does not run: give input 'image' an image built for linux/amd64."
     ])
+  })
+})
+
+describe('functions made by Fn::ForEach', () => {
+  const loop = (collection: string) =>
+    parseTemplate(
+      Buffer.from(`Transform: AWS::LanguageExtensions
+Parameters:
+  CodeImageURI: {Type: String}
+Resources:
+  Fn::ForEach::Workers:
+    - Name
+    - ${collection}
+    - \${Name}Worker:
+        Type: AWS::Lambda::Function
+        Properties:
+          Code: {ImageUri: !Ref CodeImageURI}
+          Architectures: [arm64]
+`),
+      't.yaml'
+    )
+
+  it('checks each function a loop makes', () => {
+    const template = loop('[a, b]')
+    expect(functionsUsingParameter(template, PARAM).map((f) => f.logicalId)).toEqual([
+      'aWorker',
+      'bWorker'
+    ])
+    expect(architectureMismatches(functionsUsingParameter(template, PARAM), 'x86_64')).toHaveLength(
+      2
+    )
+    expect(packageTypeWarnings(template, PARAM)).toHaveLength(2)
+  })
+
+  it('does not claim nothing references the image when a deploy-time loop holds the function', () => {
+    expect(packageTypeWarnings(loop('!ImportValue worker-names'), PARAM)).toEqual([])
   })
 })

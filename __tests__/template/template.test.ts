@@ -120,7 +120,7 @@ describe('parseTemplate: JSON', () => {
       Stage: { Type: 'String', Default: 'dev' }
     })
     expect(template.resources['Function']?.Type).toBe('AWS::Lambda::Function')
-    expect(template.hasTransform).toBe(false)
+    expect(template.macros).toEqual([])
   })
 
   it('reads a JSON template saved with a byte order mark', () => {
@@ -153,10 +153,12 @@ describe('parseTemplate: errors', () => {
     )
   })
 
-  it('refuses a duplicate key, naming where', () => {
-    expect(() => parse('Resources:\n  A: {Type: X}\n  A: {Type: Y}\n', 'dup.yaml')).toThrow(
-      "Input 'template': dup.yaml is not valid YAML at line 3, column 3 (Map keys must be unique): fix the syntax."
-    )
+  it('keeps the last of a duplicate key, as CloudFormation does, and warns naming both lines', () => {
+    const template = parse('Resources:\n  A: {Type: X}\n  A: {Type: Y}\n', 'dup.yaml')
+    expect(template.resources).toEqual({ A: { Type: 'Y' } })
+    expect(template.warnings).toEqual([
+      "dup.yaml gives 'Resources.A' twice (lines 2 and 3); CloudFormation keeps the last one without a word, and so does this action: remove the one you do not mean."
+    ])
   })
 
   it('refuses an unknown tag such as a misspelt !GetAttr', () => {
@@ -274,4 +276,100 @@ describe('template size limits', () => {
       expect(templateSizeError(bytes, 't.yaml', source)?.message).toBe(message)
     }
   )
+})
+
+describe('parseTemplate: templates CloudFormation accepts', () => {
+  const LOOP = `Transform: AWS::LanguageExtensions
+Parameters:
+  CodeImageURI: {Type: String}
+  Names: {Type: CommaDelimitedList, Default: "alpha,beta"}
+Resources:
+  Fn::ForEach::Functions:
+    - Name
+    - !Ref Names
+    - \${Name}Function:
+        Type: AWS::Lambda::Function
+        Properties:
+          PackageType: Image
+          Code: {ImageUri: !Ref CodeImageURI}
+          FunctionName: !Sub "\${AWS::StackName}-\${Name}"
+`
+
+  it('reads the resources an Fn::ForEach loop makes (AWS::LanguageExtensions)', () => {
+    const template = parse(LOOP)
+    expect(Object.keys(template.resources)).toEqual(['alphaFunction', 'betaFunction'])
+    expect(template.resources['betaFunction']?.Properties?.['FunctionName']).toEqual({
+      'Fn::Sub': '${AWS::StackName}-beta'
+    })
+    expect(template.macros).toEqual([{ name: 'AWS::LanguageExtensions', at: [] }])
+    expect(template.warnings).toEqual([])
+  })
+
+  it('takes a loop collection from the parameter-overrides value', () => {
+    const template = parseTemplate(Buffer.from(LOOP), 't.yaml', new Map([['Names', 'one']]))
+    expect(Object.keys(template.resources)).toEqual(['oneFunction'])
+  })
+
+  it('keeps a loop whose collection is only known at deploy time, resources or not', () => {
+    const template = parse(LOOP.replace('!Ref Names', '!ImportValue shared-names'))
+    expect(template.resources).toEqual({})
+    expect(template.unresolvedLoops).toEqual([
+      expect.objectContaining({
+        key: 'Fn::ForEach::Functions',
+        section: 'Resources',
+        reason: 'Fn::ImportValue is worked out at deploy time'
+      })
+    ])
+  })
+
+  it('warns when Fn::ForEach is used without the AWS::LanguageExtensions transform', () => {
+    expect(parse(LOOP.replace('Transform: AWS::LanguageExtensions\n', '')).warnings).toEqual([
+      "template.yaml uses Fn::ForEach, which CloudFormation expands only through the AWS::LanguageExtensions transform: add it to the template's Transform."
+    ])
+  })
+
+  it('reads rule functions in their short forms', () => {
+    const template = parse(`Parameters:
+  Env: {Type: String}
+  Subnet: {Type: AWS::EC2::Subnet::Id}
+Rules:
+  ProdOnly:
+    RuleCondition: !Contains [[prod, staging], !Ref Env]
+    Assertions:
+      - Assert: !EachMemberEquals [!ValueOfAll [AWS::EC2::Subnet::Id, VpcId], !ValueOf [Subnet, VpcId]]
+      - Assert: !EachMemberIn [!RefAll AWS::EC2::VPC::Id, [vpc-1]]
+Resources:
+  Q: {Type: AWS::SQS::Queue}
+`)
+    expect(Object.keys(template.resources)).toEqual(['Q'])
+  })
+
+  it("reads a multi-line single-quoted !Sub whose closing quote sits at the key's column", () => {
+    const template = parse(`Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      DisplayName: !Sub 'alerts for
+      \${AWS::StackName}'
+`)
+    expect(template.resources['Topic']?.Properties?.['DisplayName']).toEqual({
+      'Fn::Sub': 'alerts for ${AWS::StackName}'
+    })
+  })
+
+  it('lists every macro and where it is called: the top-level Transform, then each Fn::Transform', () => {
+    const template =
+      parse(`Transform: [Count, {Name: AWS::Include, Parameters: {Location: s3://b/k}}]
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      Tags: [{Key: k, Value: {Fn::Transform: {Name: String, Parameters: {InputString: x}}}}]
+`)
+    expect(template.macros).toEqual([
+      { name: 'Count', at: [] },
+      { name: 'AWS::Include', at: [] },
+      { name: 'String', at: ['Resources', 'Q', 'Properties', 'Tags', '0', 'Value'] }
+    ])
+  })
 })

@@ -45,6 +45,7 @@ import { templateKey, templateUrl } from '../aws/s3.js'
 /** Runs deploy, review or noop in every region; returns what the report shows. */
 export async function runDeployFlow(ctx: DeployContext): Promise<Report> {
   const { inputs } = ctx
+  logTemplateNotes(inputs)
   const kind = artifactKind(inputs)
   const regions = await ctx.phases.run('Preflight checks', () =>
     preflightEveryRegion(ctx, regionContexts(ctx), kind)
@@ -54,6 +55,12 @@ export async function runDeployFlow(ctx: DeployContext): Promise<Report> {
   if (inputs.mode === 'noop') return noopReport(ctx, regions, prepared)
   const plan = prepared && (await planRepositories(prepared, regions))
   return deployEveryRegion(ctx, regions, plan)
+}
+
+/** What reading the template noticed, and why every capability was acknowledged, if it was. */
+function logTemplateNotes(inputs: DeployContext['inputs']): void {
+  for (const warning of inputs.template.warnings) log.warning(warning)
+  for (const reason of inputs.capabilityReasons) log.info(reason)
 }
 
 /** The engine (a build needs it once), then every region's reads side by side. */

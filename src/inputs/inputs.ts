@@ -77,6 +77,8 @@ export interface Inputs {
   parameterOverrides: Map<string, string>
   /** Capabilities passed to CloudFormation (given, or detected from the template). */
   capabilities: string[]
+  /** Why detection acknowledged every capability (nested stack, macro, …); [] when given. */
+  capabilityReasons: string[]
   /** Stack tags, without the `io:sparta:buildId` tag the action adds. */
   tags: KeyValue[]
   /** The region of the run: the first of `regions`, where an image is built and pushed. */

@@ -8,7 +8,7 @@ import { InputError } from '../base/errors.js'
 import { list, required, text } from './text.js'
 import type { RawInputs } from './raw.js'
 import { parseKeyValueLines } from '../rules/parse.js'
-import { detectCapabilities, KNOWN_CAPABILITIES } from '../template/capabilities.js'
+import { decideCapabilities, KNOWN_CAPABILITIES } from '../template/capabilities.js'
 import { parseTemplate, type Template } from '../template/template.js'
 import { existingFile } from './workspace-files.js'
 
@@ -20,6 +20,8 @@ export interface TemplateInputs {
   archiveVersionParameter: string
   parameterOverrides: Map<string, string>
   capabilities: string[]
+  /** Why detection acknowledged every capability (a nested stack, a macro, …), for the log. */
+  capabilityReasons: string[]
 }
 
 /** `bucket`, given and not blank (its name is checked by `checkBucketName`). */
@@ -67,7 +69,9 @@ export function readTemplateInputs(
   path: string,
   zip: boolean
 ): TemplateInputs {
-  const template = parseTemplate(readFileSync(path), path)
+  // The overrides decide the collections of Fn::ForEach loops, so they are read first.
+  const overrides = parseParameterOverrides(raw['parameter-overrides'], workspace)
+  const template = parseTemplate(readFileSync(path), path, overrides)
   const shown = relative(workspace, path)
   const imageParameter = readImageParameter(raw)
   const archiveKeyParameter = text(raw, 'archive-key-parameter') || 'CodeArtifactS3Key'
@@ -89,20 +93,18 @@ export function readTemplateInputs(
     imageParameter,
     archiveKeyParameter,
     archiveVersionParameter,
-    parameterOverrides: readParameterOverrides(raw, workspace, template, filled, zip),
-    capabilities: readCapabilities(raw, template)
+    parameterOverrides: checkParameterOverrides(overrides, template, filled, zip),
+    ...readCapabilities(raw, template)
   }
 }
 
 /** `parameter-overrides`: only parameters the template declares and the action does not fill. */
-function readParameterOverrides(
-  raw: RawInputs,
-  workspace: string,
+function checkParameterOverrides(
+  overrides: Map<string, string>,
   template: Template,
   filled: string[],
   zip: boolean
 ): Map<string, string> {
-  const overrides = parseParameterOverrides(raw['parameter-overrides'], workspace)
   for (const key of overrides.keys()) {
     if (template.parameters[key] === undefined) {
       const declared = Object.keys(template.parameters).join(', ')
@@ -174,10 +176,16 @@ function overridesFromJson(document: unknown, shown: string): Map<string, string
   return overrides
 }
 
-/** `capabilities`: the ones given, else the ones the template needs. */
-function readCapabilities(raw: RawInputs, template: Template): string[] {
-  const capabilities =
-    text(raw, 'capabilities') === '' ? detectCapabilities(template) : list(raw, 'capabilities')
+/** `capabilities`: the ones given, else the ones the template needs (and why, when all). */
+function readCapabilities(
+  raw: RawInputs,
+  template: Template
+): Pick<TemplateInputs, 'capabilities' | 'capabilityReasons'> {
+  if (text(raw, 'capabilities') === '') {
+    const { capabilities, reasons } = decideCapabilities(template)
+    return { capabilities, capabilityReasons: reasons }
+  }
+  const capabilities = list(raw, 'capabilities')
   for (const capability of capabilities) {
     if (!(KNOWN_CAPABILITIES as readonly string[]).includes(capability)) {
       throw new InputError(
@@ -185,5 +193,5 @@ function readCapabilities(raw: RawInputs, template: Template): string[] {
       )
     }
   }
-  return capabilities
+  return { capabilities, capabilityReasons: [] }
 }

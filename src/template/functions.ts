@@ -2,7 +2,8 @@
  * Pure: the Lambda functions of a template that run the pushed image: their package type and
  * architectures, checked against the image before anything is pushed.
  */
-import { isRecord, type Template, type TemplateResource } from './template.js'
+import { isRecord } from './intrinsics.js'
+import type { Template, TemplateResource } from './template.js'
 
 /** The Lambda function resource types that can run the pushed image. */
 const FUNCTION_TYPES = new Set(['AWS::Lambda::Function', 'AWS::Serverless::Function'])
@@ -89,12 +90,14 @@ export function functionsUsingParameter(
  * `PackageType: Image`.
  */
 export function packageTypeWarnings(
-  template: Pick<Template, 'resources' | 'functionGlobals'>,
+  template: Pick<Template, 'resources' | 'functionGlobals' | 'unresolvedLoops'>,
   parameterName: string
 ): string[] {
-  const referenced = Object.values(template.resources).some((resource) =>
-    referencesParameter(resource.Properties, parameterName)
-  )
+  // A loop only expanded at deploy time may hold the function: its fragment counts too.
+  const referenced =
+    Object.values(template.resources).some((resource) =>
+      referencesParameter(resource.Properties, parameterName)
+    ) || template.unresolvedLoops.some((loop) => referencesParameter(loop.fragment, parameterName))
   if (!referenced) {
     return [
       `No resource in the template references the parameter '${parameterName}' (input 'image-parameter'), so the image would be pushed and never deployed: reference it from the function, e.g. Code: {ImageUri: !Ref ${parameterName}} with PackageType: Image (ImageUri: !Ref ${parameterName} for AWS::Serverless::Function).`

@@ -1,10 +1,13 @@
 /**
- * Pure: reads a CloudFormation template (JSON, or YAML with short-form tags such as `!Ref`) and
- * answers the questions the deploy asks of it: declared parameters, NoEcho values and size.
- * Capabilities live in capabilities.ts, the functions that run the image in functions.ts.
+ * Pure: reads a CloudFormation template (JSON, or YAML as yaml-reader.ts reads it), expands its
+ * `Fn::ForEach` loops (for-each.ts) and answers the questions the deploy asks of it: declared
+ * parameters, resources, macros, NoEcho values and size. Capabilities live in capabilities.ts,
+ * the functions that run the image in functions.ts.
  */
-import { parseDocument, type Tags, type YAMLError } from 'yaml'
 import { InputError } from '../base/errors.js'
+import { expandLoops, hasLoops, type UnresolvedLoop } from './for-each.js'
+import { isRecord } from './intrinsics.js'
+import { readYaml } from './yaml-reader.js'
 
 /**
  * The template sizes CloudFormation accepts, in bytes: the one home for them. From "Understand
@@ -54,6 +57,17 @@ export interface TemplateResource {
   Properties?: Record<string, unknown>
 }
 
+/** A macro the template runs. */
+export interface MacroCall {
+  name: string
+  /**
+   * Where: [] for the top-level `Transform`; for an `Fn::Transform`, the keys leading to the
+   * mapping that holds it, which is what the macro's output replaces (`['Resources', 'Api',
+   * 'Properties', 'DefinitionBody']`; a list index is a key too).
+   */
+  at: string[]
+}
+
 /** A parsed template and its original bytes (uploaded unchanged). */
 export interface Template {
   /** Path the template was read from. */
@@ -62,59 +76,19 @@ export interface Template {
   body: Buffer
   format: 'json' | 'yaml'
   parameters: Record<string, TemplateParameter>
+  /** The resources, those made by `Fn::ForEach` loops included. */
   resources: Record<string, TemplateResource>
-  /** True when the template uses a macro: a top-level `Transform` (SAM, …) or an `Fn::Transform`. */
-  hasTransform: boolean
+  /**
+   * The macros the template runs: the top-level `Transform` (SAM, AWS::LanguageExtensions, your
+   * own), then every `Fn::Transform` (AWS::Include, …).
+   */
+  macros: MacroCall[]
+  /** `Fn::ForEach` loops whose collection is only known at deploy time: not expanded. */
+  unresolvedLoops: UnresolvedLoop[]
+  /** What the reader noticed without refusing the template, for the log. */
+  warnings: string[]
   /** SAM's `Globals.Function` section, when the template has one (it can set `Architectures`). */
   functionGlobals?: Record<string, unknown>
-}
-
-const INTRINSICS: Record<string, string> = {
-  '!Ref': 'Ref',
-  '!Condition': 'Condition',
-  '!Base64': 'Fn::Base64',
-  '!Cidr': 'Fn::Cidr',
-  '!FindInMap': 'Fn::FindInMap',
-  '!GetAtt': 'Fn::GetAtt',
-  '!GetAZs': 'Fn::GetAZs',
-  '!ImportValue': 'Fn::ImportValue',
-  '!Join': 'Fn::Join',
-  '!Select': 'Fn::Select',
-  '!Split': 'Fn::Split',
-  '!Sub': 'Fn::Sub',
-  '!Transform': 'Fn::Transform',
-  '!And': 'Fn::And',
-  '!Equals': 'Fn::Equals',
-  '!If': 'Fn::If',
-  '!Not': 'Fn::Not',
-  '!Or': 'Fn::Or',
-  '!ToJsonString': 'Fn::ToJsonString',
-  '!Length': 'Fn::Length'
-}
-
-function shortFormTags(): Tags {
-  const tags: Tags = []
-  for (const [tag, fn] of Object.entries(INTRINSICS)) {
-    tags.push({
-      tag,
-      resolve: (value: string) =>
-        // `!GetAtt Resource.Attribute` is the scalar form of ['Resource', 'Attribute'].
-        fn === 'Fn::GetAtt' ? { [fn]: splitGetAtt(value) } : { [fn]: value }
-    })
-    for (const collection of ['seq', 'map'] as const) {
-      tags.push({
-        tag,
-        collection,
-        resolve: (value: { toJSON(): unknown }) => ({ [fn]: value.toJSON() })
-      })
-    }
-  }
-  return tags
-}
-
-function splitGetAtt(value: string): string[] {
-  const dot = value.indexOf('.')
-  return dot < 0 ? [value] : [value.slice(0, dot), value.slice(dot + 1)]
 }
 
 function lineAndColumn(text: string, position: number): string {
@@ -124,53 +98,48 @@ function lineAndColumn(text: string, position: number): string {
   return `line ${line}, column ${column}`
 }
 
-function yamlError(path: string, error: YAMLError): InputError {
-  const pos = error.linePos?.[0]
-  const where = pos ? ` at line ${pos.line}, column ${pos.col}` : ''
-  // The library appends its own position and a source excerpt; keep only the sentence.
-  const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
-  return new InputError(
-    `Input 'template': ${path} is not valid YAML${where} (${reason}): fix the syntax.`
-  )
+function parseJson(source: string, path: string): unknown {
+  try {
+    return JSON.parse(source) as unknown
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    const position = /position (\d+)/.exec(message)
+    const where =
+      position?.[1] !== undefined ? ` at ${lineAndColumn(source, Number(position[1]))}` : ''
+    throw new InputError(
+      `Input 'template': ${path} is not valid JSON${where} (${message.split('\n')[0]}): fix the syntax.`
+    )
+  }
 }
 
-function parseText(text: string, path: string): { document: unknown; format: 'json' | 'yaml' } {
+interface ParsedText {
+  document: unknown
+  format: 'json' | 'yaml'
+  warnings: string[]
+}
+
+function parseText(text: string, path: string): ParsedText {
   // Editors on Windows may save a byte order mark, which JSON.parse refuses.
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text
   if (source.trimStart().startsWith('{')) {
-    try {
-      return { document: JSON.parse(source) as unknown, format: 'json' }
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      const position = /position (\d+)/.exec(message)
-      const where =
-        position?.[1] !== undefined ? ` at ${lineAndColumn(source, Number(position[1]))}` : ''
-      throw new InputError(
-        `Input 'template': ${path} is not valid JSON${where} (${message.split('\n')[0]}): fix the syntax.`
-      )
-    }
+    return { document: parseJson(source, path), format: 'json', warnings: [] }
   }
-  const doc = parseDocument(source, { customTags: shortFormTags(), uniqueKeys: true })
-  // An unknown tag (a typo such as !GetAttr) is only a warning to the library, but CloudFormation
-  // refuses the template: fail here, before the image is built.
-  const problem =
-    doc.errors[0] ?? doc.warnings.find((warning) => warning.code === 'TAG_RESOLVE_FAILED')
-  if (problem !== undefined) throw yamlError(path, problem)
-  return { document: doc.toJS() as unknown, format: 'yaml' }
+  return { ...readYaml(source, path), format: 'yaml' }
 }
 
-/** True for a plain object (a template mapping), not an array or null. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
-/** Parses and checks a template's bytes; `path` is only used in messages. */
-export function parseTemplate(body: Buffer, path: string): Template {
+/**
+ * Parses and checks a template's bytes; `path` is only used in messages. `parameterValues` (the
+ * `parameter-overrides`) and the parameters' defaults decide the collections of `Fn::ForEach`.
+ */
+export function parseTemplate(
+  body: Buffer,
+  path: string,
+  parameterValues: ReadonlyMap<string, string> = new Map()
+): Template {
   // The action always uploads the template and passes its TemplateURL.
   const tooBig = templateSizeError(body.length, path, 'TemplateURL')
   if (tooBig !== undefined) throw tooBig
-  const text = body.toString('utf8')
-  const { document, format } = parseText(text, path)
+  const { document, format, warnings } = parseText(body.toString('utf8'), path)
   if (!isRecord(document)) {
     throw new InputError(
       `Input 'template': ${path} is not a CloudFormation template (its top level is not a mapping).`
@@ -182,8 +151,49 @@ export function parseTemplate(body: Buffer, path: string): Template {
       `Input 'template': ${path} has no 'Resources' section; a CloudFormation template needs at least one resource.`
     )
   }
-  const checkedResources: Record<string, TemplateResource> = {}
-  for (const [logicalId, resource] of Object.entries(resources)) {
+  const parameters = checkedParameters(document, path)
+  const macros = macrosOf(document)
+  const known = { parameters, values: parameterValues, mappings: mappingsOf(document) }
+  const expanded = hasLoops(document) ? expandLoops(document, known, path) : undefined
+  if (expanded && !macros.some((macro) => macro.name === LANGUAGE_EXTENSIONS)) {
+    warnings.push(
+      `${path} uses Fn::ForEach, which CloudFormation expands only through the ${LANGUAGE_EXTENSIONS} transform: add it to the template's Transform.`
+    )
+  }
+  return {
+    path,
+    body,
+    format,
+    parameters,
+    resources: checkedResources(expanded?.document['Resources'] ?? resources, path),
+    macros,
+    unresolvedLoops: expanded?.unresolved ?? [],
+    warnings,
+    ...functionGlobalsOf(document)
+  }
+}
+
+/** The transform that expands `Fn::ForEach`. */
+const LANGUAGE_EXTENSIONS = 'AWS::LanguageExtensions'
+
+function checkedParameters(
+  document: Record<string, unknown>,
+  path: string
+): Record<string, TemplateParameter> {
+  const parameters = document['Parameters'] ?? {}
+  if (!isRecord(parameters)) {
+    throw new InputError(`Input 'template': the 'Parameters' section of ${path} is not a mapping.`)
+  }
+  const checked: Record<string, TemplateParameter> = {}
+  for (const [name, declaration] of Object.entries(parameters)) {
+    checked[name] = isRecord(declaration) ? declaration : {}
+  }
+  return checked
+}
+
+function checkedResources(resources: unknown, path: string): Record<string, TemplateResource> {
+  const checked: Record<string, TemplateResource> = {}
+  for (const [logicalId, resource] of Object.entries(isRecord(resources) ? resources : {})) {
     // `Fn::Transform` (AWS::Include) can stand among the resources; the macro supplies them.
     if (logicalId === 'Fn::Transform') continue
     if (!isRecord(resource) || typeof resource['Type'] !== 'string') {
@@ -192,34 +202,47 @@ export function parseTemplate(body: Buffer, path: string): Template {
       )
     }
     const properties = resource['Properties']
-    checkedResources[logicalId] = {
+    checked[logicalId] = {
       Type: resource['Type'],
       ...(isRecord(properties) ? { Properties: properties } : {})
     }
   }
-  const parameters = document['Parameters'] ?? {}
-  if (!isRecord(parameters)) {
-    throw new InputError(`Input 'template': the 'Parameters' section of ${path} is not a mapping.`)
-  }
-  const checkedParameters: Record<string, TemplateParameter> = {}
-  for (const [name, declaration] of Object.entries(parameters)) {
-    checkedParameters[name] = isRecord(declaration) ? declaration : {}
-  }
-  return {
-    path,
-    body,
-    format,
-    parameters: checkedParameters,
-    resources: checkedResources,
-    hasTransform: document['Transform'] !== undefined || containsKey(document, 'Fn::Transform'),
-    ...functionGlobalsOf(document)
-  }
+  return checked
 }
 
-function containsKey(value: unknown, key: string): boolean {
-  if (Array.isArray(value)) return value.some((item) => containsKey(item, key))
-  if (!isRecord(value)) return false
-  return key in value || Object.values(value).some((item) => containsKey(item, key))
+function mappingsOf(document: Record<string, unknown>): Record<string, unknown> {
+  const mappings = document['Mappings']
+  return isRecord(mappings) ? mappings : {}
+}
+
+/** The name of a macro: `Name` of `{Name, Parameters}`, or the string itself. */
+function macroName(value: unknown): string {
+  if (typeof value === 'string') return value
+  const name = isRecord(value) ? value['Name'] : undefined
+  return typeof name === 'string' ? name : '(a macro without a literal Name)'
+}
+
+/** The top-level `Transform` (a name, `{Name, Parameters}` or a list), then each `Fn::Transform`. */
+function macrosOf(document: Record<string, unknown>): MacroCall[] {
+  const top = document['Transform']
+  const calls = (Array.isArray(top) ? top : top === undefined ? [] : [top]).map((value) => ({
+    name: macroName(value),
+    at: [] as string[]
+  }))
+  const walk = (value: unknown, at: string[]): void => {
+    if (Array.isArray(value)) return value.forEach((item, i) => walk(item, [...at, String(i)]))
+    if (!isRecord(value)) return
+    for (const [key, item] of Object.entries(value)) {
+      if (key === 'Fn::Transform') {
+        for (const call of Array.isArray(item) ? item : [item])
+          calls.push({ name: macroName(call), at })
+      }
+      walk(item, [...at, key])
+    }
+  }
+  for (const [key, section] of Object.entries(document))
+    if (key !== 'Transform') walk(section, [key])
+  return calls
 }
 
 function functionGlobalsOf(document: Record<string, unknown>): Pick<Template, 'functionGlobals'> {
