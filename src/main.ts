@@ -5,6 +5,7 @@
  *   deploy / review / noop   flows/deploy.ts: preflight (every region) → build or 'image' →
  *                            push or copy ∥ upload → change set → execute (regions side by side)
  *   delete / execute         flows/stack-only.ts: act on the existing stack only
+ *   stack-set-name           flows/stack-set.ts: the same image, deployed by a StackSets operation
  */
 import * as core from '@actions/core'
 import { createAwsClients, type AwsClients } from './aws/clients.js'
@@ -24,6 +25,7 @@ import type { Report } from './report/model.js'
 import { summaryHeading } from './report/summary.js'
 import { Session } from './base/session.js'
 import { runDeleteFlow, runExecuteFlow } from './flows/stack-only.js'
+import { runStackSetDeleteFlow, runStackSetFlow, stackSetFailure } from './flows/stack-set.js'
 import { noEchoParameters } from './template/template.js'
 
 /** What `run` uses from outside; tests replace any of it. */
@@ -57,7 +59,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     core.info(summaryHeading(report))
     setOutputs(report, sink)
     await writeSummary(report)
-    const failed = failedRegions(report)
+    const failed = failedRegions(report) ?? stackSetFailure(report)
     if (failed) throw failed
     await comment(deps, inputs, commentContent(report))
   } catch (error) {
@@ -96,10 +98,12 @@ async function runMode(deps: Dependencies, inputs: ActionInputs, state: RunState
   const { aws, phases, session, sink } = state
   if (isStackOnly(inputs)) {
     const ctx = { inputs, aws, wait, phases, session, sink }
+    if (inputs.stackSet) return runStackSetDeleteFlow(ctx)
     return inputs.mode === 'delete' ? runDeleteFlow(ctx) : runExecuteFlow(ctx)
   }
   maskNoEchoValues(inputs)
-  return runDeployFlow({
+  const run = inputs.stackSet ? runStackSetFlow : runDeployFlow
+  return run({
     inputs,
     ...state,
     runner: deps.runner,

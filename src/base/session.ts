@@ -11,6 +11,8 @@ export class Session {
   private readonly cleanups: Array<() => void> = []
   /** Stack updates running now, one per CloudFormation client (one client per region). */
   private readonly updates = new Map<CloudFormationClient, string>()
+  /** Other work to stop on cancel (a running stack set operation), by key. */
+  private readonly stops = new Map<string, () => Promise<void>>()
   private readonly onSignal = (signal: NodeJS.Signals): void => {
     core.warning(`Received ${signal}: the workflow was cancelled.`)
     void this.cancel().finally(() => {
@@ -34,11 +36,22 @@ export class Session {
     else this.updates.set(cfn, stackId)
   }
 
-  /** Best effort: cancels every tracked stack update (one per region), side by side. */
+  /** Marks work to stop on cancel (`stop`), or with undefined as finished. */
+  trackStop(key: string, stop: (() => Promise<void>) | undefined): void {
+    if (stop === undefined) this.stops.delete(key)
+    else this.stops.set(key, stop)
+  }
+
+  /** Best effort: cancels every tracked stack update (one per region) and stops tracked work. */
   async cancel(): Promise<void> {
     const updates = [...this.updates.entries()]
+    const stops = [...this.stops.values()]
     this.updates.clear()
-    await Promise.all(updates.map(([cfn, stackId]) => cancelUpdate(cfn, stackId)))
+    this.stops.clear()
+    await Promise.all([
+      ...updates.map(([cfn, stackId]) => cancelUpdate(cfn, stackId)),
+      ...stops.map((stop) => stop().catch(() => undefined))
+    ])
   }
 
   /** Runs every cleanup once and stops listening for signals. */

@@ -41,6 +41,8 @@ import {
   requireBucket
 } from './template.js'
 import { readRawInputs, type RawInputs } from './raw.js'
+import { readStackSet } from './stack-set.js'
+import type { StackSetSettings } from '../rules/stack-set.js'
 import { workspaceRoot } from './workspace-files.js'
 
 /** Everything the deploy needs, checked. Paths are absolute. */
@@ -132,6 +134,11 @@ export interface Inputs {
   githubToken: string
   /** Post or update the sticky comment on pull requests. */
   prComment: boolean
+  /**
+   * `stack-set-name` given: deploy through a CloudFormation stack set (`stackName` is then the
+   * stack set's name, `regions` its regions, the first one where it lives).
+   */
+  stackSet?: StackSetSettings
 }
 
 /** Inputs of the modes that act on an existing stack only. */
@@ -153,6 +160,8 @@ export interface StackOnlyInputs {
   httpProxy: string
   githubToken: string
   prComment: boolean
+  /** mode delete with `stack-set-name`: delete the stack set's instances, then the stack set. */
+  stackSet?: StackSetSettings
 }
 
 /** What `getInputs` returns: a deploy-like mode, or a stack-only one. */
@@ -192,6 +201,9 @@ export function parseStackOnlyInputs(
   env: NodeJS.ProcessEnv,
   mode: StackOnlyInputs['mode']
 ): StackOnlyInputs {
+  if (mode === 'delete' && text(raw, 'stack-set-name') !== '') {
+    return parseStackSetDeleteInputs(raw, env)
+  }
   if (text(raw, 'regions') !== '') {
     throw new InputError(
       `${mode === 'delete' ? "Mode 'delete'" : "Input 'execute-change-set'"} acts on one stack in one region, and 'regions' lists several: run one step per region (a job matrix over the regions) with 'region' set.`
@@ -214,6 +226,28 @@ export function parseStackOnlyInputs(
   }
 }
 
+/** mode delete with `stack-set-name`: the stack set lives in the first of `regions` (or `region`). */
+function parseStackSetDeleteInputs(raw: RawInputs, env: NodeJS.ProcessEnv): StackOnlyInputs {
+  const { region, regions } = readRegions(raw, env)
+  const stackSet = readStackSet(raw, regions) as StackSetSettings
+  return {
+    mode: 'delete',
+    stackName: stackSet.name,
+    region,
+    timeoutMinutes: readTimeout(raw),
+    changeSet: '',
+    deleteImage: false,
+    imageParameter: readImageParameter(raw),
+    terminationProtection: false,
+    disableRollback: false,
+    roleArn: '',
+    httpProxy: readHttpProxy(raw),
+    githubToken: text(raw, 'github-token'),
+    prComment: flag(raw, 'pr-comment', true),
+    stackSet
+  }
+}
+
 /**
  * Checks raw input text of the deploy-like modes; pure apart from reading the named files. The
  * readers run in this order, so with several bad inputs the first one here is reported.
@@ -227,13 +261,15 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
   const image = readImage(raw)
   const artifact = readArtifact(raw, workspace, image !== undefined)
   const bucket = requireBucket(raw)
-  requireStackName(raw)
+  const { region, regions } = readRegions(raw, env)
+  const stackSet = readStackSet(raw, regions)
+  if (stackSet === undefined) requireStackName(raw)
   const templatePath = readTemplatePath(raw, workspace)
   const build = readBuild(raw, workspace, artifact.dockerfile)
   const buildId = readBuildId(raw, env)
-  const stackName = readStackName(raw)
-  const { region, regions } = readRegions(raw, env)
-  checkRegionalBucket(bucket, regions)
+  const stackName = stackSet ? stackSet.name : readStackName(raw)
+  // A stack set reads its template from the bucket of the region it lives in: one bucket.
+  if (stackSet === undefined) checkRegionalBucket(bucket, regions)
   for (const r of regions) checkBucketName(bucketFor(bucket, r))
   const zip = artifact.codeArchive !== ''
   return {
@@ -249,7 +285,7 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     bucket,
     stackName,
     region,
-    ...readTemplateInputs(raw, workspace, templatePath, zip),
+    ...readTemplateInputs(raw, workspace, templatePath, zip, stackSet !== undefined),
     tags: readTags(raw),
     timeoutMinutes: readTimeout(raw),
     imageTags: readImageTags(raw),
@@ -269,7 +305,8 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     includeNestedStacks: flag(raw, 'include-nested-stacks', false),
     httpProxy: readHttpProxy(raw),
     githubToken: text(raw, 'github-token'),
-    prComment: flag(raw, 'pr-comment', true)
+    prComment: flag(raw, 'pr-comment', true),
+    ...(stackSet ? { stackSet } : {})
   }
 }
 

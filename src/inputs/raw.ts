@@ -50,7 +50,22 @@ export const INPUT_NAMES = [
   'pr-comment',
   'image',
   'repository',
-  'regions'
+  'regions',
+  'stack-set-name',
+  'accounts',
+  'organizational-units',
+  'call-as',
+  'max-concurrent',
+  'failure-tolerance',
+  'region-concurrency',
+  'concurrency-mode',
+  'region-order',
+  'administration-role-arn',
+  'execution-role-name',
+  'auto-deployment',
+  'managed-execution',
+  'retain-stacks',
+  'repository-policy'
 ] as const
 export type InputName = (typeof INPUT_NAMES)[number]
 

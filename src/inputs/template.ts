@@ -10,6 +10,7 @@ import type { RawInputs } from './raw.js'
 import { parseKeyValueLines } from '../rules/parse.js'
 import { decideCapabilities, KNOWN_CAPABILITIES } from '../template/capabilities.js'
 import { parseTemplate, type Template } from '../template/template.js'
+import { STACK_SET_IMAGE_PARAMETERS } from '../rules/stack-set.js'
 import { existingFile } from './workspace-files.js'
 
 /** The template, parsed, and the parameters and capabilities checked against it. */
@@ -67,7 +68,8 @@ export function readTemplateInputs(
   raw: RawInputs,
   workspace: string,
   path: string,
-  zip: boolean
+  zip: boolean,
+  stackSet = false
 ): TemplateInputs {
   // The overrides decide the collections of Fn::ForEach loops, so they are read first.
   const overrides = parseParameterOverrides(raw['parameter-overrides'], workspace)
@@ -77,7 +79,8 @@ export function readTemplateInputs(
   const archiveKeyParameter = text(raw, 'archive-key-parameter') || 'CodeArtifactS3Key'
   const archiveVersionParameter =
     text(raw, 'archive-version-parameter') || 'CodeArtifactS3ObjectVersion'
-  if (!zip && template.parameters[imageParameter] === undefined) {
+  if (stackSet) checkStackSetImageParameters(template, shown)
+  else if (!zip && template.parameters[imageParameter] === undefined) {
     throw new InputError(
       `Input 'image-parameter': the template ${shown} declares no parameter '${imageParameter}' to receive the image URI: add it under Parameters (Type: String), or set 'image-parameter' to the parameter your function's ImageUri refers to.`
     )
@@ -87,7 +90,11 @@ export function readTemplateInputs(
       `Input 'archive-key-parameter': the template ${shown} declares no parameter '${archiveKeyParameter}' to receive the zip package's S3 key: add it under Parameters (Type: String), or set 'archive-key-parameter'.`
     )
   }
-  const filled = zip ? [archiveKeyParameter, archiveVersionParameter] : [imageParameter]
+  const filled = stackSet
+    ? [...STACK_SET_IMAGE_PARAMETERS]
+    : zip
+      ? [archiveKeyParameter, archiveVersionParameter]
+      : [imageParameter]
   return {
     template,
     imageParameter,
@@ -95,6 +102,19 @@ export function readTemplateInputs(
     archiveVersionParameter,
     parameterOverrides: checkParameterOverrides(overrides, template, filled, zip),
     ...readCapabilities(raw, template)
+  }
+}
+
+/**
+ * A stack set's instances build their image URI from the parameters the action fills and
+ * `${AWS::Region}`, so each pulls from its own region's repository with one set of parameters.
+ */
+function checkStackSetImageParameters(template: Template, shown: string): void {
+  const missing = STACK_SET_IMAGE_PARAMETERS.filter((p) => template.parameters[p] === undefined)
+  if (missing.length > 0) {
+    throw new InputError(
+      `Input 'stack-set-name': the template ${shown} does not declare ${missing.join(', ')}. A stack set gives every instance the same parameters, so each instance builds its own region's image URI: declare ${STACK_SET_IMAGE_PARAMETERS.join(', ')} (Type: String) and set the function's ImageUri to !Sub "\${ImageRegistryAccount}.dkr.ecr.\${AWS::Region}.\${AWS::URLSuffix}/\${ImageRepository}@\${ImageDigest}".`
+    )
   }
 }
 

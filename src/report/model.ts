@@ -7,6 +7,7 @@ import type { Output } from '@aws-sdk/client-cloudformation'
 import type { FailedResource } from '../base/errors.js'
 import type { ResourceChangeRow } from '../aws/cloudformation/types.js'
 import type { ParameterChange } from '../rules/stack-rules.js'
+import type { InstanceResult } from '../rules/stack-set.js'
 
 /** What a finished run hands to `report`. */
 export interface Report {
@@ -46,6 +47,19 @@ export interface Report {
    * region). The other fields describe the first region.
    */
   regions?: RegionResult[]
+  /** A stack set run (`stack-set-name`): the set, its operations and every instance. */
+  stackSet?: StackSetResult
+}
+
+/** What a stack set run did: the outputs stack-set-id, operation-id, instances and the table. */
+export interface StackSetResult {
+  stackSetId: string
+  /** The operations this run started (or followed), in order. */
+  operations: Array<{ id: string; action: string; status: string }>
+  /** Every instance: the last operation's result where it ran, else the instance's status. */
+  instances: Array<InstanceResult & { imageUri: string }>
+  /** Why the step fails (an operation failed or stopped), naming the instances; absent if not. */
+  error?: string
 }
 
 /** What one region of a deploy ended with: the `deployments` output and the summary's table. */

@@ -20,6 +20,9 @@ export type OutputName =
   | 'archive-key'
   | 'archive-version'
   | 'deployments'
+  | 'stack-set-id'
+  | 'operation-id'
+  | 'instances'
 
 /**
  * Sets each step output as soon as it is known, so a run that fails later still leaves the image it

@@ -17,6 +17,7 @@ import {
   summaryBlocks
 } from './summary.js'
 import type { FailureReport, Report, RegionResult } from './model.js'
+import { setStackSetOutputs } from './stack-set.js'
 
 /** The `deployments` output: per region, its stack, image and outputs (and error, if it failed). */
 export function deploymentsJson(results: RegionResult[]): string {
@@ -51,7 +52,10 @@ const FIXED_OUTPUTS = new Set([
   'image-uri-pinned',
   'archive-key',
   'archive-version',
-  'deployments'
+  'deployments',
+  'stack-set-id',
+  'operation-id',
+  'instances'
 ])
 
 /** A report with nothing in it yet: each mode fills in what it did. */
@@ -169,6 +173,7 @@ export function setOutputs(report: Report, sink: OutputSink = new OutputSink()):
     setOutput('changes-markdown', changesMarkdown(report.changes, report.parameterChanges))
   }
   if (report.regions) setOutput('deployments', deploymentsJson(report.regions))
+  if (report.stackSet) setStackSetOutputs(report.stackSet, setOutput)
   const outputs = outputsObject(report.outputs)
   setOutput('outputs', JSON.stringify(outputs))
   for (const [key, value] of Object.entries(outputs)) {

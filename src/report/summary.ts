@@ -9,6 +9,7 @@ import { errorMessage } from '../base/errors.js'
 import { escapeHtml, htmlCode, htmlLinkOrCode, htmlTable, htmlWithCode } from './markdown.js'
 import type { FailureReport, Report } from './model.js'
 import { isFailedState, recoveryHint } from '../rules/stack-rules.js'
+import { stackSetHeading, stackSetHtml } from './stack-set.js'
 
 /** GitHub refuses a step summary over 1 MiB; stay clearly below it. */
 export const MAX_SUMMARY_BYTES = 1_000_000
@@ -31,6 +32,7 @@ export function qualifiedLogicalId(row: { logicalId: string; parent?: string }):
 
 /** The summary's first line: what happened, in the mode's words. */
 export function summaryHeading(report: Report): string {
+  if (report.stackSet) return stackSetHeading(report, report.stackSet)
   switch (report.mode) {
     case 'noop':
       return `Noop for ${report.stackName}: built and checked, nothing pushed or deployed`
@@ -98,6 +100,7 @@ function itemTable(items: readonly Item[]): SummaryBlock {
 
 /** The summary of a finished run, as blocks: image and stack, changes, outputs, time per phase. */
 export function summaryBlocks(report: Report): SummaryBlock[] {
+  if (report.stackSet) return stackSetBlocks(report, report.stackSet)
   if (report.mode === 'delete') return deleteBlocks(report)
   const blocks: SummaryBlock[] = [heading(2, summaryHeading(report))]
   blocks.push(
@@ -199,6 +202,21 @@ export function imageCleanupText(report: Report): string {
     case 'kept':
       return `kept${uri}${report.imageUri ? '' : ' (delete-image is off, or the stack named no image of this region)'}`
   }
+}
+
+/** A stack set run: the image, the operations, one row per account and region. */
+function stackSetBlocks(report: Report, result: NonNullable<Report['stackSet']>): SummaryBlock[] {
+  return [
+    heading(2, summaryHeading(report)),
+    itemTable([
+      ['Image', report.imageUriPinned || report.imageUri, htmlCode],
+      ['Digest', report.imageDigest, htmlCode],
+      ['Template', report.templateUrl, htmlLinkOrCode],
+      ['Error', result.error, escapeHtml]
+    ]),
+    { html: stackSetHtml(result), drop: { what: 'instances', rows: result.instances.length } },
+    ...timeBlocks(report.phases)
+  ]
 }
 
 /** A delete shows what it did: the stack, how it ended, what happened to the image. */
