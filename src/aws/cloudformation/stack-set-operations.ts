@@ -92,7 +92,7 @@ export async function runOperation(
         continue
       }
       throw new DeployError(
-        `Could not ${request.label} of stack set ${request.stackSetName} (cloudformation:${request.api}): ${errorMessage(error)}`
+        `Stack set ${request.stackSetName}: could not ${request.label} (cloudformation:${request.api}): ${errorMessage(error)}`
       )
     }
   }
