@@ -14,7 +14,8 @@ import {
   ListStackInstancesCommand,
   ListStackSetOperationResultsCommand,
   ListStackSetOperationsCommand,
-  UpdateStackSetCommand
+  UpdateStackSetCommand,
+  type StackInstanceSummary
 } from '@aws-sdk/client-cloudformation'
 import {
   DescribeRegistryCommand,
@@ -63,13 +64,13 @@ function setStackSetInputs(overrides: Record<string, string> = {}): void {
   writeTemplate(STACK_SET_TEMPLATE)
 }
 
-function instance(account: string, status = 'CURRENT') {
+function instance(account: string): StackInstanceSummary {
   return {
     Account: account,
     Region: REGION,
     StackSetId: SET_ID,
     StackId: `arn:aws:cloudformation:${REGION}:${account}:stack/StackSet-${SET}-x/1`,
-    Status: status,
+    Status: 'CURRENT',
     StackInstanceStatus: { DetailedStatus: 'SUCCEEDED' as const }
   }
 }
@@ -130,7 +131,7 @@ describe('stack set deploy', () => {
     expect(parameters).toEqual({
       ImageRegistryAccount: ACCOUNT,
       ImageRepository: 'hello-service',
-      ImageDigest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/)
+      ImageDigest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) as unknown
     })
     const add = cfn.commandCalls(CreateStackInstancesCommand)[0]?.args[0].input
     expect(add).toEqual({

@@ -46,7 +46,9 @@ function clock(timeoutMs = 60_000) {
   }
 }
 
-beforeEach(() => cfn.reset())
+beforeEach(() => {
+  cfn.reset()
+})
 
 describe('runOperation', () => {
   it('waits through QUEUED, RUNNING and STOPPING to the final status, logging each', async () => {
