@@ -126,7 +126,10 @@ describe('stack set deploy', () => {
       ManagedExecution: { Active: false }
     })
     const parameters = Object.fromEntries(
-      (created?.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue])
+      (created?.Parameters ?? []).map((p): [string, string] => [
+        p.ParameterKey ?? '',
+        p.ParameterValue ?? ''
+      ])
     )
     expect(parameters).toEqual({
       ImageRegistryAccount: ACCOUNT,
