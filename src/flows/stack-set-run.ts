@@ -87,7 +87,7 @@ async function operate(
   step: string,
   label: string,
   api: string,
-  start: (operationId: string) => Promise<unknown>
+  start: OperationRequest['start']
 ): Promise<OperationOutcome> {
   const { cfn, settings, session } = env
   const request: OperationRequest = {

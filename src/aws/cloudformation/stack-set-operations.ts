@@ -28,8 +28,8 @@ export interface OperationRequest {
   label: string
   /** The API, for messages (UpdateStackSet, CreateStackInstances, DeleteStackInstances). */
   api: string
-  /** Sends the write with `OperationId: operationId`. */
-  start: (operationId: string) => Promise<unknown>
+  /** Sends the write with `OperationId: operationId`; resolves to its answer. */
+  start: (operationId: string) => Promise<{ OperationId?: string | undefined } | undefined>
 }
 
 /** A finished operation. */
@@ -67,12 +67,13 @@ export async function runOperation(
 ): Promise<OperationOutcome> {
   const deadline = wait.now() + wait.timeoutMs
   let retriedLost = false
+  // CloudFormation answers with the id it was given; follow its answer all the same.
+  let operationId = request.operationId
   for (;;) {
     try {
-      await request.start(request.operationId)
-      log.info(
-        `Stack set ${request.stackSetName}: ${request.label} (operation ${request.operationId}).`
-      )
+      const answer = await request.start(request.operationId)
+      operationId = answer?.OperationId || request.operationId
+      log.info(`Stack set ${request.stackSetName}: ${request.label} (operation ${operationId}).`)
       break
     } catch (error) {
       const name = awsErrorName(error)
@@ -96,9 +97,9 @@ export async function runOperation(
       )
     }
   }
-  hooks.track?.(request.operationId)
+  hooks.track?.(operationId)
   try {
-    return await waitForOperation(cfn, request, request.operationId, wait, deadline)
+    return await waitForOperation(cfn, request, operationId, wait, deadline)
   } finally {
     hooks.track?.(undefined)
   }
