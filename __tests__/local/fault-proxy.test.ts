@@ -26,6 +26,32 @@ function describeAnswer(name: string): string {
   return `<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>${STACK_ARN}</StackId><StackStatus>${status}</StackStatus><CreationTime>2024-05-01T12:00:00Z</CreationTime></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`
 }
 
+/** moto's stack set answers, in short: every operation SUCCEEDED at once. */
+function stackSetAnswer(action: string, form: URLSearchParams): string | undefined {
+  const op = form.get('OperationId') ?? ''
+  const wrap = (inner: string) =>
+    `<${action}Response><${action}Result>${inner}</${action}Result></${action}Response>`
+  if (action === 'CreateStackInstances') return wrap(`<OperationId>${op}</OperationId>`)
+  if (action === 'DescribeStackSetOperation')
+    return wrap(
+      `<StackSetOperation><OperationId>${op}</OperationId><Status>SUCCEEDED</Status></StackSetOperation>`
+    )
+  if (action === 'ListStackSetOperations')
+    return wrap(
+      '<Summaries><member><OperationId>op-1</OperationId><Status>SUCCEEDED</Status></member></Summaries>'
+    )
+  if (action === 'ListStackSetOperationResults')
+    return wrap(
+      ['111111111111', '222222222222']
+        .map(
+          (a) =>
+            `<member><Account>${a}</Account><Region>us-west-2</Region><Status>SUCCEEDED</Status><AccountGateResult><Status>SKIPPED</Status></AccountGateResult></member>`
+        )
+        .join('')
+    )
+  return undefined
+}
+
 function stackName(value: string | null): string {
   return /:stack\/([^/]+)\//.exec(value ?? '')?.[1] ?? value ?? ''
 }
@@ -41,6 +67,7 @@ beforeAll(async () => {
       received.push(`${action} ${name}`)
       let body = `<${action}Response><${action}Result/></${action}Response>`
       if (action === 'DescribeStacks') body = describeAnswer(name)
+      body = stackSetAnswer(action, form) ?? body
       if (action === 'ExecuteChangeSet') statuses.set(name, 'UPDATE_IN_PROGRESS')
       if (action === 'DeleteStack') statuses.set(name, 'DELETE_IN_PROGRESS')
       if (action === 'CreateChangeSet') {
@@ -331,5 +358,65 @@ describe('region', () => {
         body: { error: 'region must be a region name such as "us-west-2"' }
       }
     )
+  })
+})
+
+describe('hold-operation', () => {
+  const statusOfOp = async () =>
+    /<Status>([^<]*)</.exec(
+      await call('DescribeStackSetOperation', { StackSetName: 'org', OperationId: 'op-1' })
+    )?.[1]
+
+  it('queues, runs, refuses an overlapping write, then fails one instance', async () => {
+    await addRule({
+      holdOperation: {
+        stackSetName: 'org',
+        seconds: 0.8,
+        queuedSeconds: 0.3,
+        status: 'FAILED',
+        failInstance: { account: '222222222222', region: 'us-west-2', reason: 'boom' }
+      }
+    })
+    await call('CreateStackInstances', { StackSetName: 'org', OperationId: 'op-1' })
+    expect(await statusOfOp()).toBe('QUEUED')
+    const overlap = await call('UpdateStackSet', { StackSetName: 'org:uuid', OperationId: 'op-2' })
+    expect(overlap).toContain('<Code>OperationInProgressException</Code>')
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(await statusOfOp()).toBe('RUNNING')
+    expect(await call('ListStackSetOperations', { StackSetName: 'org' })).toContain(
+      '<Status>RUNNING</Status>'
+    )
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await statusOfOp()).toBe('FAILED')
+    const results = await call('ListStackSetOperationResults', {
+      StackSetName: 'org',
+      OperationId: 'op-1'
+    })
+    expect(results).toContain(
+      '<Account>222222222222</Account><Region>us-west-2</Region><Status>FAILED</Status><StatusReason>boom</StatusReason>'
+    )
+    expect(results).toContain(
+      '<Account>111111111111</Account><Region>us-west-2</Region><Status>SUCCEEDED</Status>'
+    )
+    expect(received).not.toContain('UpdateStackSet ')
+  })
+})
+
+describe('replication-status', () => {
+  it("answers DescribeImageReplicationStatus in moto's place", async () => {
+    await addRule({ replicationStatus: { regions: ['us-west-2'], registryId: '111111111111' } })
+    const response = await fetch(proxyUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.DescribeImageReplicationStatus'
+      },
+      body: JSON.stringify({ repositoryName: 'svc', imageId: { imageDigest: 'sha256:00' } })
+    })
+    expect(await response.json()).toEqual({
+      repositoryName: 'svc',
+      imageId: { imageDigest: 'sha256:00' },
+      replicationStatuses: [{ region: 'us-west-2', registryId: '111111111111', status: 'COMPLETE' }]
+    })
   })
 })

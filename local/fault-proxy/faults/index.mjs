@@ -10,7 +10,9 @@
 
 import { dropResponse } from './drop-response.mjs'
 import { error } from './error.mjs'
+import { holdOperation } from './hold-operation.mjs'
 import { holdStatus } from './hold-status.mjs'
+import { replicationStatus } from './replication-status.mjs'
 import { staleReads } from './stale-reads.mjs'
 import { stall } from './stall.mjs'
 
@@ -46,7 +48,15 @@ import { stall } from './stall.mjs'
  */
 
 /** @type {FaultKind[]} */
-export const FAULTS = [error, dropResponse, stall, staleReads, holdStatus]
+export const FAULTS = [
+  error,
+  dropResponse,
+  stall,
+  staleReads,
+  holdStatus,
+  holdOperation,
+  replicationStatus
+]
 
 /** The kind a rule (as POSTed, or as stored) belongs to. */
 export const kindOf = (rule) => FAULTS.findLast((kind) => rule[kind.key]) ?? error
