@@ -97,7 +97,8 @@ export function readTemplateInputs(
       : [imageParameter]
   return {
     template,
-    imageParameter,
+    // A stack set's functions build their URI from ImageDigest: the image checks follow it.
+    imageParameter: stackSet ? 'ImageDigest' : imageParameter,
     archiveKeyParameter,
     archiveVersionParameter,
     parameterOverrides: checkParameterOverrides(overrides, template, filled, zip),
