@@ -4,6 +4,24 @@
  */
 import * as core from '@actions/core'
 
+/** The inputs that apply only beside `stack-set-name` (refused without it). */
+export const STACK_SET_INPUT_NAMES = [
+  'accounts',
+  'organizational-units',
+  'call-as',
+  'max-concurrent',
+  'failure-tolerance',
+  'region-concurrency',
+  'concurrency-mode',
+  'region-order',
+  'administration-role-arn',
+  'execution-role-name',
+  'auto-deployment',
+  'managed-execution',
+  'retain-stacks',
+  'repository-policy'
+] as const
+
 /** Every input of action.yml (a contract test keeps the two lists equal). */
 export const INPUT_NAMES = [
   'dockerfile',
@@ -52,20 +70,7 @@ export const INPUT_NAMES = [
   'repository',
   'regions',
   'stack-set-name',
-  'accounts',
-  'organizational-units',
-  'call-as',
-  'max-concurrent',
-  'failure-tolerance',
-  'region-concurrency',
-  'concurrency-mode',
-  'region-order',
-  'administration-role-arn',
-  'execution-role-name',
-  'auto-deployment',
-  'managed-execution',
-  'retain-stacks',
-  'repository-policy'
+  ...STACK_SET_INPUT_NAMES
 ] as const
 export type InputName = (typeof INPUT_NAMES)[number]
 

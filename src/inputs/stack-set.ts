@@ -5,7 +5,7 @@
  */
 import { InputError } from '../base/errors.js'
 import { flag, list, text } from './text.js'
-import type { InputName, RawInputs } from './raw.js'
+import { STACK_SET_INPUT_NAMES, type InputName, type RawInputs } from './raw.js'
 import type {
   CountOrPercentage,
   OperationPreferences,
@@ -82,23 +82,7 @@ export function readStackSet(raw: RawInputs, regions: string[]): StackSetSetting
 
 /** Inputs that mean nothing without `stack-set-name` are refused rather than ignored. */
 function refuseWithoutStackSet(raw: RawInputs): void {
-  const stackSetOnly: InputName[] = [
-    'accounts',
-    'organizational-units',
-    'call-as',
-    'max-concurrent',
-    'failure-tolerance',
-    'region-concurrency',
-    'concurrency-mode',
-    'region-order',
-    'administration-role-arn',
-    'execution-role-name',
-    'auto-deployment',
-    'managed-execution',
-    'retain-stacks',
-    'repository-policy'
-  ]
-  const given = stackSetOnly.find((input) => text(raw, input) !== '')
+  const given = STACK_SET_INPUT_NAMES.find((input) => text(raw, input) !== '')
   if (given !== undefined) {
     throw new InputError(
       `Input '${given}' applies to stack sets only: set 'stack-set-name', or remove '${given}'.`

@@ -82,56 +82,58 @@ export async function deleteStackSet(
   }
 }
 
+/** Every page of a paged list call, its items in order; a failure names the API. */
+async function allPages<T>(
+  api: string,
+  name: string,
+  page: (token: string | undefined) => Promise<{ Summaries?: T[]; NextToken?: string }>
+): Promise<T[]> {
+  const items: T[] = []
+  let token: string | undefined
+  try {
+    do {
+      const answer = await page(token)
+      items.push(...(answer.Summaries ?? []))
+      token = answer.NextToken
+    } while (token)
+  } catch (error) {
+    throw failure(api, name, error)
+  }
+  return items
+}
+
 /** Every instance of the stack set (all pages). */
-export async function listStackInstances(
+export function listStackInstances(
   cfn: CloudFormationClient,
   name: string,
   callAs: CallAs
 ): Promise<StackInstanceSummary[]> {
-  const instances: StackInstanceSummary[] = []
-  let token: string | undefined
-  try {
-    do {
-      const page = await cfn.send(
-        new ListStackInstancesCommand({
-          StackSetName: name,
-          ...callAsField(callAs),
-          ...(token ? { NextToken: token } : {})
-        })
-      )
-      instances.push(...(page.Summaries ?? []))
-      token = page.NextToken
-    } while (token)
-  } catch (error) {
-    throw failure('ListStackInstances', name, error)
-  }
-  return instances
+  return allPages('ListStackInstances', name, (token) =>
+    cfn.send(
+      new ListStackInstancesCommand({
+        StackSetName: name,
+        ...callAsField(callAs),
+        ...(token ? { NextToken: token } : {})
+      })
+    )
+  )
 }
 
 /** Every account × region result of one operation (all pages). */
-export async function listOperationResults(
+export function listOperationResults(
   cfn: CloudFormationClient,
   name: string,
   operationId: string,
   callAs: CallAs
 ): Promise<StackSetOperationResultSummary[]> {
-  const results: StackSetOperationResultSummary[] = []
-  let token: string | undefined
-  try {
-    do {
-      const page = await cfn.send(
-        new ListStackSetOperationResultsCommand({
-          StackSetName: name,
-          OperationId: operationId,
-          ...callAsField(callAs),
-          ...(token ? { NextToken: token } : {})
-        })
-      )
-      results.push(...(page.Summaries ?? []))
-      token = page.NextToken
-    } while (token)
-  } catch (error) {
-    throw failure('ListStackSetOperationResults', name, error)
-  }
-  return results
+  return allPages('ListStackSetOperationResults', name, (token) =>
+    cfn.send(
+      new ListStackSetOperationResultsCommand({
+        StackSetName: name,
+        OperationId: operationId,
+        ...callAsField(callAs),
+        ...(token ? { NextToken: token } : {})
+      })
+    )
+  )
 }
