@@ -68,6 +68,22 @@ describe('Session', () => {
     ])
   })
 
+  it('stops tracked work (a stack set operation) once, and nothing once it is finished', async () => {
+    const stopped: string[] = []
+    const session = new Session([])
+    session.trackStop('stack-set:a', async () => {
+      stopped.push('a')
+    })
+    session.trackStop('stack-set:b', async () => {
+      stopped.push('b')
+    })
+    session.trackStop('stack-set:b', undefined)
+    await session.cancel()
+    await session.cancel()
+
+    expect(stopped).toEqual(['a'])
+  })
+
   it('cancels nothing once the update is finished', async () => {
     const session = new Session([])
     session.trackUpdate(clients.cloudformation, STACK_ID)
