@@ -18,6 +18,7 @@ import {
   type StackInstanceSummary
 } from '@aws-sdk/client-cloudformation'
 import {
+  DescribeImageReplicationStatusCommand,
   DescribeRegistryCommand,
   GetRepositoryPolicyCommand,
   SetRepositoryPolicyCommand
@@ -246,6 +247,32 @@ describe('stack set deploy', () => {
     expect(commands()).not.toContain('push')
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
     expect(cfn.commandCalls(CreateStackSetCommand)).toHaveLength(0)
+  })
+
+  it('waits for ECR replication instead of copying to a region the registry replicates to', async () => {
+    useDocker()
+    setStackSetInputs({ regions: `${REGION},us-west-2`, region: '' })
+    mockNewStackSet()
+    ecr.on(DescribeRegistryCommand).resolves({
+      replicationConfiguration: {
+        rules: [{ destinations: [{ region: 'us-west-2', registryId: ACCOUNT }] }]
+      }
+    })
+    ecr
+      .on(DescribeImageReplicationStatusCommand)
+      .resolvesOnce({ replicationStatuses: [{ region: 'us-west-2', status: 'IN_PROGRESS' }] })
+      .resolves({ replicationStatuses: [{ region: 'us-west-2', status: 'COMPLETE' }] })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(ecr.commandCalls(DescribeImageReplicationStatusCommand)).toHaveLength(2)
+    expect(harness.stdout.lines()).toContain(
+      'ECR replicates hello-service to us-west-2: waiting for the replication, no copy.'
+    )
+    expect(cfn.commandCalls(CreateStackInstancesCommand)[0]?.args[0].input.Regions).toEqual([
+      REGION,
+      'us-west-2'
+    ])
   })
 
   it('noop says what it would do and writes nothing', async () => {
