@@ -136,6 +136,11 @@ async function preflight(
       `Stack set ${settings.name} uses ${set.PermissionModel} permissions, but the inputs give ${settings.permissionModel === 'SELF_MANAGED' ? "'accounts' (SELF_MANAGED)" : "'organizational-units' (SERVICE_MANAGED)"}: the permission model cannot change while instances exist. Give the other kind of targets.`
     )
   }
+  if (settings.permissionModel === 'SERVICE_MANAGED' && inputs.template.macros.length > 0) {
+    throw new InputError(
+      `Input 'organizational-units': service-managed stack sets cannot run macros or transforms, and the template runs ${inputs.template.macros.map((m) => m.name).join(', ')}: target 'accounts' (self-managed) instead, or remove them.`
+    )
+  }
   const previous = new Set((set?.Parameters ?? []).map((p) => p.ParameterKey ?? ''))
   const given = new Map([
     ...inputs.parameterOverrides,

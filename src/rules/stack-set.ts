@@ -105,9 +105,8 @@ export interface InstanceKey {
 
 /**
  * The targets that have no instance yet in some region, and those regions: self-managed by
- * account, service-managed by OU. One CreateStackInstances covers targets × regions, so the
- * result is the smallest grid that holds every missing pair (pairs already there are skipped by
- * CloudFormation... so they are left out whenever the grid allows).
+ * account, service-managed by OU. One CreateStackInstances covers targets × regions; pairs in
+ * that grid that already have an instance are left alone by CloudFormation.
  */
 export function missingInstances(
   settings: Pick<StackSetSettings, 'permissionModel' | 'accounts' | 'organizationalUnits'>,
@@ -150,7 +149,8 @@ export function operationIdFor(
   const run = env['GITHUB_RUN_ID']
     ? `${env['GITHUB_RUN_ID']}-${env['GITHUB_RUN_ATTEMPT'] ?? '1'}`
     : fallback
-  const job = env['GITHUB_JOB'] ?? ''
+  // The job and the step: two steps of one job on the same stack set get ids of their own.
+  const job = `${env['GITHUB_JOB'] ?? ''}/${env['GITHUB_ACTION'] ?? ''}`
   const hash = createHash('sha256').update(`${stackSetName}|${job}|${run}|${step}`).digest('hex')
   return `oci-${step}-${hash.slice(0, 32)}`.replace(/[^-a-zA-Z0-9]/g, '-').slice(0, 128)
 }
