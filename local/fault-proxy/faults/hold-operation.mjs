@@ -122,6 +122,13 @@ export const holdOperation = {
     return true
   },
 
+  // A refused write started nothing: its hold goes.
+  answered(call, up) {
+    const held = call.heldOperation
+    if (held && up.statusCode !== 200)
+      held.rule.operations = held.rule.operations.filter((op) => op !== held.op)
+  },
+
   prepare(call, rules) {
     const { operation, region } = call.info
     if (!WRITES.includes(operation) && !READS.includes(operation)) return
@@ -133,10 +140,13 @@ export const holdOperation = {
     if (WRITES.includes(operation)) {
       const rule = mine.find((r) => r.operations.length < r.holdOperation.times)
       if (!rule) return
-      // The answer names the operation: its hold starts now.
+      // Held from the moment the write is forwarded, so a write racing it is refused; the answer
+      // names the operation.
+      const op = { id: '', startedAt: Date.now() }
+      rule.operations.push(op)
+      call.heldOperation = { rule, op }
       call.patches.push((text) => {
-        const id = /<OperationId>([^<]+)<\/OperationId>/.exec(text)?.[1]
-        if (id) rule.operations.push({ id, startedAt: Date.now() })
+        op.id = /<OperationId>([^<]+)<\/OperationId>/.exec(text)?.[1] ?? ''
         return text
       })
       return
