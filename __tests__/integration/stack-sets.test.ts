@@ -99,12 +99,15 @@ describe('stack sets', () => {
     const second = deploy(inputs(`ss2-${unique}`, { 'parameter-overrides': 'Stage=dev' }))
     const runs = await Promise.all([first, second])
     for (const run of runs) expectSuccess(run)
-    expect(
-      runs.some((r) => r.stdout.includes('is in progress; waiting for it before starting ours'))
-    ).toBe(true)
-    const updated = runs[0]?.outputs['image-digest'] ?? ''
+    // The run that waited updated last: every instance runs its digest (two builds side by side
+    // may make two digests of one build id).
+    const waited = runs.find((r) =>
+      r.stdout.includes('is in progress; waiting for it before starting ours')
+    )
+    expect(waited).toBeDefined()
+    const updated = waited?.outputs['image-digest'] ?? ''
     expect(updated).not.toBe(digest)
-    expectEachStackRuns(runs[0], updated, accountB)
+    expectEachStackRuns(waited as ActionRun, updated, accountB)
   })
 
   it('warns about a failing instance within the tolerance and fails beyond it, naming it', async () => {
