@@ -71,6 +71,7 @@ async function fanOut(w, accountB, image, tag) {
     regions: `${w.region1},${w.region2}`,
     bucket,
     'stack-name': stack,
+    'build-id': tag,
     'create-repository': 'true'
   })
   const runs = await Promise.all([
@@ -97,7 +98,8 @@ async function stackSet(w, image, name, holdSeconds) {
       accounts: `${w.a},${w.b}`,
       'create-repository': 'true',
       'region-concurrency': 'PARALLEL',
-      'max-concurrent': '100%'
+      'max-concurrent': '100%',
+      'build-id': name
     },
     {}
   )
@@ -123,7 +125,7 @@ function render(r) {
       r.summary.simulatedStackSet
     ),
     row(
-      '10 × 4 EXTRAPOLATED: fan-out, 10 jobs side by side, calls × 10 accounts × 2 regions more',
+      '10 × 4 EXTRAPOLATED: fan-out, 10 jobs side by side (wall as 2 × 2), calls × 5 accounts × 2 regions',
       r.summary.simulatedFanOut
     ),
     '',
@@ -149,6 +151,7 @@ async function main() {
       template: 'examples/hello/template.yaml',
       bucket: `bench-org-a-${w.region1}`,
       'stack-name': `bench-org-stage-${unique}`,
+      'build-id': `bench-org-${unique}`,
       'create-repository': 'true'
     },
     {}
