@@ -13,7 +13,7 @@ import {
   replicatedRegions,
   setRepositoryPolicy
 } from '../aws/ecr-policy.js'
-import { DeployError, InputError } from '../base/errors.js'
+import { DeployError, errorMessage, InputError } from '../base/errors.js'
 import * as log from '../base/log.js'
 import { ecrRegistryHost } from '../rules/image-ref.js'
 import {
@@ -135,7 +135,7 @@ export async function deliverEveryRegion(
     r === home ? first : (rest[regions.indexOf(r) - 1] as Promise<ImageArtifact>)
   )
   const failed = settled.flatMap((s, i) =>
-    s.status === 'rejected' ? [`[${regions[i]?.ctx.inputs.region}] ${String(s.reason)}`] : []
+    s.status === 'rejected' ? [`[${regions[i]?.ctx.inputs.region}] ${errorMessage(s.reason)}`] : []
   )
   if (failed.length > 0)
     throw new DeployError(`The image did not reach every region:\n${failed.join('\n')}`)
