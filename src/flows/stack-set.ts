@@ -173,7 +173,9 @@ function noopReport(
   const missing = missingInstances(settings, inputs.regions, instanceKeys(instances))
   const lines = [
     set
-      ? `stack set ${settings.name} exists (${instances.length} instances); it would be updated if the template or parameters changed`
+      ? set.TemplateBody === inputs.template.body.toString('utf8')
+        ? `stack set ${settings.name} exists (${instances.length} instances) with this template; it would be updated (every instance) if the image digest or a parameter differs`
+        : `stack set ${settings.name} exists (${instances.length} instances); the template differs: it would update every instance`
       : `would create stack set ${settings.name}`,
     missing.targets.length > 0
       ? `would add instances for ${missing.targets.join(', ')} in ${missing.regions.join(', ')}`
