@@ -144,6 +144,7 @@ describe('deploy mode', () => {
       'image-uri-pinned': `${REGISTRY}/hello-service@${pushedDigest}`,
       ...FUNCTION_CHANGE_OUTPUTS,
       ...STACK_OUTPUT_VALUES,
+      'deployment-config': 'STANDARD',
       // One region: `deployments` holds it too.
       deployments: JSON.stringify({
         [REGION]: {
@@ -252,6 +253,7 @@ describe('review mode', () => {
       'change-set-id': CHANGE_SET_ID,
       ...FUNCTION_CHANGE_OUTPUTS,
       outputs: '{}',
+      'deployment-config': 'STANDARD',
       deployments: JSON.stringify({
         [REGION]: {
           stackId: STACK_ID,
@@ -421,5 +423,65 @@ describe('what reading the template noticed', () => {
       'Macro Count: CloudFormation checks capabilities on the template the macro writes, which the action cannot see, so every capability is acknowledged.'
     expect(lines).toContain(reason)
     expect(lines.indexOf(reason)).toBeLessThan(lines.indexOf('::group::Preflight checks'))
+  })
+})
+
+describe('express mode', () => {
+  it('creates the change set with DeploymentConfig EXPRESS (rollback on), executes without DisableRollback, and says so', async () => {
+    setInputs({ express: 'true' })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(createChangeSetInputs()).toEqual([
+      {
+        ...createStackChangeSetInput(),
+        DeploymentConfig: { Mode: 'EXPRESS', DisableRollback: false }
+      }
+    ])
+    const executed = cfn.commandCalls(ExecuteChangeSetCommand).map((c) => c.args[0].input)
+    expect(executed).toHaveLength(1)
+    expect(executed[0]).not.toHaveProperty('DisableRollback')
+    expect(readOutputs()['deployment-config']).toBe('EXPRESS')
+    expect(summary()).toContain(
+      '<tr><td>Deployment</td><td>CloudFormation express mode: resources may still be stabilizing after the step ended</td></tr>'
+    )
+    const lines = harness.stdout.lines()
+    expect(lines).toContain(
+      `Creating CREATE change set ${CHANGE_SET_NAME} for stack ${STACK} in express mode`
+    )
+    expect(lines.some((l) => l.startsWith('Deployed with CloudFormation express mode:'))).toBe(true)
+  })
+
+  it('folds disable-rollback into DeploymentConfig in review mode, and warns before the preflight', async () => {
+    setInputs({ mode: 'review', express: 'true', 'disable-rollback': 'true' })
+    cfn
+      .on(DescribeStacksCommand, { StackName: STACK_ID })
+      .resolves({ Stacks: [createdStack({ StackStatus: 'REVIEW_IN_PROGRESS', Outputs: [] })] })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(createChangeSetInputs()[0]?.DeploymentConfig).toEqual({
+      Mode: 'EXPRESS',
+      DisableRollback: true
+    })
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+    expect(readOutputs()['deployment-config']).toBe('EXPRESS')
+    expect(warnings()).toContain(
+      'express with disable-rollback: a failed deploy keeps its resources and the stack cannot be rolled back with RollbackStack; CloudFormation has refused replacement updates on stacks with rollback disabled. Leave disable-rollback off unless you are debugging.'
+    )
+    const lines = harness.stdout.lines()
+    const note = lines.findIndex((l) => l.includes('warning::express with disable-rollback'))
+    expect(note).toBeGreaterThanOrEqual(0)
+    expect(note).toBeLessThan(lines.indexOf('::group::Preflight checks'))
+  })
+
+  it('sends no DeploymentConfig and says STANDARD without the input', async () => {
+    useDocker()
+    await runAction()
+
+    expect(createChangeSetInputs()[0]).not.toHaveProperty('DeploymentConfig')
+    expect(readOutputs()['deployment-config']).toBe('STANDARD')
   })
 })

@@ -107,6 +107,7 @@ describe('parseInputs defaults', () => {
       notificationArns: [],
       terminationProtection: false,
       disableRollback: false,
+      express: false,
       rollbackAlarms: [],
       rollbackMonitoringMinutes: 0,
       deploymentMode: '',

@@ -34,6 +34,7 @@ import {
   type PreparedImage
 } from '../artifacts/image-delivery.js'
 import { ecrRegistryHost, formatImageUri } from '../rules/image-ref.js'
+import { expressWarnings } from '../rules/stack-rules.js'
 import * as log from '../base/log.js'
 import type { Preflight } from '../artifacts/flow-context.js'
 import { checkEngine, runPreflight } from './preflight.js'
@@ -61,6 +62,12 @@ export async function runDeployFlow(ctx: DeployContext): Promise<Report> {
 function logTemplateNotes(inputs: DeployContext['inputs']): void {
   for (const warning of inputs.template.warnings) log.warning(warning)
   for (const reason of inputs.capabilityReasons) log.info(reason)
+  if (!inputs.express) return
+  log.info(
+    'express: the change set is created in CloudFormation express mode; the step ends once each resource is configured, before it has stabilised.'
+  )
+  const types = Object.values(inputs.template.resources).map((r) => r.Type)
+  for (const warning of expressWarnings(types, inputs.disableRollback)) log.warning(warning)
 }
 
 /** The engine (a build needs it once), then every region's reads side by side. */

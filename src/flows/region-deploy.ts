@@ -75,6 +75,7 @@ function reportBase(ctx: FlowContext, published: Publication) {
     ...artifactReport(published.artifact),
     templateUrl: published.templateUrl,
     changeOutputs: true,
+    express: inputs.express,
     phases: ctx.phases.done
   }
 }
@@ -114,6 +115,7 @@ async function deploy(ctx: FlowContext, request: DeployRequest): Promise<DeployR
   try {
     return await deployStack(aws.cloudformation, request, ctx.wait, {
       disableRollback: inputs.disableRollback,
+      express: inputs.express,
       terminationProtection: inputs.terminationProtection,
       onExecuted: (stackId) => session.trackUpdate(aws.cloudformation, stackId)
     })
@@ -151,6 +153,7 @@ function changeSetRequest(ctx: FlowContext, url: string, artifact: BuildArtifact
       : {}),
     ...(inputs.deploymentMode ? { deploymentMode: inputs.deploymentMode } : {}),
     ...(inputs.includeNestedStacks ? { includeNestedStacks: true } : {}),
+    ...(inputs.express ? { express: { disableRollback: inputs.disableRollback } } : {}),
     noEchoParameters: noEchoParameters(inputs.template),
     onSubmitted: ({ stackId, changeSetId }) => {
       ctx.sink.stack(stackId)

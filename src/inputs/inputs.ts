@@ -126,6 +126,11 @@ export interface Inputs {
   rollbackMonitoringMinutes: number
   deploymentMode: '' | 'REVERT_DRIFT'
   includeNestedStacks: boolean
+  /**
+   * `express`: create the change set with `DeploymentConfig.Mode = EXPRESS` (CloudFormation ends
+   * the operation once each resource's API call succeeded, without waiting for it to stabilise).
+   */
+  express: boolean
   /** Proxy for every AWS call ('' = HTTPS_PROXY/NO_PROXY from the environment). */
   httpProxy: string
   /** Token for the pull-request comment ('' = no comment). */
@@ -267,6 +272,7 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     terminationProtection: flag(raw, 'termination-protection', false),
     disableRollback: flag(raw, 'disable-rollback', false),
     includeNestedStacks: flag(raw, 'include-nested-stacks', false),
+    express: flag(raw, 'express', false),
     httpProxy: readHttpProxy(raw),
     githubToken: text(raw, 'github-token'),
     prComment: flag(raw, 'pr-comment', true)

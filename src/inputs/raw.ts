@@ -45,6 +45,7 @@ export const INPUT_NAMES = [
   'rollback-monitoring-minutes',
   'deployment-mode',
   'include-nested-stacks',
+  'express',
   'http-proxy',
   'github-token',
   'pr-comment',

@@ -51,7 +51,8 @@ const FIXED_OUTPUTS = new Set([
   'image-uri-pinned',
   'archive-key',
   'archive-version',
-  'deployments'
+  'deployments',
+  'deployment-config'
 ])
 
 /** A report with nothing in it yet: each mode fills in what it did. */
@@ -169,6 +170,9 @@ export function setOutputs(report: Report, sink: OutputSink = new OutputSink()):
     setOutput('changes-markdown', changesMarkdown(report.changes, report.parameterChanges))
   }
   if (report.regions) setOutput('deployments', deploymentsJson(report.regions))
+  if (report.express !== undefined) {
+    setOutput('deployment-config', report.express ? 'EXPRESS' : 'STANDARD')
+  }
   const outputs = outputsObject(report.outputs)
   setOutput('outputs', JSON.stringify(outputs))
   for (const [key, value] of Object.entries(outputs)) {

@@ -96,6 +96,10 @@ function itemTable(items: readonly Item[]): SummaryBlock {
   return table(['Item', 'Value'], rows)
 }
 
+/** What the summary says of an express deploy. */
+const EXPRESS_NOTE =
+  'CloudFormation express mode: resources may still be stabilizing after the step ended'
+
 /** The summary of a finished run, as blocks: image and stack, changes, outputs, time per phase. */
 export function summaryBlocks(report: Report): SummaryBlock[] {
   if (report.mode === 'delete') return deleteBlocks(report)
@@ -114,7 +118,8 @@ export function summaryBlocks(report: Report): SummaryBlock[] {
       ['Build id', report.buildId, htmlCode],
       ['Stack', report.stackId || report.stackName, htmlCode],
       ['Status', report.stackStatus || (report.mode === 'noop' ? 'new stack' : ''), escapeHtml],
-      ['Template', report.templateUrl, htmlLinkOrCode]
+      ['Template', report.templateUrl, htmlLinkOrCode],
+      ['Deployment', report.express ? EXPRESS_NOTE : undefined, escapeHtml]
     ])
   )
   blocks.push(...regionsBlocks(report))

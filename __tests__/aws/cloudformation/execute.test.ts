@@ -202,7 +202,10 @@ describe('deployStack: failed updates', () => {
 
 describe('executing a ready change set', () => {
   /** Executes the ready change set CHANGE_SET_ID of the stack (the second step of a review). */
-  function execute(extra?: ExecuteOptions): Promise<DeployResult> {
+  function execute(
+    extra?: ExecuteOptions,
+    described: Partial<DescribeChangeSetCommandOutput> = {}
+  ): Promise<DeployResult> {
     describeChangeSets({
       [CHANGE_SET_ID]: [
         {
@@ -210,7 +213,8 @@ describe('executing a ready change set', () => {
           StackId: STACK_ID,
           StackName: STACK_NAME,
           Status: 'CREATE_COMPLETE',
-          ExecutionStatus: 'AVAILABLE'
+          ExecutionStatus: 'AVAILABLE',
+          ...described
         }
       ]
     })
@@ -267,6 +271,28 @@ describe('executing a ready change set', () => {
     )
     expect(stdout.lines()).toContain(
       `Executing change set ${CHANGE_SET_ID} (rollback disabled: failed resources are kept)`
+    )
+  })
+
+  it('follows an express change set: no DisableRollback on execute, its rollback choice, express hints', async () => {
+    describeStacks(stack('UPDATE_IN_PROGRESS'), stack('UPDATE_FAILED'))
+    describeStackEvents(
+      [],
+      [event('e1', 'HelloFunction', 'UPDATE_FAILED', { ResourceStatusReason: 'Image not found' })]
+    )
+
+    // Created in express mode with DisableRollback left out: AWS disabled rollback.
+    const error = await failure(execute({}, { DeploymentConfig: { Mode: 'EXPRESS' } }))
+
+    expect(inputs(ExecuteChangeSetCommand)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
+    ])
+    expect(error.message.split('\n').at(-1)).toBe(disabledRollbackHint('UPDATE_FAILED', true))
+    expect(stdout.lines()).toContain(
+      "The change set was created in express mode with rollback disabled; this step's disable-rollback does not change that."
+    )
+    expect(stdout.lines()).toContain(
+      `Executing change set ${CHANGE_SET_ID} in express mode (rollback disabled: failed resources are kept)`
     )
   })
 
