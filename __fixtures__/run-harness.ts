@@ -324,8 +324,7 @@ export const BUILD_AND_PUSH_COMMANDS: readonly string[] = [
   ...BUILD_COMMANDS,
   'login',
   'tag',
-  'push',
-  'image'
+  'push'
 ]
 
 /** The first argument of every docker call, in order. */

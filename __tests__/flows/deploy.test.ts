@@ -58,6 +58,7 @@ import {
   createStackChangeSetInput,
   existingStack,
   fakeComment,
+  imageParameterSent,
   FUNCTION_CHANGE_OUTPUTS,
   mockUpdateChangeSet,
   noEarlierChangeSet,
@@ -483,5 +484,47 @@ describe('express mode', () => {
 
     expect(createChangeSetInputs()[0]).not.toHaveProperty('DeploymentConfig')
     expect(readOutputs()['deployment-config']).toBe('STANDARD')
+  })
+})
+
+describe('change set while the image travels', () => {
+  it('creates the change set during the push when the build reported the digest (containerd store), and executes after it', async () => {
+    useDocker({ buildkit: true, containerdStore: true })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    const digest = readOutputs()['image-digest'] ?? ''
+    expect(imageParameterSent()).toBe(`${REGISTRY}/hello-service@${digest}`)
+    const lines = harness.stdout.lines()
+    const at = (start: string) => lines.findIndex((l) => l.startsWith(start))
+    expect(lines).toContain(
+      `Digest ${digest} is known before the image is in place: creating the change set while the image is pushed.`
+    )
+    expect(at('Image in place after ')).toBeGreaterThan(at(`Creating CREATE change set`))
+    expect(at('Change set ready after ')).toBeGreaterThan(0)
+    expect(at('Executing change set')).toBeGreaterThan(at('Image in place after '))
+    expect(summary()).toMatch(/<tr><td>Push image ∥ deploy stack<\/td><td>\d+\.\d<\/td><\/tr>/)
+  })
+
+  it('deletes the change set and executes nothing when that push fails', async () => {
+    cfn.on(DeleteChangeSetCommand).resolves({})
+    useDocker({ buildkit: true, containerdStore: true, pushFail: true })
+    await runAction()
+
+    expect(failure()).toMatch(/^docker push .* failed/)
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1)
+    expect(cfn.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    ])
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+  })
+
+  it('keeps the order on the classic store, where only the push tells the digest', async () => {
+    useDocker({ buildkit: true })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(harness.stdout.lines().some((l) => l.includes('is known before the image'))).toBe(false)
+    expect(summary()).toContain('<tr><td>Push image and upload template</td>')
   })
 })

@@ -12,12 +12,18 @@ import {
   type BuildArtifact,
   type Publication
 } from '../artifacts/artifact.js'
-import { createChangeSet } from '../aws/cloudformation/change-sets.js'
+import { createChangeSet, deleteChangeSet } from '../aws/cloudformation/change-sets.js'
 import { deployStack } from '../aws/cloudformation/execute.js'
 import { describeStack } from '../aws/cloudformation/wait.js'
-import type { DeployRequest, DeployResult } from '../aws/cloudformation/types.js'
+import type { ChangeSetResult, DeployRequest, DeployResult } from '../aws/cloudformation/types.js'
 import type { FlowContext } from '../artifacts/flow-context.js'
-import { deliverImage, type ImagePlan, type PlannedRegion } from '../artifacts/image-delivery.js'
+import {
+  deliverImage,
+  expectedImage,
+  type ImagePlan,
+  type PlannedRegion
+} from '../artifacts/image-delivery.js'
+import type { ImageArtifact } from '../artifacts/image.js'
 import * as log from '../base/log.js'
 import { requireBucket } from '../artifacts/flow-context.js'
 import type { Report } from '../report/model.js'
@@ -35,6 +41,8 @@ export async function deployRegion(
   image: ImagePlan | undefined
 ): Promise<Report> {
   const { ctx } = region
+  const expected = image && ctx.inputs.mode !== 'noop' && (await expectedImage(image, region))
+  if (image && expected) return deployWhileDelivering(region, image, expected)
   const published = image
     ? await publishImage(region, image)
     : await publishZipArtifact(ctx, region.preflight)
@@ -42,12 +50,81 @@ export async function deployRegion(
   const base = reportBase(ctx, published)
   if (ctx.inputs.mode === 'review') return { ...base, ...(await review(ctx, request)) }
   const deployed = await ctx.phases.run('Deploy stack', () => deploy(ctx, request))
+  return { ...base, ...deployedReport(deployed) }
+}
+
+/** The report fields of an executed (or empty) change set. */
+function deployedReport(deployed: DeployResult) {
   return {
-    ...base,
     ...deployed,
     parameterChanges: deployed.parameterChanges ?? [],
     executed: !deployed.noChanges
   }
+}
+
+/**
+ * The digest is known before the image is in the region: the template is uploaded and the change
+ * set made while the image is pushed or copied; it is executed only once the image is there. A
+ * push or copy that fails deletes the change set. The log says when each side finished.
+ */
+async function deployWhileDelivering(
+  region: PlannedRegion,
+  image: ImagePlan,
+  expected: ImageArtifact
+): Promise<Report> {
+  const { ctx } = region
+  const what = image.kind === 'built' && region.home ? 'push' : 'copy'
+  const review = ctx.inputs.mode === 'review'
+  const name = `${what === 'push' ? 'Push' : 'Copy'} image ∥ ${review ? 'create change set' : 'deploy stack'}`
+  return ctx.phases.run(name, async () => {
+    const started = Date.now()
+    const seconds = () => ((Date.now() - started) / 1000).toFixed(1)
+    log.info(
+      `Digest ${expected.digest} is known before the image is in place: creating the change set while the image is ${what === 'push' ? 'pushed' : 'copied'}.`
+    )
+    const delivery = deliverImage(image, region).then((artifact) => {
+      log.info(`Image in place after ${seconds()} s (${what}).`)
+      return artifact
+    })
+    // Awaited by settleBoth below: a failure must not surface as an unhandled rejection first.
+    delivery.catch(() => undefined)
+    const stack = (async () => {
+      const template = await uploadTemplateFile(ctx, requireBucket(region.preflight))
+      const request = changeSetRequest(ctx, template.url, { kind: 'image', ...expected })
+      const gate = async (): Promise<void> => {
+        log.info(
+          `Change set ready after ${seconds()} s; ${review ? 'reported' : 'executed'} once the image is in place.`
+        )
+        await delivery
+      }
+      const result = review
+        ? await reviewBeside(ctx, request, gate)
+        : deployedReport(await deploy(ctx, request, gate))
+      return { url: template.url, result }
+    })()
+    const [artifact, { url, result }] = await settleBoth(delivery, stack)
+    const base = reportBase(ctx, { artifact: { kind: 'image', ...artifact }, templateUrl: url })
+    return { ...base, ...result }
+  })
+}
+
+/** Review beside a delivery (`imageInPlace`): a change set whose image never arrived is deleted. */
+async function reviewBeside(
+  ctx: FlowContext,
+  request: DeployRequest,
+  imageInPlace: () => Promise<void>
+) {
+  const changeSet = await createChangeSet(ctx.aws.cloudformation, request, ctx.wait)
+  try {
+    await imageInPlace()
+  } catch (error) {
+    if (!changeSet.empty) {
+      log.info(`Deleting change set ${changeSet.changeSetName}: its image is not in place.`)
+      await deleteChangeSet(ctx.aws.cloudformation, changeSet.changeSetId, changeSet.stackId)
+    }
+    throw error
+  }
+  return reviewedChangeSet(ctx, changeSet)
 }
 
 /** The image pushed or copied into the region beside the template upload (one phase). */
@@ -85,6 +162,11 @@ async function review(ctx: FlowContext, request: DeployRequest) {
   const changeSet = await ctx.phases.run('Create change set', () =>
     createChangeSet(ctx.aws.cloudformation, request, ctx.wait)
   )
+  return reviewedChangeSet(ctx, changeSet)
+}
+
+/** What review mode reports of a ready change set (and says how to execute it). */
+async function reviewedChangeSet(ctx: FlowContext, changeSet: ChangeSetResult) {
   if (!changeSet.empty) {
     log.info(
       `Review mode: change set ${changeSet.changeSetName} is ready and was not executed. Execute it with 'execute-change-set: ${changeSet.changeSetId}'.`
@@ -110,13 +192,18 @@ async function review(ctx: FlowContext, request: DeployRequest) {
  * execute, a cancelled workflow cancels the update (never before: a busy stack we waited for
  * is someone else's operation).
  */
-async function deploy(ctx: FlowContext, request: DeployRequest): Promise<DeployResult> {
+async function deploy(
+  ctx: FlowContext,
+  request: DeployRequest,
+  beforeExecute?: () => Promise<void>
+): Promise<DeployResult> {
   const { inputs, aws, session } = ctx
   try {
     return await deployStack(aws.cloudformation, request, ctx.wait, {
       disableRollback: inputs.disableRollback,
       express: inputs.express,
       terminationProtection: inputs.terminationProtection,
+      ...(beforeExecute ? { beforeExecute } : {}),
       onExecuted: (stackId) => session.trackUpdate(aws.cloudformation, stackId)
     })
   } finally {

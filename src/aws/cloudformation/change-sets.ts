@@ -83,7 +83,7 @@ async function removeStaleChangeSet(
 }
 
 /** Deletes a change set that will not run; a failure only warns (the change set is harmless). */
-async function deleteChangeSet(
+export async function deleteChangeSet(
   cfn: CloudFormationClient,
   id: string,
   stackName: string

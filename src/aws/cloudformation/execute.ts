@@ -20,7 +20,7 @@ import {
   parameterChanges,
   recoveryHint
 } from '../../rules/stack-rules.js'
-import { prepareChangeSet } from './change-sets.js'
+import { deleteChangeSet, prepareChangeSet } from './change-sets.js'
 import { readChangeRows } from './changes.js'
 import { EventStream, failedResource, failureDetail } from './events.js'
 import { requestToken } from './tokens.js'
@@ -193,6 +193,15 @@ export async function deployStack(
       noChanges: true,
       changes: [],
       outputs: result.outputs ?? []
+    }
+  }
+  if (extra.beforeExecute) {
+    try {
+      await extra.beforeExecute()
+    } catch (error) {
+      log.info(`Deleting change set ${result.changeSetName}: it will not be executed.`)
+      await deleteChangeSet(cfn, result.changeSetId, result.stackId)
+      throw error
     }
   }
   return executeChangeSet(

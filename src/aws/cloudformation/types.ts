@@ -96,6 +96,11 @@ export interface ExecuteOptions {
   terminationProtection?: boolean
   /** Called once CloudFormation accepted ExecuteChangeSet: from then on the operation is ours. */
   onExecuted?: (stackId: string) => void
+  /**
+   * Awaited between a ready change set and ExecuteChangeSet (the image still travelling): when it
+   * throws, the change set is deleted, never executed, and its error is the deploy's.
+   */
+  beforeExecute?: () => Promise<void>
 }
 
 /** How a delete ended (success only: failures throw). */
