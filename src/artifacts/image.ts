@@ -51,6 +51,9 @@ export async function buildCheckedImage(
   preflight: Preflight
 ): Promise<CheckedImage> {
   const registry = createRegistryAccess(ctx)
+  // The ECR token the push needs is fetched during the build (noop pushes nothing); a failure
+  // surfaces where the token is used.
+  if (ctx.inputs.mode !== 'noop') registry.credentials().catch(() => undefined)
   const built = await ctx.phases.run('Build image', () => build(ctx, registry, preflight))
   const target = checkBuiltImage(ctx, built, preflight.accountId)
   return { built, target, registry }

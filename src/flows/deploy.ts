@@ -17,7 +17,7 @@
  *   ../artifacts/zip.ts             upload the package
  *   ../artifacts/artifact.ts        the artifact as a tagged union, and what each kind fills in
  */
-import { artifactKind, type ArtifactKind } from '../artifacts/artifact.js'
+import { artifactKind, settleBoth, type ArtifactKind } from '../artifacts/artifact.js'
 import type { DeployContext, FlowContext } from '../artifacts/flow-context.js'
 import {
   checkEachRegion,
@@ -76,11 +76,15 @@ async function preflightEveryRegion(
   contexts: FlowContext[],
   kind: ArtifactKind
 ): Promise<PlannedRegion[]> {
-  if (kind === 'image' && ctx.inputs.image === undefined) await checkEngine(ctx)
-  const preflights = await checkEachRegion(
+  // The engine check and the AWS reads need nothing from each other: side by side. A missing
+  // engine is still the error reported first.
+  const engine =
+    kind === 'image' && ctx.inputs.image === undefined ? checkEngine(ctx) : Promise.resolve()
+  const reads = checkEachRegion(
     contexts.map((c) => ({ ctx: c })),
     (r) => runPreflight(r.ctx, kind)
   )
+  const [, preflights] = await settleBoth(engine, reads)
   return contexts.map((c, i) => ({ ctx: c, preflight: preflights[i] as Preflight, home: i === 0 }))
 }
 
