@@ -13,6 +13,7 @@ import { error } from './error.mjs'
 import { holdStatus } from './hold-status.mjs'
 import { staleReads } from './stale-reads.mjs'
 import { stall } from './stall.mjs'
+import { timing } from './timing.mjs'
 
 /**
  * One call through the proxy, as ../forward.mjs hands it to the fault kinds.
@@ -46,7 +47,7 @@ import { stall } from './stall.mjs'
  */
 
 /** @type {FaultKind[]} */
-export const FAULTS = [error, dropResponse, stall, staleReads, holdStatus]
+export const FAULTS = [error, dropResponse, stall, staleReads, holdStatus, timing]
 
 /** The kind a rule (as POSTed, or as stored) belongs to. */
 export const kindOf = (rule) => FAULTS.findLast((kind) => rule[kind.key]) ?? error
