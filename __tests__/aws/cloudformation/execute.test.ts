@@ -5,7 +5,9 @@
 import { describe, expect, it } from '@jest/globals'
 import {
   CreateChangeSetCommand,
+  DeleteChangeSetCommand,
   DescribeChangeSetCommand,
+  DescribeStacksCommand,
   type DescribeChangeSetCommandOutput,
   DescribeStackEventsCommand,
   ExecuteChangeSetCommand,
@@ -17,6 +19,7 @@ import type { DeployResult, ExecuteOptions } from '../../../src/aws/cloudformati
 import { deployStack, executeExistingChangeSet } from '../../../src/aws/cloudformation/execute.js'
 import { changesMarkdown } from '../../../src/report/report.js'
 import { disabledRollbackHint } from '../../../src/rules/stack-rules.js'
+import { DeployError } from '../../../src/base/errors.js'
 import { awsError } from '../../../__fixtures__/aws.js'
 import {
   callOrder,
@@ -359,6 +362,44 @@ describe('executing a ready change set', () => {
 })
 
 describe('deployStack with execute options', () => {
+  it('reads a settling stack every 4th poll, and at once when its own end event shows (describeEvery)', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      deployed('UPDATE_COMPLETE')
+    )
+    describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'CREATE_COMPLETE', Changes: [] }] })
+    describeStackEvents([], [], [], [event('e1', STACK_NAME, 'UPDATE_COMPLETE')])
+    const clock = { ...fakeClock(), maxPollMs: 500, describeEvery: 4 }
+
+    const result = await deployStack(client, minimalRequest(), clock)
+
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+    // The ready read, the first poll's, then the third poll's once the end event showed.
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(3)
+    expect(clock.slept).toEqual([500, 500])
+  })
+
+  it('sends ExecuteChangeSet only after beforeExecute, and deletes the change set when it throws', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSets({
+      [CHANGE_SET_ID]: [{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_FUNCTION] }]
+    })
+    cfn.on(DeleteChangeSetCommand).resolves({})
+
+    const error = await failure(
+      deployStack(client, minimalRequest(), fakeClock(), {
+        beforeExecute: () => Promise.reject(new DeployError('docker push failed'))
+      })
+    )
+
+    expect(error.message).toBe('docker push failed')
+    expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
+    expect(inputs(DeleteChangeSetCommand)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    ])
+  })
+
   it('enables termination protection when the change set is empty and the stack lacks it', async () => {
     describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'FAILED', StatusReason: EMPTY_REASON }] })
