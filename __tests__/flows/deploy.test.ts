@@ -224,14 +224,19 @@ describe('deploy mode', () => {
   })
 })
 
+/** Review mode on a new stack (REVIEW_IN_PROGRESS once the change set exists), with `inputs`. */
+async function reviewNewStack(inputs: Record<string, string> = {}): Promise<void> {
+  setInputs({ mode: 'review', ...inputs })
+  cfn
+    .on(DescribeStacksCommand, { StackName: STACK_ID })
+    .resolves({ Stacks: [createdStack({ StackStatus: 'REVIEW_IN_PROGRESS', Outputs: [] })] })
+  useDocker()
+  await runAction()
+}
+
 describe('review mode', () => {
   it('pushes, uploads and creates the change set of a new stack, and does not execute it', async () => {
-    setInputs({ mode: 'review' })
-    cfn
-      .on(DescribeStacksCommand, { StackName: STACK_ID })
-      .resolves({ Stacks: [createdStack({ StackStatus: 'REVIEW_IN_PROGRESS', Outputs: [] })] })
-    useDocker()
-    await runAction()
+    await reviewNewStack()
 
     expect(failure()).toBeUndefined()
     expect(process.exitCode).toBeUndefined()
@@ -455,12 +460,7 @@ describe('express mode', () => {
   })
 
   it('folds disable-rollback into DeploymentConfig in review mode, and warns before the preflight', async () => {
-    setInputs({ mode: 'review', express: 'true', 'disable-rollback': 'true' })
-    cfn
-      .on(DescribeStacksCommand, { StackName: STACK_ID })
-      .resolves({ Stacks: [createdStack({ StackStatus: 'REVIEW_IN_PROGRESS', Outputs: [] })] })
-    useDocker()
-    await runAction()
+    await reviewNewStack({ express: 'true', 'disable-rollback': 'true' })
 
     expect(failure()).toBeUndefined()
     expect(createChangeSetInputs()[0]?.DeploymentConfig).toEqual({
