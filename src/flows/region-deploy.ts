@@ -18,6 +18,7 @@ import { describeStack } from '../aws/cloudformation/wait.js'
 import type { DeployRequest, DeployResult } from '../aws/cloudformation/types.js'
 import type { FlowContext } from '../artifacts/flow-context.js'
 import { deliverImage, type ImagePlan, type PlannedRegion } from '../artifacts/image-delivery.js'
+import { moveProtectedTags, putKeepRule, type RegionProtection } from './image-protection.js'
 import * as log from '../base/log.js'
 import { requireBucket } from '../artifacts/flow-context.js'
 import type { Report } from '../report/model.js'
@@ -32,7 +33,8 @@ import { publishZipArtifact } from '../artifacts/zip.js'
 /** Publishes the artifact in the region and deploys (or reviews) its stack. */
 export async function deployRegion(
   region: PlannedRegion,
-  image: ImagePlan | undefined
+  image: ImagePlan | undefined,
+  protection?: RegionProtection
 ): Promise<Report> {
   const { ctx } = region
   const published = image
@@ -41,7 +43,11 @@ export async function deployRegion(
   const request = changeSetRequest(ctx, published.templateUrl, published.artifact)
   const base = reportBase(ctx, published)
   if (ctx.inputs.mode === 'review') return { ...base, ...(await review(ctx, request)) }
+  if (protection && ctx.inputs.protectImages) await putKeepRule(ctx, protection)
   const deployed = await ctx.phases.run('Deploy stack', () => deploy(ctx, request))
+  if (protection && ctx.inputs.protectImages && published.artifact.kind === 'image') {
+    await moveProtectedTags(ctx, protection, published.artifact.digest)
+  }
   return {
     ...base,
     ...deployed,

@@ -82,6 +82,27 @@ export async function copyImage(http: RegistryHttp, request: CopyRequest): Promi
   return stats
 }
 
+/**
+ * Puts `manifest` (already in `target`) under each tag not already on it: tagging through the
+ * registry API, as the copies do. Returns how many manifests were put.
+ */
+export async function putTags(
+  http: RegistryHttp,
+  target: RegistryRepository,
+  manifest: RawManifest,
+  tags: string[]
+): Promise<number> {
+  const stats: CopyStats = {
+    blobsPresent: 0,
+    blobsMounted: 0,
+    blobsCopied: 0,
+    bytesUploaded: 0,
+    manifestsPut: 0
+  }
+  await putManifests(http, { source: target, target, manifest, tags }, stats)
+  return stats.manifestsPut
+}
+
 /** The config and layer digests a single-platform manifest names, each once. */
 export function blobDigests(manifest: RawManifest): string[] {
   const parsed = parseJson(manifest.bytes)
