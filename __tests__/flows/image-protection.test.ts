@@ -1,0 +1,147 @@
+/**
+ * The images a stack needs, through run(): a lifecycle rule that can expire them is a warning
+ * (or a refusal before any write), a rollback target already gone is reported, and
+ * 'protect-images' adds the keep rule above the user's rules.
+ */
+import { describe, expect, it } from '@jest/globals'
+import { DescribeStacksCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation'
+import {
+  DescribeImagesCommand,
+  GetLifecyclePolicyCommand,
+  PutLifecyclePolicyCommand
+} from '@aws-sdk/client-ecr'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import {
+  BUILD_COMMANDS,
+  cfn,
+  CHANGE_SET_ID,
+  commands,
+  ecr,
+  failure,
+  installRunHarness,
+  runAction,
+  s3,
+  setInputs,
+  STACK,
+  STACK_ID,
+  useDocker,
+  warnings
+} from '../../__fixtures__/run-harness.js'
+import {
+  existingStack,
+  mockUpdateChangeSet,
+  OLD_DIGEST,
+  OLD_PINNED
+} from '../../__fixtures__/run-scenarios.js'
+import { keepRule } from '../../src/rules/image-protection.js'
+
+installRunHarness()
+
+const DAY = 86_400_000
+const EXPIRE_AFTER_A_DAY = {
+  rulePriority: 5,
+  description: 'expire after a day',
+  selection: { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 },
+  action: { type: 'expire' }
+}
+const POLICY = JSON.stringify({ rules: [EXPIRE_AFTER_A_DAY] })
+
+/** The repository holds the image the stack runs, pushed 3 days ago, under `policy`. */
+function repository(policy = POLICY): void {
+  ecr.on(GetLifecyclePolicyCommand).resolves({ lifecyclePolicyText: policy })
+  ecr.on(DescribeImagesCommand).resolves({
+    imageDetails: [
+      { imageDigest: OLD_DIGEST, imageTags: ['old'], imagePushedAt: new Date(Date.now() - 3 * DAY) }
+    ]
+  })
+}
+
+/** An existing stack whose update, once executed, completes. */
+function updatedStack(): void {
+  const stack = existingStack()
+  mockUpdateChangeSet(stack)
+  let executed = false
+  cfn.on(ExecuteChangeSetCommand).callsFake(() => {
+    executed = true
+    return {}
+  })
+  cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).callsFake(() => ({
+    Stacks: [
+      executed ? { ...stack, LastUpdatedTime: new Date(), ChangeSetId: CHANGE_SET_ID } : stack
+    ]
+  }))
+}
+
+/** A registry transport that knows no manifest (the tags cannot be put). */
+const emptyRegistry = {
+  fetch: () => Promise.resolve(new Response(null, { status: 404 })),
+  options: { retryDelaysMs: [] }
+}
+
+describe('lifecycle rules against the images a stack needs', () => {
+  it('warns, naming the repository, the rule and the rule to add, and deploys', async () => {
+    setInputs()
+    updatedStack()
+    repository()
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    const lifecycle = warnings().filter((w) => w.startsWith('Lifecycle rule'))
+    expect(lifecycle).toHaveLength(2)
+    expect(lifecycle[0]).toMatch(
+      /^Lifecycle rule 5 "expire after a day" of ECR repository hello-service \(eu-west-2\) would expire \(delete\) the image being deployed \(the new build\) on \d{4}-\d\d-\d\d\./
+    )
+    expect(lifecycle[1]).toContain(`would expire (delete) the rollback target (${OLD_DIGEST}) now.`)
+    expect(lifecycle[1]).toContain(JSON.stringify(keepRule(STACK, 1)))
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(1)
+    expect(ecr.commandCalls(PutLifecyclePolicyCommand)).toHaveLength(0)
+  })
+
+  it("refuses before any write with 'fail-on-expirable-image'", async () => {
+    setInputs({ 'fail-on-expirable-image': 'true' })
+    updatedStack()
+    repository()
+    useDocker()
+    await runAction()
+
+    expect(failure()).toContain('Lifecycle rule 5 "expire after a day"')
+    expect(failure()).toContain("'fail-on-expirable-image' is on, so nothing was written.")
+    expect(commands()).toEqual(BUILD_COMMANDS)
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
+  })
+
+  it('says plainly when the repository no longer holds the image the stack runs', async () => {
+    setInputs()
+    updatedStack()
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] })
+    useDocker()
+    await runAction()
+
+    expect(warnings()).toContain(
+      `Stack ${STACK} runs ${OLD_PINNED}, which ECR repository hello-service (eu-west-2) no longer holds: if this update fails, its rollback to that image fails too (UPDATE_ROLLBACK_FAILED). Put the image back first if you have a copy (see "Keeping images for rollback" in docs/RELEASE.md).`
+    )
+  })
+
+  it("adds the keep rule above the user's rules with 'protect-images', and warns of nothing else", async () => {
+    setInputs({ 'protect-images': 'true' })
+    updatedStack()
+    repository()
+    ecr.on(PutLifecyclePolicyCommand).resolves({})
+    useDocker()
+    await runAction({ registryHttp: emptyRegistry })
+
+    expect(failure()).toBeUndefined()
+    expect(ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input).toEqual({
+      repositoryName: 'hello-service',
+      lifecyclePolicyText: JSON.stringify({ rules: [keepRule(STACK, 1), EXPIRE_AFTER_A_DAY] })
+    })
+    expect(warnings().filter((w) => w.startsWith('Lifecycle rule'))).toEqual([])
+    // The fake registry knows no manifest: the tags cannot be put, which only warns.
+    expect(warnings()).toContainEqual(
+      expect.stringContaining(
+        "The stack deployed, but tagging its images in hello-service for 'protect-images' failed"
+      )
+    )
+  })
+})
