@@ -8,7 +8,7 @@
  */
 import { putLifecyclePolicy, readRepositoryLifecycle } from '../aws/ecr-lifecycle.js'
 import { getRegistryLogin } from '../aws/ecr.js'
-import { errorMessage, InputError } from '../base/errors.js'
+import { errorMessage, InputError, StackOperationError } from '../base/errors.js'
 import * as log from '../base/log.js'
 import type { FlowContext } from '../artifacts/flow-context.js'
 import type { PlannedRegion, PreparedImage } from '../artifacts/image-delivery.js'
@@ -24,6 +24,7 @@ import {
   type NeededImage
 } from '../rules/image-protection.js'
 import { parseLifecyclePolicy, type PolicyImage } from '../rules/lifecycle.js'
+import { missingImage } from '../rules/image-recovery.js'
 
 /** What one region's repository needs once the checks passed. */
 export interface RegionProtection {
@@ -170,4 +171,30 @@ export async function moveProtectedTags(
       `The stack deployed, but tagging its images in ${repository} for 'protect-images' failed: ${errorMessage(error)}`
     )
   }
+}
+
+/**
+ * A stack failure that names a deleted image, with where the action knows a copy may be: the
+ * promote's source repository, the same repository in the run's other regions.
+ */
+export function withKnownCopies(ctx: FlowContext, accountId: string, error: unknown): unknown {
+  if (!(error instanceof StackOperationError)) return error
+  const digest = missingImage(error.failedResources)?.digest
+  if (digest === undefined) return error
+  const { inputs } = ctx
+  const repository = inputs.repository || inputs.image?.repository
+  const copies = [
+    ...(inputs.image ? [`${inputs.image.host}/${inputs.image.repository}@${digest}`] : []),
+    ...(repository
+      ? inputs.regions
+          .filter((r) => r !== inputs.region)
+          .map((r) => `${ecrRegistryHost({ accountId, region: r })}/${repository}@${digest}`)
+      : [])
+  ]
+  if (copies.length === 0) return error
+  return new StackOperationError(
+    `${error.message}\nThis run knows where ${digest} may still be: ${copies.join(', ')}.`,
+    error.stackStatus,
+    error.failedResources
+  )
 }

@@ -18,7 +18,12 @@ import { describeStack } from '../aws/cloudformation/wait.js'
 import type { DeployRequest, DeployResult } from '../aws/cloudformation/types.js'
 import type { FlowContext } from '../artifacts/flow-context.js'
 import { deliverImage, type ImagePlan, type PlannedRegion } from '../artifacts/image-delivery.js'
-import { moveProtectedTags, putKeepRule, type RegionProtection } from './image-protection.js'
+import {
+  moveProtectedTags,
+  putKeepRule,
+  withKnownCopies,
+  type RegionProtection
+} from './image-protection.js'
 import * as log from '../base/log.js'
 import { requireBucket } from '../artifacts/flow-context.js'
 import type { Report } from '../report/model.js'
@@ -44,7 +49,11 @@ export async function deployRegion(
   const base = reportBase(ctx, published)
   if (ctx.inputs.mode === 'review') return { ...base, ...(await review(ctx, request)) }
   if (protection && ctx.inputs.protectImages) await putKeepRule(ctx, protection)
-  const deployed = await ctx.phases.run('Deploy stack', () => deploy(ctx, request))
+  const deployed = await ctx.phases.run('Deploy stack', () =>
+    deploy(ctx, request).catch((error: unknown) => {
+      throw withKnownCopies(ctx, region.preflight.accountId, error)
+    })
+  )
   if (protection && ctx.inputs.protectImages && published.artifact.kind === 'image') {
     await moveProtectedTags(ctx, protection, published.artifact.digest)
   }

@@ -3,6 +3,7 @@
  * change set made earlier (review mode's second step); waits to a settled state while streaming
  * events, and turns termination protection on afterwards when asked.
  */
+import { deletedImageRecovery } from '../../rules/image-recovery.js'
 import * as log from '../../base/log.js'
 import {
   DescribeChangeSetCommand,
@@ -77,7 +78,10 @@ function checkExecuted(
   if (!isFailedState(status)) return
   // Sparta's form: `Error ensuring <Type> (<LogicalId>): <Reason>`.
   const lines = events.failedEvents().map((e) => `Error ensuring ${failedResource(e)}`)
-  const hint = (extra.disableRollback && disabledRollbackHint(status)) || recoveryHint(status)
+  const failed = StackOperationError.fromEvents('', status, events.failedEvents()).failedResources
+  const imageSteps = deletedImageRecovery(stackName, status, failed).join('\n')
+  const hint =
+    imageSteps || (extra.disableRollback && disabledRollbackHint(status)) || recoveryHint(status)
   throw StackOperationError.fromEvents(
     `Stack ${stackName} ended in ${status}${failureDetail(lines, final)}\n${hint}`,
     status,
