@@ -220,10 +220,9 @@ function deleteBlocks(report: Report): SummaryBlock[] {
 export function failureNextSteps(failure: FailureReport): string[] {
   if (failure.nextSteps && failure.nextSteps.length > 0) return failure.nextSteps
   const status = failure.stackStatus ?? ''
-  const image = deletedImageRecovery(failure.stackName, status, failure.failedResources ?? [])
-  if (image.length > 0) return image
-  const steps: string[] = []
-  if (isFailedState(status)) steps.push(recoveryHint(status).replace(/<stack>/g, failure.stackName))
+  const steps = deletedImageRecovery(failure.stackName, status, failure.failedResources ?? [])
+  if (isFailedState(status) && !(status === 'UPDATE_ROLLBACK_FAILED' && steps.length > 0))
+    steps.push(recoveryHint(status).replace(/<stack>/g, failure.stackName))
   steps.push('Fix the cause named above and run the workflow again.')
   return steps
 }

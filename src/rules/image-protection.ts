@@ -1,4 +1,8 @@
 /**
+ * rules/: pure decisions, no I/O: image references, partitions, input parsing, stack rules,
+ * lifecycle policies and the images a stack needs.
+ * May import: base/.
+ *
  * Keeping the images a stack needs: the tags that say which digest a stack runs and rolls back to,
  * the lifecycle rule that keeps those tags (added above a user's rules, never changing them), and
  * which rule of a policy would expire or archive either image, now or within a horizon.

@@ -36,8 +36,9 @@ export function missingImage(resources: readonly FailedResource[]): MissingImage
 }
 
 /**
- * The steps back: copy the exact digest back (from `copies`, where the action knows one), then
- * continue the rollback (UPDATE_ROLLBACK_FAILED) or deploy again. Empty when no image is missing.
+ * The steps back: copy the exact digest back (from `copies`, where the action knows one), then,
+ * in UPDATE_ROLLBACK_FAILED, continue the rollback (the caller adds its usual hint otherwise).
+ * Empty when no image is missing.
  */
 export function deletedImageRecovery(
   stackName: string,
@@ -47,9 +48,9 @@ export function deletedImageRecovery(
 ): string[] {
   const missing = missingImage(resources)
   if (missing === undefined) return []
-  const named = missing.image ?? missing.digest ?? 'the image the stack ran'
+  const named = missing.image ?? missing.digest
   const steps = [
-    `The image ${named} is gone from ECR (a lifecycle rule, or a delete): ${missing.logicalIds.join(', ')} could not use it. 'protect-images: true' keeps it next time (docs/RELEASE.md#keeping-images-for-rollback).`
+    `The image${named ? ` ${named}` : ''} is gone from ECR (a lifecycle rule, or a delete): ${missing.logicalIds.join(', ')} could not use it. 'protect-images: true' keeps it next time (docs/RELEASE.md#keeping-images-for-rollback).`
   ]
   const where =
     copies.length > 0
@@ -62,8 +63,6 @@ export function deletedImageRecovery(
     steps.push(
       `Then run \`aws cloudformation continue-update-rollback --stack-name ${stackName}\`. If the image cannot be put back: \`aws cloudformation continue-update-rollback --stack-name ${stackName} --resources-to-skip ${missing.logicalIds.join(' ')}\` (the skipped resources no longer match the template: deploy again right after).`
     )
-  } else {
-    steps.push('Then run the deploy again.')
   }
   return steps
 }

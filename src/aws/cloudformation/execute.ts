@@ -79,9 +79,13 @@ function checkExecuted(
   // Sparta's form: `Error ensuring <Type> (<LogicalId>): <Reason>`.
   const lines = events.failedEvents().map((e) => `Error ensuring ${failedResource(e)}`)
   const failed = StackOperationError.fromEvents('', status, events.failedEvents()).failedResources
-  const imageSteps = deletedImageRecovery(stackName, status, failed).join('\n')
+  const imageSteps = deletedImageRecovery(stackName, status, failed)
+  const usual = (extra.disableRollback && disabledRollbackHint(status)) || recoveryHint(status)
+  // In UPDATE_ROLLBACK_FAILED the image steps say how to continue the rollback.
   const hint =
-    imageSteps || (extra.disableRollback && disabledRollbackHint(status)) || recoveryHint(status)
+    status === 'UPDATE_ROLLBACK_FAILED' && imageSteps.length > 0
+      ? imageSteps.join('\n')
+      : [...imageSteps, usual].join('\n')
   throw StackOperationError.fromEvents(
     `Stack ${stackName} ended in ${status}${failureDetail(lines, final)}\n${hint}`,
     status,
