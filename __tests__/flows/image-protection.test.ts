@@ -11,6 +11,7 @@ import {
   PutLifecyclePolicyCommand
 } from '@aws-sdk/client-ecr'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { awsError } from '../../__fixtures__/aws.js'
 import {
   BUILD_COMMANDS,
   cfn,
@@ -143,5 +144,31 @@ describe('lifecycle rules against the images a stack needs', () => {
         "The stack deployed, but tagging its images in hello-service for 'protect-images' failed"
       )
     )
+  })
+})
+
+describe('a role without the lifecycle reads', () => {
+  it('warns that the check is skipped and deploys', async () => {
+    setInputs()
+    updatedStack()
+    ecr.on(DescribeImagesCommand).rejects(awsError('AccessDeniedException', 'not authorized'))
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(warnings()).toContain(
+      "Could not read the DescribeImages of ECR repository 'hello-service' (ecr:DescribeImages): not authorized. The lifecycle check is skipped: allow ecr:GetLifecyclePolicy and ecr:DescribeImages on the repository to have it."
+    )
+  })
+
+  it("fails with 'protect-images', which needs them", async () => {
+    setInputs({ 'protect-images': 'true' })
+    updatedStack()
+    ecr.on(DescribeImagesCommand).rejects(awsError('AccessDeniedException', 'not authorized'))
+    useDocker()
+    await runAction()
+
+    expect(failure()).toContain('(ecr:DescribeImages): not authorized')
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
   })
 })

@@ -46,12 +46,13 @@ export async function checkImageProtection(
   region: PlannedRegion,
   missing: boolean
 ): Promise<RegionProtection | undefined> {
-  const { inputs, aws } = region.ctx
+  const { inputs } = region.ctx
   const { repository } = prepared
   const protect = inputs.protectImages && inputs.mode === 'deploy'
   const read = missing
     ? { exclusionFilters: [], images: [] }
-    : await readRepositoryLifecycle(aws.ecr, repository, protect)
+    : await readLifecycleOrWarn(region.ctx, repository, protect)
+  if (read === undefined) return undefined
   const movable = tagsMovable(read.tagMutability, read.exclusionFilters, inputs.stackName)
   const tags = protectedTags(inputs.stackName, inputs.buildTag, movable)
   const where = `ECR repository ${repository} (${inputs.region})`
@@ -80,6 +81,22 @@ export async function checkImageProtection(
     tags,
     ...(protect && plan?.kind === 'add' ? { policyText: JSON.stringify(plan.policy) } : {}),
     ...(previous ? { previousDigest: previous.digest } : {})
+  }
+}
+
+/**
+ * The repository's policy, mutability and images. Unreadable (a role without the new read
+ * permissions): a warning, unless 'protect-images' or 'fail-on-expirable-image' asked for them.
+ */
+async function readLifecycleOrWarn(ctx: FlowContext, repository: string, protect: boolean) {
+  try {
+    return await readRepositoryLifecycle(ctx.aws.ecr, repository, protect)
+  } catch (error) {
+    if (protect || ctx.inputs.failOnExpirableImage) throw error
+    log.warning(
+      `${errorMessage(error)}. The lifecycle check is skipped: allow ecr:GetLifecyclePolicy and ecr:DescribeImages on the repository to have it.`
+    )
+    return undefined
   }
 }
 
