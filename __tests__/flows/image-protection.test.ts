@@ -4,7 +4,7 @@
  * 'protect-images' adds the keep rule above the user's rules.
  */
 import { describe, expect, it } from '@jest/globals'
-import { DescribeStacksCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation'
+import { ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation'
 import {
   DescribeImagesCommand,
   GetLifecyclePolicyCommand,
@@ -15,7 +15,6 @@ import { awsError } from '../../__fixtures__/aws.js'
 import {
   BUILD_COMMANDS,
   cfn,
-  CHANGE_SET_ID,
   commands,
   ecr,
   failure,
@@ -24,16 +23,10 @@ import {
   s3,
   setInputs,
   STACK,
-  STACK_ID,
   useDocker,
   warnings
 } from '../../__fixtures__/run-harness.js'
-import {
-  existingStack,
-  mockUpdateChangeSet,
-  OLD_DIGEST,
-  OLD_PINNED
-} from '../../__fixtures__/run-scenarios.js'
+import { mockCompletedUpdate, OLD_DIGEST, OLD_PINNED } from '../../__fixtures__/run-scenarios.js'
 import { keepRule } from '../../src/rules/image-protection.js'
 
 installRunHarness()
@@ -57,22 +50,6 @@ function repository(policy = POLICY): void {
   })
 }
 
-/** An existing stack whose update, once executed, completes. */
-function updatedStack(): void {
-  const stack = existingStack()
-  mockUpdateChangeSet(stack)
-  let executed = false
-  cfn.on(ExecuteChangeSetCommand).callsFake(() => {
-    executed = true
-    return {}
-  })
-  cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).callsFake(() => ({
-    Stacks: [
-      executed ? { ...stack, LastUpdatedTime: new Date(), ChangeSetId: CHANGE_SET_ID } : stack
-    ]
-  }))
-}
-
 /** A registry transport that knows no manifest (the tags cannot be put). */
 const emptyRegistry = {
   fetch: () => Promise.resolve(new Response(null, { status: 404 })),
@@ -82,7 +59,7 @@ const emptyRegistry = {
 describe('lifecycle rules against the images a stack needs', () => {
   it('warns, naming the repository, the rule and the rule to add, and deploys', async () => {
     setInputs()
-    updatedStack()
+    mockCompletedUpdate()
     repository()
     useDocker()
     await runAction()
@@ -101,7 +78,7 @@ describe('lifecycle rules against the images a stack needs', () => {
 
   it("refuses before any write with 'fail-on-expirable-image'", async () => {
     setInputs({ 'fail-on-expirable-image': 'true' })
-    updatedStack()
+    mockCompletedUpdate()
     repository()
     useDocker()
     await runAction()
@@ -114,7 +91,7 @@ describe('lifecycle rules against the images a stack needs', () => {
 
   it('says plainly when the repository no longer holds the image the stack runs', async () => {
     setInputs()
-    updatedStack()
+    mockCompletedUpdate()
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] })
     useDocker()
     await runAction()
@@ -126,7 +103,7 @@ describe('lifecycle rules against the images a stack needs', () => {
 
   it("adds the keep rule above the user's rules with 'protect-images', and warns of nothing else", async () => {
     setInputs({ 'protect-images': 'true' })
-    updatedStack()
+    mockCompletedUpdate()
     repository()
     ecr.on(PutLifecyclePolicyCommand).resolves({})
     useDocker()
@@ -150,7 +127,7 @@ describe('lifecycle rules against the images a stack needs', () => {
 describe('a role without the lifecycle reads', () => {
   it('warns that the check is skipped and deploys', async () => {
     setInputs()
-    updatedStack()
+    mockCompletedUpdate()
     ecr.on(DescribeImagesCommand).rejects(awsError('AccessDeniedException', 'not authorized'))
     useDocker()
     await runAction()
@@ -163,7 +140,7 @@ describe('a role without the lifecycle reads', () => {
 
   it("fails with 'protect-images', which needs them", async () => {
     setInputs({ 'protect-images': 'true' })
-    updatedStack()
+    mockCompletedUpdate()
     ecr.on(DescribeImagesCommand).rejects(awsError('AccessDeniedException', 'not authorized'))
     useDocker()
     await runAction()
