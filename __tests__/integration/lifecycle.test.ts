@@ -3,13 +3,24 @@
  * registries' pushes reach moto's ECR through the world's mirror): a rule that would expire the
  * deployed image is a warning, or a refusal before any write; 'protect-images' adds its keep rule
  * beside the user's, and after two deploys the live and previous digests carry their tags and the
- * evaluator expires neither; an immutable repository gets unique tags.
+ * evaluator expires neither; an immutable repository gets unique tags; a promote into another
+ * account's repository is protected there too.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { runAction } from '../../local/action-runner.mjs'
+import { createBucket, credentialsEnv, runAction } from '../../local/action-runner.mjs'
 import { keepRule } from '../../src/rules/image-protection.js'
 import { evaluateLifecycle, type LifecyclePolicy } from '../../src/rules/lifecycle.js'
-import { awsCli, deploy, expectSuccess, logOf, registryDigest, root, useWorld } from './world.js'
+import {
+  accountBCredentials,
+  awsCli,
+  deploy,
+  expectSuccess,
+  logOf,
+  registryDigest,
+  root,
+  useWorld,
+  type CliTarget
+} from './world.js'
 
 const bucket = 'integration-lifecycle'
 const unique = Date.now().toString(36)
@@ -30,30 +41,39 @@ interface Image {
 
 useWorld(bucket)
 
-function putPolicy(repo: string, policy: unknown): void {
-  awsCli([
-    'ecr',
-    'put-lifecycle-policy',
-    '--repository-name',
-    repo,
-    '--lifecycle-policy-text',
-    JSON.stringify(policy)
-  ])
+function putPolicy(repo: string, policy: unknown, target: CliTarget = {}): void {
+  awsCli(
+    [
+      'ecr',
+      'put-lifecycle-policy',
+      '--repository-name',
+      repo,
+      '--lifecycle-policy-text',
+      JSON.stringify(policy)
+    ],
+    target
+  )
 }
 
-function policyOf(repo: string): LifecyclePolicy {
-  const read = awsCli(['ecr', 'get-lifecycle-policy', '--repository-name', repo]) as {
+function policyOf(repo: string, target: CliTarget = {}): LifecyclePolicy {
+  const read = awsCli(['ecr', 'get-lifecycle-policy', '--repository-name', repo], target) as {
     lifecyclePolicyText: string
   }
   return JSON.parse(read.lifecyclePolicyText) as LifecyclePolicy
 }
 
 /** The repository's images once `ready` holds (the mirror records pushes asynchronously). */
-async function imagesWhen(repo: string, ready: (images: Image[]) => boolean): Promise<Image[]> {
+async function imagesWhen(
+  repo: string,
+  ready: (images: Image[]) => boolean,
+  target: CliTarget = {}
+): Promise<Image[]> {
   let images: Image[] = []
   for (let i = 0; i < 50; i += 1) {
     images = (
-      awsCli(['ecr', 'describe-images', '--repository-name', repo]) as { imageDetails: Image[] }
+      awsCli(['ecr', 'describe-images', '--repository-name', repo], target) as {
+        imageDetails: Image[]
+      }
     ).imageDetails
     if (ready(images)) return images
     await new Promise((resolve) => setTimeout(resolve, 200))
@@ -182,5 +202,41 @@ describe('lifecycle rules and the images a stack needs', () => {
     )
     expect(tagged(images, `${promoteStack}--live-p1-${unique}`)).toBe(digest)
     expect(policyOf(target)).toEqual({ rules: [keepRule(promoteStack, 1), USER_RULE] })
+  })
+  it("promotes into another account's repository and protects the image there", async () => {
+    const credentials = await accountBCredentials()
+    const inB = { credentials }
+    const target = `keep-b-${unique}`
+    const bucketB = `integration-lifecycle-b-${unique}`
+    await createBucket(bucketB, { credentials })
+    awsCli(['ecr', 'create-repository', '--repository-name', target], inB)
+    putPolicy(target, { rules: [USER_RULE] }, inB)
+    const source = await imagesWhen(
+      repository,
+      (i) => tagged(i, `${stackName}--live`) !== undefined
+    )
+    const digest = tagged(source, `${stackName}--live`) ?? ''
+    const promoteStack = `promo-b-${unique}`
+    const run = await runAction(
+      root,
+      {
+        template: 'examples/hello/template.yaml',
+        bucket: bucketB,
+        'stack-name': promoteStack,
+        'build-id': `pb-${unique}`,
+        image: `${process.env.LOCAL_REGISTRY_HOST}/${repository}@${digest}`,
+        repository: target,
+        'protect-images': 'true'
+      },
+      { env: credentialsEnv(credentials) }
+    )
+    expectSuccess(run)
+    expect(policyOf(target, inB)).toEqual({ rules: [keepRule(promoteStack, 1), USER_RULE] })
+    const images = await imagesWhen(
+      target,
+      (i) => tagged(i, `${promoteStack}--live`) !== undefined,
+      inB
+    )
+    expect(tagged(images, `${promoteStack}--live`)).toBe(digest)
   })
 })
