@@ -51,6 +51,10 @@ Patches (each one is small and documented in local/README.md):
    registries hold. A tag moved to another digest leaves the old image untagged (as ECR
    does; moto's PutImage deleted it), and the registry is the truth: tag mutability is
    not enforced here (ECR enforces it at the registry API, the world's registry cannot).
+9. ECR PutLifecyclePolicy: moto's validator knew only `expire` rules counted by
+   `imageCountMoreThan` / `sinceImagePushed`; archive rules (`transition` with
+   `targetStorageClass`, `storageClass`, `sinceImagePulled`, `sinceImageTransitioned`)
+   are accepted too, as ECR does. moto still stores policies and never runs them.
 7. --default-account ID: the account of a request whose access key moto did not issue
    (e.g. the world's "testing" key); moto's own default is 123456789012. Keys from
    `sts assume-role` keep the account of the assumed role, so one server serves several
@@ -264,6 +268,21 @@ def apply_patches() -> None:
         cfn_models.get_stack_from_s3_url = get_stack_from_s3_url
 
 
+def accept_archive_rules() -> None:
+    """Patch 9: PutLifecyclePolicy accepts ECR's archive rules (the validator reads these globals)."""
+    from moto.ecr import policy_validation as pv
+
+    pv.VALID_ACTION_PROPERTIES = {"type", "targetStorageClass"}
+    pv.VALID_ACTION_TYPE_VALUES = {"expire", "transition"}
+    pv.VALID_SELECTION_PROPERTIES = {*pv.VALID_SELECTION_PROPERTIES, "storageClass"}
+    pv.VALID_SELECTION_COUNT_TYPE_VALUES = {
+        "imageCountMoreThan",
+        "sinceImagePushed",
+        "sinceImagePulled",
+        "sinceImageTransitioned",
+    }
+
+
 def set_default_account(account_id: str) -> None:
     """Patch 7: moto answers requests with keys it did not issue as `account_id`."""
     if not (len(account_id) == 12 and account_id.isdigit()):
@@ -358,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     apply_patches()
+    accept_archive_rules()
     if args.default_account:
         set_default_account(args.default_account)
     if args.ecr_mirror:

@@ -33,6 +33,19 @@ const USER_RULE = {
   action: { type: 'expire' }
 }
 
+/** An archive rule (moto accepts it through the launcher's patch 9). */
+const ARCHIVE_RULE = {
+  rulePriority: 20,
+  description: 'archive images not pulled for 90 days',
+  selection: {
+    tagStatus: 'any',
+    countType: 'sinceImagePulled',
+    countUnit: 'days',
+    countNumber: 90
+  },
+  action: { type: 'transition', targetStorageClass: 'archive' }
+}
+
 interface Image {
   imageDigest: string
   imageTags?: string[]
@@ -178,7 +191,7 @@ describe('lifecycle rules and the images a stack needs', () => {
       '--image-tag-mutability',
       'IMMUTABLE'
     ])
-    putPolicy(target, { rules: [USER_RULE] })
+    putPolicy(target, { rules: [USER_RULE, ARCHIVE_RULE] })
     const source = await imagesWhen(
       repository,
       (i) => tagged(i, `${stackName}--live`) !== undefined
@@ -201,7 +214,9 @@ describe('lifecycle rules and the images a stack needs', () => {
       (i) => tagged(i, `${promoteStack}--live-p1-${unique}`) !== undefined
     )
     expect(tagged(images, `${promoteStack}--live-p1-${unique}`)).toBe(digest)
-    expect(policyOf(target)).toEqual({ rules: [keepRule(promoteStack, 1), USER_RULE] })
+    expect(policyOf(target)).toEqual({
+      rules: [keepRule(promoteStack, 1), USER_RULE, ARCHIVE_RULE]
+    })
   })
   it("promotes into another account's repository and protects the image there", async () => {
     const credentials = await accountBCredentials()
