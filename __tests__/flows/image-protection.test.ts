@@ -28,6 +28,10 @@ import {
 } from '../../__fixtures__/run-harness.js'
 import { mockCompletedUpdate, OLD_DIGEST, OLD_PINNED } from '../../__fixtures__/run-scenarios.js'
 import { keepRule } from '../../src/rules/image-protection.js'
+import { withKnownCopies } from '../../src/flows/image-protection.js'
+import type { FlowContext } from '../../src/artifacts/flow-context.js'
+import { StackOperationError } from '../../src/base/errors.js'
+import { parseEcrImage } from '../../src/rules/image-ref.js'
 
 installRunHarness()
 
@@ -147,5 +151,43 @@ describe('a role without the lifecycle reads', () => {
 
     expect(failure()).toContain('(ecr:DescribeImages): not authorized')
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
+  })
+})
+
+describe('withKnownCopies', () => {
+  const digest = `sha256:${'1e'.repeat(32)}`
+  const gone = new StackOperationError(
+    'Stack s ended in UPDATE_ROLLBACK_FAILED',
+    'UPDATE_ROLLBACK_FAILED',
+    [
+      {
+        logicalId: 'Fn',
+        reason: `Source image 123456789012.dkr.ecr.eu-west-2.amazonaws.com/svc@${digest} does not exist.`
+      }
+    ]
+  )
+  const ctx = {
+    inputs: {
+      region: 'eu-west-2',
+      regions: ['eu-west-2', 'us-east-1'],
+      image: parseEcrImage(
+        `111122223333.dkr.ecr.eu-west-1.amazonaws.com/staging@${'ab'.repeat(32).replace(/^/, 'sha256:')}`
+      )
+    }
+  } as unknown as FlowContext
+
+  it("names the promote's source and the run's other regions as places a copy may be", () => {
+    const wrapped = withKnownCopies(ctx, '123456789012', 'svc', gone) as StackOperationError
+    expect(wrapped.message).toBe(
+      `Stack s ended in UPDATE_ROLLBACK_FAILED\nThis run knows where ${digest} may still be: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/staging@${digest}, 123456789012.dkr.ecr.us-east-1.amazonaws.com/svc@${digest}.`
+    )
+    expect(wrapped.failedResources).toEqual(gone.failedResources)
+  })
+
+  it('leaves any other failure as it was', () => {
+    const other = new StackOperationError('quota', 'UPDATE_ROLLBACK_COMPLETE', [
+      { logicalId: 'Fn', reason: 'quota' }
+    ])
+    expect(withKnownCopies(ctx, '123456789012', 'svc', other)).toBe(other)
   })
 })

@@ -194,12 +194,16 @@ export async function moveProtectedTags(
  * A stack failure that names a deleted image, with where the action knows a copy may be: the
  * promote's source repository, the same repository in the run's other regions.
  */
-export function withKnownCopies(ctx: FlowContext, accountId: string, error: unknown): unknown {
+export function withKnownCopies(
+  ctx: FlowContext,
+  accountId: string,
+  repository: string | undefined,
+  error: unknown
+): unknown {
   if (!(error instanceof StackOperationError)) return error
   const digest = missingImage(error.failedResources)?.digest
   if (digest === undefined) return error
   const { inputs } = ctx
-  const repository = inputs.repository || inputs.image?.repository
   const copies = [
     ...(inputs.image ? [`${inputs.image.host}/${inputs.image.repository}@${digest}`] : []),
     ...(repository

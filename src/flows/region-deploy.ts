@@ -51,7 +51,7 @@ export async function deployRegion(
   if (protection && ctx.inputs.protectImages) await putKeepRule(ctx, protection)
   const deployed = await ctx.phases.run('Deploy stack', () =>
     deploy(ctx, request).catch((error: unknown) => {
-      throw withKnownCopies(ctx, region.preflight.accountId, error)
+      throw withKnownCopies(ctx, region.preflight.accountId, image?.repository, error)
     })
   )
   if (protection && ctx.inputs.protectImages && published.artifact.kind === 'image') {
