@@ -17,7 +17,9 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import {
   CreateRepositoryCommand,
+  DescribeImagesCommand,
   DescribeRepositoriesCommand,
+  GetLifecyclePolicyCommand,
   ECRClient,
   GetAuthorizationTokenCommand
 } from '@aws-sdk/client-ecr'
@@ -180,6 +182,10 @@ export function mockAws(): void {
   ecr
     .on(DescribeRepositoriesCommand)
     .resolves({ repositories: [{ repositoryName: 'hello-service' }] })
+  ecr
+    .on(GetLifecyclePolicyCommand)
+    .rejects(awsError('LifecyclePolicyNotFoundException', 'no lifecycle policy'))
+  ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] })
   ecr.on(CreateRepositoryCommand).resolves({ repository: { repositoryName: 'hello-service' } })
   ecr.on(GetAuthorizationTokenCommand).resolves({
     authorizationData: [

@@ -71,7 +71,9 @@ export const PREFLIGHT_READS = [
   'GetBucketLocationCommand',
   'GetBucketVersioningCommand',
   'DescribeStacksCommand',
-  'DescribeRepositoriesCommand'
+  'DescribeRepositoriesCommand',
+  'GetLifecyclePolicyCommand',
+  'DescribeImagesCommand'
 ]
 
 /** Installs the run() harness, plus stderr capture and comment recording, for one test file. */

@@ -92,6 +92,8 @@ describe('parseInputs defaults', () => {
       image: undefined,
       repository: '',
       createRepository: false,
+      protectImages: false,
+      failOnExpirableImage: false,
       noFailOnEmptyChangeset: true,
       timeoutMinutes: 60,
       mode: 'deploy',

@@ -38,6 +38,7 @@ import { expressWarnings } from '../rules/stack-rules.js'
 import * as log from '../base/log.js'
 import type { Preflight } from '../artifacts/flow-context.js'
 import { checkEngine, runPreflight } from './preflight.js'
+import { checkImageProtection, type RegionProtection } from './image-protection.js'
 import { deployRegion } from './region-deploy.js'
 import { blankReport, deploymentsJson } from '../report/report.js'
 import type { RegionResult, Report } from '../report/model.js'
@@ -88,14 +89,27 @@ async function preflightEveryRegion(
   return contexts.map((c, i) => ({ ctx: c, preflight: preflights[i] as Preflight, home: i === 0 }))
 }
 
-/** Every region's repository looked up (reads): the last checks before the first write. */
+/** The image plan and what each region's repository needs to keep the stack's images. */
+type ProtectedPlan = ImagePlan & { protection: Map<string, RegionProtection | undefined> }
+
+/**
+ * Every region's repository looked up, and its lifecycle policy checked (reads): the last checks
+ * before the first write.
+ */
 async function planRepositories(
   prepared: PreparedImage,
   regions: PlannedRegion[]
-): Promise<ImagePlan> {
+): Promise<ProtectedPlan> {
   const missing = await checkEachRegion(regions, (r) => repositoryMissing(prepared, r))
   const create = new Set(regions.filter((_, i) => missing[i]).map((r) => r.ctx.inputs.region))
-  return { ...prepared, create }
+  const protections = await checkEachRegion(regions, (r) =>
+    checkImageProtection(prepared, r, missing[regions.indexOf(r)] === true)
+  )
+  return {
+    ...prepared,
+    create,
+    protection: new Map(regions.map((r, i) => [r.ctx.inputs.region, protections[i]]))
+  }
 }
 
 /**
@@ -106,9 +120,10 @@ async function planRepositories(
 async function deployEveryRegion(
   ctx: DeployContext,
   regions: PlannedRegion[],
-  plan: ImagePlan | undefined
+  plan: ProtectedPlan | undefined
 ): Promise<Report> {
-  const run = () => eachRegion(regions, (r) => deployRegion(r, plan))
+  const run = () =>
+    eachRegion(regions, (r) => deployRegion(r, plan, plan?.protection.get(r.ctx.inputs.region)))
   const settled =
     regions.length > 1
       ? await ctx.phases.run(`Deploy to ${regions.length} regions`, run)

@@ -24,6 +24,12 @@ import {
   type PlannedRegion
 } from '../artifacts/image-delivery.js'
 import type { ImageArtifact } from '../artifacts/image.js'
+import {
+  moveProtectedTags,
+  putKeepRule,
+  withKnownCopies,
+  type RegionProtection
+} from './image-protection.js'
 import * as log from '../base/log.js'
 import { requireBucket } from '../artifacts/flow-context.js'
 import type { Report } from '../report/model.js'
@@ -38,19 +44,53 @@ import { publishZipArtifact } from '../artifacts/zip.js'
 /** Publishes the artifact in the region and deploys (or reviews) its stack. */
 export async function deployRegion(
   region: PlannedRegion,
-  image: ImagePlan | undefined
+  image: ImagePlan | undefined,
+  protection?: RegionProtection
 ): Promise<Report> {
   const { ctx } = region
   const expected = image && ctx.inputs.mode !== 'noop' && (await expectedImage(image, region))
-  if (image && expected) return deployWhileDelivering(region, image, expected)
+  if (image && expected) return deployWhileDelivering(region, image, expected, protection)
   const published = image
     ? await publishImage(region, image)
     : await publishZipArtifact(ctx, region.preflight)
   const request = changeSetRequest(ctx, published.templateUrl, published.artifact)
   const base = reportBase(ctx, published)
   if (ctx.inputs.mode === 'review') return { ...base, ...(await review(ctx, request)) }
-  const deployed = await ctx.phases.run('Deploy stack', () => deploy(ctx, request))
+  const deployed = await ctx.phases.run('Deploy stack', () =>
+    deployGuarded(region, image, protection, request)
+  )
+  if (published.artifact.kind === 'image') {
+    await moveTags(ctx, protection, published.artifact.digest)
+  }
   return { ...base, ...deployedReport(deployed) }
+}
+
+/**
+ * Deploys with the image protection of issue 24 around it: the keep rule is in the repository's
+ * lifecycle policy before the stack can run the image (when `protect-images` asks for it), and a
+ * failure names where a copy of a missing image may be.
+ */
+async function deployGuarded(
+  region: PlannedRegion,
+  image: ImagePlan | undefined,
+  protection: RegionProtection | undefined,
+  request: DeployRequest,
+  beforeExecute?: () => Promise<void>
+): Promise<DeployResult> {
+  const { ctx } = region
+  if (protection && ctx.inputs.protectImages) await putKeepRule(ctx, protection)
+  return deploy(ctx, request, beforeExecute).catch((error: unknown) => {
+    throw withKnownCopies(ctx, region.preflight.accountId, image?.repository, error)
+  })
+}
+
+/** After a successful deploy: the stack's tags move to the digest it runs (`protect-images`). */
+async function moveTags(
+  ctx: FlowContext,
+  protection: RegionProtection | undefined,
+  digest: string
+): Promise<void> {
+  if (protection && ctx.inputs.protectImages) await moveProtectedTags(ctx, protection, digest)
 }
 
 /** The report fields of an executed (or empty) change set. */
@@ -70,7 +110,8 @@ function deployedReport(deployed: DeployResult) {
 async function deployWhileDelivering(
   region: PlannedRegion,
   image: ImagePlan,
-  expected: ImageArtifact
+  expected: ImageArtifact,
+  protection: RegionProtection | undefined
 ): Promise<Report> {
   const { ctx } = region
   const what = image.kind === 'built' && region.home ? 'push' : 'copy'
@@ -99,10 +140,11 @@ async function deployWhileDelivering(
       }
       const result = review
         ? await reviewBeside(ctx, request, gate)
-        : deployedReport(await deploy(ctx, request, gate))
+        : deployedReport(await deployGuarded(region, image, protection, request, gate))
       return { url: template.url, result }
     })()
     const [artifact, { url, result }] = await settleBoth(delivery, stack)
+    if (!review) await moveTags(ctx, protection, artifact.digest)
     const base = reportBase(ctx, { artifact: { kind: 'image', ...artifact }, templateUrl: url })
     return { ...base, ...result }
   })

@@ -97,6 +97,13 @@ export interface Inputs {
   repository: string
   /** Create the ECR repository when it does not exist. */
   createRepository: boolean
+  /**
+   * Tag the deployed and the rollback digest (`<stack>--live`, `<stack>--previous`) and keep them
+   * with a lifecycle rule added above the repository's own; false: only check the policy.
+   */
+  protectImages: boolean
+  /** A lifecycle rule that can expire or archive a needed image fails the run before any write. */
+  failOnExpirableImage: boolean
   /** Treat a change set with no changes as success. */
   noFailOnEmptyChangeset: boolean
   /** Limit for waiting on a stack operation, in minutes. */
@@ -265,6 +272,8 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     rollbackMonitoringMinutes: readRollbackMonitoringMinutes(raw),
     deploymentMode: readDeploymentMode(raw),
     createRepository: flag(raw, 'create-repository', false),
+    protectImages: flag(raw, 'protect-images', false),
+    failOnExpirableImage: flag(raw, 'fail-on-expirable-image', false),
     noFailOnEmptyChangeset: flag(raw, 'no-fail-on-empty-changeset', true),
     pinDigest: flag(raw, 'pin-digest', true),
     cacheFrom: list(raw, 'cache-from'),

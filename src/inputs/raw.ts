@@ -32,6 +32,8 @@ export const INPUT_NAMES = [
   'archive-version-parameter',
   'image-tags',
   'pin-digest',
+  'protect-images',
+  'fail-on-expirable-image',
   'cache-from',
   'build-cache',
   'change-set-name',

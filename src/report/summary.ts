@@ -9,6 +9,7 @@ import { errorMessage } from '../base/errors.js'
 import { escapeHtml, htmlCode, htmlLinkOrCode, htmlTable, htmlWithCode } from './markdown.js'
 import type { FailureReport, Report } from './model.js'
 import { isFailedState, recoveryHint } from '../rules/stack-rules.js'
+import { deletedImageRecovery } from '../rules/image-recovery.js'
 
 /** GitHub refuses a step summary over 1 MiB; stay clearly below it. */
 export const MAX_SUMMARY_BYTES = 1_000_000
@@ -224,8 +225,9 @@ function deleteBlocks(report: Report): SummaryBlock[] {
 export function failureNextSteps(failure: FailureReport): string[] {
   if (failure.nextSteps && failure.nextSteps.length > 0) return failure.nextSteps
   const status = failure.stackStatus ?? ''
-  const steps: string[] = []
-  if (isFailedState(status)) steps.push(recoveryHint(status).replace(/<stack>/g, failure.stackName))
+  const steps = deletedImageRecovery(failure.stackName, status, failure.failedResources ?? [])
+  if (isFailedState(status) && !(status === 'UPDATE_ROLLBACK_FAILED' && steps.length > 0))
+    steps.push(recoveryHint(status).replace(/<stack>/g, failure.stackName))
   steps.push('Fix the cause named above and run the workflow again.')
   return steps
 }

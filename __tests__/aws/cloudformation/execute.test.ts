@@ -2,6 +2,7 @@
  * Execution: deployStack's execute step, a reviewed change set executed by executeExistingChangeSet,
  * failed updates, DisableRollback and termination protection.
  */
+import { deletedImageRecovery } from '../../../src/rules/image-recovery.js'
 import { describe, expect, it } from '@jest/globals'
 import {
   CreateChangeSetCommand,
@@ -103,6 +104,10 @@ describe('deployStack: failed updates', () => {
         `Stack ${STACK_NAME} ended in UPDATE_ROLLBACK_COMPLETE`,
         'Error ensuring AWS::Lambda::Function (HelloFunction): Resource handler returned message: "Source image ... does not exist." (HandlerErrorCode: NotFound)',
         'Error ensuring AWS::IAM::Role (HelloRole): Resource update cancelled',
+        // The event says the source image is gone: the recovery comes first.
+        ...deletedImageRecovery(STACK_NAME, 'UPDATE_ROLLBACK_COMPLETE', [
+          { logicalId: 'HelloFunction', reason: 'Source image ... does not exist.' }
+        ]),
         'The previous version of the stack is still in place.'
       ].join('\n')
     )
@@ -269,6 +274,9 @@ describe('executing a ready change set', () => {
       [
         `Stack ${STACK_NAME} ended in UPDATE_FAILED`,
         'Error ensuring AWS::Lambda::Function (HelloFunction): Image not found',
+        ...deletedImageRecovery(STACK_NAME, 'UPDATE_FAILED', [
+          { logicalId: 'HelloFunction', reason: 'Image not found' }
+        ]),
         disabledRollbackHint('UPDATE_FAILED')
       ].join('\n')
     )

@@ -3,6 +3,7 @@
  * change set made earlier (review mode's second step); waits to a settled state while streaming
  * events, and turns termination protection on afterwards when asked.
  */
+import { deletedImageRecovery } from '../../rules/image-recovery.js'
 import * as log from '../../base/log.js'
 import {
   DescribeChangeSetCommand,
@@ -81,8 +82,15 @@ function checkExecuted(
   if (!isFailedState(status)) return
   // Sparta's form: `Error ensuring <Type> (<LogicalId>): <Reason>`.
   const lines = events.failedEvents().map((e) => `Error ensuring ${failedResource(e)}`)
-  const hint =
+  const failed = StackOperationError.fromEvents('', status, events.failedEvents()).failedResources
+  const imageSteps = deletedImageRecovery(stackName, status, failed)
+  const usual =
     (extra.disableRollback && disabledRollbackHint(status, extra.express)) || recoveryHint(status)
+  // In UPDATE_ROLLBACK_FAILED the image steps say how to continue the rollback.
+  const hint =
+    status === 'UPDATE_ROLLBACK_FAILED' && imageSteps.length > 0
+      ? imageSteps.join('\n')
+      : [...imageSteps, usual].join('\n')
   throw StackOperationError.fromEvents(
     `Stack ${stackName} ended in ${status}${failureDetail(lines, final)}\n${hint}`,
     status,
