@@ -1,7 +1,8 @@
 // Issue 23's figures, pure: what bench/timing.mjs collected under the fault proxy's timing model
 // (local/fault-proxy/faults/timing.mjs) turned into per-run figures, medians, the targets and a
 // PASS/MISS for each, and the Markdown of bench/TIMING.md.
-import { covered, median, parseDockerLog, parseProxyLog } from './analysis.mjs'
+import { parseDockerLog, parseProxyLog } from './logs.mjs'
+import { covered, median } from './numbers.mjs'
 
 /** The targets (issue 23, "Done when"). */
 export const TIMING_TARGET = {
