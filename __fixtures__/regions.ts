@@ -14,7 +14,9 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import {
   CreateRepositoryCommand,
+  DescribeImagesCommand,
   DescribeRepositoriesCommand,
+  GetLifecyclePolicyCommand,
   ECRClient,
   GetAuthorizationTokenCommand
 } from '@aws-sdk/client-ecr'
@@ -78,6 +80,10 @@ export function regionMocks(
   }
   mocks.sts.on(GetCallerIdentityCommand).resolves({ Account: account })
   mocks.ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryName: 'x' }] })
+  mocks.ecr
+    .on(GetLifecyclePolicyCommand)
+    .rejects(awsError('LifecyclePolicyNotFoundException', 'no lifecycle policy'))
+  mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] })
   mocks.ecr.on(CreateRepositoryCommand).resolves({})
   const token = Buffer.from(`AWS:${registry.login.password}`).toString('base64')
   mocks.ecr.on(GetAuthorizationTokenCommand).resolves({

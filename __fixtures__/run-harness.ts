@@ -17,7 +17,9 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import {
   CreateRepositoryCommand,
+  DescribeImagesCommand,
   DescribeRepositoriesCommand,
+  GetLifecyclePolicyCommand,
   ECRClient,
   GetAuthorizationTokenCommand
 } from '@aws-sdk/client-ecr'
@@ -180,6 +182,10 @@ export function mockAws(): void {
   ecr
     .on(DescribeRepositoriesCommand)
     .resolves({ repositories: [{ repositoryName: 'hello-service' }] })
+  ecr
+    .on(GetLifecyclePolicyCommand)
+    .rejects(awsError('LifecyclePolicyNotFoundException', 'no lifecycle policy'))
+  ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] })
   ecr.on(CreateRepositoryCommand).resolves({ repository: { repositoryName: 'hello-service' } })
   ecr.on(GetAuthorizationTokenCommand).resolves({
     authorizationData: [
@@ -324,8 +330,7 @@ export const BUILD_AND_PUSH_COMMANDS: readonly string[] = [
   ...BUILD_COMMANDS,
   'login',
   'tag',
-  'push',
-  'image'
+  'push'
 ]
 
 /** The first argument of every docker call, in order. */

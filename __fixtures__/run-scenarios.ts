@@ -9,6 +9,7 @@ import {
   CreateChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStacksCommand,
+  ExecuteChangeSetCommand,
   type DescribeChangeSetCommandOutput,
   type Parameter,
   type Stack
@@ -175,6 +176,32 @@ export function mockUpdateChangeSet(stack: Stack): void {
     }))
     return readyChangeSet({ Parameters: resolved, Changes: [FUNCTION_UPDATE] })
   })
+}
+
+/**
+ * An existing stack whose update reads as done by this run's change set once it was executed (as
+ * CloudFormation shows it); before that, the stack as it was.
+ */
+export function mockCompletedUpdate(): Stack {
+  const stack = existingStack()
+  mockUpdateChangeSet(stack)
+  let executed = false
+  cfn.on(ExecuteChangeSetCommand).callsFake(() => {
+    executed = true
+    return {}
+  })
+  cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).callsFake(() => ({
+    Stacks: [
+      executed
+        ? {
+            ...stack,
+            LastUpdatedTime: new Date('2024-05-01T12:05:00Z'),
+            ChangeSetId: CHANGE_SET_ID
+          }
+        : stack
+    ]
+  }))
+  return stack
 }
 
 /** ECR has no repository hello-service: DescribeRepositories answers RepositoryNotFoundException. */

@@ -1,5 +1,13 @@
 // Types of bench/analysis.mjs (plain JavaScript, so `node bench/run.mjs` runs it without a build
 // step); the unit tests import it through these. They also describe bench/results.json.
+import type {
+  AwsCall,
+  DockerCall,
+  ProxyLogEntry,
+  RegistryCounts,
+  RegistryRequest
+} from './logs.mjs'
+import type { Interval } from './numbers.mjs'
 
 /** Issue 6's targets: seconds, except `bundleMB` (MB = 10⁶ B). */
 export declare const TARGET: {
@@ -14,41 +22,7 @@ export declare const KINDS: readonly RunKind[]
 
 /** The seven runs of one round. */
 export type RunKind = 'first' | 'update' | 'noop' | 'warm' | 'cold' | 'cacheFrom' | 'pulled'
-/** A [start, end] interval in epoch milliseconds. */
-export type Interval = [number, number]
 
-/** One entry of the fault proxy's `GET /__faults/log`. */
-export interface ProxyLogEntry {
-  time: string
-  operation: string
-  ms: number
-  held: boolean
-  [field: string]: unknown
-}
-export interface AwsCall extends ProxyLogEntry {
-  start: number
-  end: number
-}
-export interface DockerCall {
-  start: number
-  end: number
-  rc: number
-  command: string
-}
-export interface RegistryRequest {
-  start: number
-  end: number
-  method: string | undefined
-  uri: string
-  status: number
-  /** Made by docker (its user agent), not by the action itself. */
-  docker: boolean
-}
-export interface RegistryCounts {
-  blobUploads: number
-  blobMounts: number
-  manifestPuts: number
-}
 /** One fault-proxy rule of `GET /__faults/rules`; only the hold rule matters here. */
 export interface ProxyRule {
   holdStatus?: { stackName?: string; status: string; seconds: number; startOn?: string }
@@ -184,17 +158,6 @@ export interface Summary {
   pass: Verdicts
 }
 
-export declare function median(values: readonly unknown[]): number
-export declare function covered(intervals: readonly Interval[]): number
-export declare function overlapMs(a: Interval, b: Interval): number
-export declare function goDurationMs(text: string): number
-export declare function parseProxyLog(entries: readonly ProxyLogEntry[]): AwsCall[]
-export declare function parseDockerLog(text: string): DockerCall[]
-export declare function dockerCommand(a1: string, a2?: string): string
-export declare function parseRegistryLog(text: string): RegistryRequest[]
-export declare function registryCounts(requests: readonly RegistryRequest[]): RegistryCounts
-export declare function summaryPhases(summary: string): Record<string, number>
-export declare function buildLogFigures(stdout: string): { cached: number; steps: number }
 export declare function holdWindowOf(
   label: string,
   rules: readonly ProxyRule[],

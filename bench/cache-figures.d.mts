@@ -1,6 +1,6 @@
 // Types of bench/cache-figures.mjs (plain JavaScript, so `node bench/cache.mjs` runs it without a
 // build step); the unit tests import it through these. They also describe bench/cache-results.json.
-import type { DockerCall } from './analysis.mjs'
+import type { DockerCall } from './logs.mjs'
 
 /** Issue 13's targets: percent of steps reused, times faster. */
 export declare const CACHE_TARGET: { reusedPercent: number; speedUp: number }

@@ -1,7 +1,8 @@
 // The fresh-runner build cache figures (pure: build logs and timings in, figures and Markdown
 // out), for bench/cache.mjs, and the rows bench/render.mjs puts in the main bench table. Typed
 // for the unit tests by cache-figures.d.mts.
-import { covered, dockerCommand, median } from './analysis.mjs'
+import { dockerCommand } from './logs.mjs'
+import { covered, median } from './numbers.mjs'
 
 /** Issue 13's targets for a rebuild on a fresh engine with the registry cache. */
 export const CACHE_TARGET = { reusedPercent: 80, speedUp: 5 }
@@ -92,7 +93,7 @@ export function reusedSteps(withoutCache, withCache) {
 const round = (value, digits) => Number(value.toFixed(digits))
 
 /**
- * The docker calls the action made in one phase: the shim's calls (analysis.mjs's
+ * The docker calls the action made in one phase: the shim's calls (logs.mjs's
  * parseDockerLog) placed by the action's log, whose `::group::` lines open the phases and whose
  * `::debug::run: docker [...]` lines announce each call. Phases run one after the other, so the
  * n-th call of a command by start time is the n-th the log announces. Throws when the two do not

@@ -36,8 +36,8 @@ import {
   phaseSeconds,
   renderCache
 } from './cache-figures.mjs'
-import { parseDockerLog } from './analysis.mjs'
 import * as harness from './harness.mjs'
+import { parseDockerLog } from './logs.mjs'
 import { renderResults } from './render.mjs'
 import { positiveInt } from './settings.mjs'
 

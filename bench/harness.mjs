@@ -140,7 +140,7 @@ export function writePayloads(service, mb, seed = '') {
 }
 
 /**
- * A `docker` in `<work>/bin` that logs every docker call of the action (the line analysis.mjs's
+ * A `docker` in `<work>/bin` that logs every docker call of the action (the line logs.mjs's
  * parseDockerLog reads: start and end in epoch nanoseconds, exit code, first two arguments) to
  * `<work>/docker-calls.log` and hands it to the real CLI. Returns the log and the action's env.
  */

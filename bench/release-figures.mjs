@@ -1,7 +1,7 @@
 // Pure figures of `npm run bench:release` (bench/release.mjs): the summary of its rounds, and the
 // rows `npm run bench` adds to the Summary table of bench/RESULTS.md. No I/O here, so the unit
 // tests (__tests__/bench/release-figures.test.ts) feed it rounds directly.
-import { median } from './analysis.mjs'
+import { median } from './numbers.mjs'
 
 /** Issue 14's targets: a two-region fan-out under 1.5× one region; no blob uploaded into a holder. */
 export const RELEASE_TARGET = { fanOutRatio: 1.5, heldUploads: 0 }

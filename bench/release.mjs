@@ -23,8 +23,8 @@ import os from 'node:os'
 import { join } from 'node:path'
 import * as prettier from 'prettier'
 import { assumeRole, createBucket, credentialsEnv } from '../local/action-runner.mjs'
-import { parseRegistryLog } from './analysis.mjs'
 import * as harness from './harness.mjs'
+import { parseRegistryLog } from './logs.mjs'
 
 const s = harness.seconds
 import { RELEASE_TARGET as TARGET, summariseRelease } from './release-figures.mjs'

@@ -1,14 +1,5 @@
 // Types of bench/render.mjs, for the unit tests; Results is the shape of bench/results.json.
-import type {
-  Bundle,
-  ColdStart,
-  KindMedians,
-  Round,
-  RunKind,
-  Summary,
-  TARGET,
-  TimelineEntry
-} from './analysis.mjs'
+import type { Bundle, ColdStart, Round, Summary, TARGET } from './analysis.mjs'
 import type { BenchCache } from './cache-figures.mjs'
 import type { ReleaseFigures } from './release-figures.mjs'
 
@@ -34,14 +25,5 @@ export interface Results {
   release?: ReleaseFigures
 }
 
-export declare function table(
-  header: readonly string[],
-  rows: readonly (readonly string[])[]
-): string
-export declare function tally(list: readonly string[]): string
-export declare function sequence(list: readonly string[]): string
 export declare function summaryTable(results: Results): string
-export declare function breakdownTable(medians: Record<RunKind, KindMedians>): string
-export declare function perRunTable(rounds: readonly Round[]): string
-export declare function timelineTable(entries: readonly TimelineEntry[]): string
 export declare function renderResults(results: Results): { summary: string; markdown: string }

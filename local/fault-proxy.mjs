@@ -25,6 +25,7 @@
 //     drop-response.mjs  {"operation":"CreateChangeSet","dropResponse":true,"times":1}
 //     stale-reads.mjs    {"staleReads":{"stackName":"x","count":2}}
 //     hold-status.mjs    {"holdStatus":{"stackName":"x","status":"UPDATE_IN_PROGRESS","seconds":3}}
+//     timing.mjs         {"timing":{}}  CloudFormation's own time: change sets T₁, resources T₂ + T₃
 
 import { serve } from './fault-proxy/server.mjs'
 

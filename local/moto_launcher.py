@@ -42,11 +42,24 @@ Patches (each one is small and documented in local/README.md):
 6. TemplateURL keys are URL-decoded (moto used the raw path, so a key with
    %-escapes was not found); ?versionId= is accepted (moto returns the latest
    version, which is what the action uploaded last).
+8. --ecr-mirror ADDR:PORT --ecr-mirror-ca FILE: moto's ECR API does not know what the
+   world's registries hold (docker push and the registry copy speak the registry API).
+   Each registry sends its push notifications (local/world/registries.sh) to a small
+   listener on ADDR:PORT, which reads the pushed manifest back from that registry (TLS
+   checked with FILE) and records it in moto's ECR backend of the registry's account
+   and region, with its tag and the push time: DescribeImages then lists what the
+   registries hold. A tag moved to another digest leaves the old image untagged (as ECR
+   does; moto's PutImage deleted it), and the registry is the truth: tag mutability is
+   not enforced here (ECR enforces it at the registry API, the world's registry cannot).
+9. ECR PutLifecyclePolicy: moto's validator knew only `expire` rules counted by
+   `imageCountMoreThan` / `sinceImagePushed`; archive rules (`transition` with
+   `targetStorageClass`, `storageClass`, `sinceImagePulled`, `sinceImageTransitioned`)
+   are accepted too, as ECR does. moto still stores policies and never runs them.
 7. --default-account ID: the account of a request whose access key moto did not issue
    (e.g. the world's "testing" key); moto's own default is 123456789012. Keys from
    `sts assume-role` keep the account of the assumed role, so one server serves several
    accounts. (MOTO_ACCOUNT_ID would pin every request to one account: world.sh unsets it.)
-8. StackSets (self-managed): an instance's stack is named as AWS names it,
+10. StackSets (self-managed): an instance's stack is named as AWS names it,
    StackSet-<name>-<uuid> (moto: "StackSet:<name>", whose colon ends up in the
    names of the stack's resources, e.g. a Lambda function GetFunction cannot
    find), and List/DescribeStackInstance(s) report that stack's real StackId
@@ -263,8 +276,21 @@ def apply_patches() -> None:
         cfn_models.get_stack_from_s3_url = get_stack_from_s3_url
 
 
+def accept_archive_rules() -> None:
+    """Patch 9: PutLifecyclePolicy accepts ECR's archive rules (the validator reads these globals)."""
+    from moto.ecr import policy_validation as pv
+
+    pv.VALID_ACTION_PROPERTIES = {"type", "targetStorageClass"}
+    pv.VALID_ACTION_TYPE_VALUES = {"expire", "transition"}
+    pv.VALID_SELECTION_PROPERTIES = {*pv.VALID_SELECTION_PROPERTIES, "storageClass"}
+    pv.VALID_SELECTION_COUNT_TYPE_VALUES = {
+        "imageCountMoreThan",
+        "sinceImagePushed",
+        "sinceImagePulled",
+        "sinceImageTransitioned",
+    }
 def patch_stack_sets() -> None:
-    """Patch 8: stack set instances as real, AWS-named stacks that follow UpdateStackSet."""
+    """Patch 10: stack set instances as real, AWS-named stacks that follow UpdateStackSet."""
     from moto.cloudformation import models as cfm
     from moto.moto_api._internal import mock_random
 
@@ -338,12 +364,83 @@ def set_default_account(account_id: str) -> None:
     iam_models.DEFAULT_ACCOUNT_ID = account_id
 
 
+def mirror_push(event: dict, ca_file: str) -> str:
+    """Patch 8: records one registry push event in moto's ECR backend; returns what it did."""
+    import json
+    import re
+    import ssl
+    import urllib.request
+
+    from moto.ecr.models import Image, ecr_backends
+
+    target = event.get("target", {})
+    url = target.get("url", "")
+    match = re.match(r"^https://(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/", url)
+    if event.get("action") != "push" or match is None or "digest" not in target:
+        return "ignored"
+    account, region = match.groups()
+    backend = ecr_backends[account][region]
+    name, digest, tag = target.get("repository"), target["digest"], target.get("tag")
+    repository = backend.repositories.get(name)
+    if repository is None:
+        return f"ignored: no ECR repository {name} in {account} {region}"
+    request = urllib.request.Request(url, headers={"Accept": target.get("mediaType", "*/*")})
+    token = __import__("base64").b64encode(f"AWS:{account}-auth-token".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    context = ssl.create_default_context(cafile=ca_file)
+    with urllib.request.urlopen(request, context=context, timeout=10) as response:
+        manifest = response.read().decode("utf-8")
+    json.loads(manifest)
+    if tag:
+        for other in repository.images:
+            if tag in other.image_tags and other.get_image_digest() != digest:
+                other.remove_tag(tag)
+                if not other.image_tags:
+                    other.image_tag = None
+    image = next((i for i in repository.images if i.get_image_digest() == digest), None)
+    if image is None:
+        image = Image(account, tag, manifest, name, target.get("mediaType"), digest)
+        repository.images.append(image)
+    elif tag:
+        image.update_tag(tag)
+    return f"recorded {account} {region} {name}@{digest} {tag or '(untagged)'}"
+
+
+def start_ecr_mirror(address: str, ca_file: str) -> None:
+    """Patch 8: the listener the registries send their notifications to."""
+    import json
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    host, port = address.rsplit(":", 1)
+
+    @Request.application
+    def app(request):  # type: ignore[no-untyped-def]
+        try:
+            envelope = json.loads(request.get_data() or b"{}")
+        except ValueError:
+            return Response("not JSON", status=400)
+        for event in envelope.get("events", []):
+            try:
+                print(f"ecr-mirror: {mirror_push(event, ca_file)}", flush=True)
+            except Exception:  # the registry retries a failed delivery; log and go on
+                traceback.print_exc()
+        return Response("", status=200)
+
+    server = make_server(host, int(port), app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"moto_launcher: ECR mirror listening on http://{address}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=0)
     parser.add_argument("--port-file", default=None)
     parser.add_argument("--default-account", default=None)
+    parser.add_argument("--ecr-mirror", default=None)
+    parser.add_argument("--ecr-mirror-ca", default=None)
     args = parser.parse_args(argv)
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -351,9 +448,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     apply_patches()
+    accept_archive_rules()
     patch_stack_sets()
     if args.default_account:
         set_default_account(args.default_account)
+    if args.ecr_mirror:
+        start_ecr_mirror(args.ecr_mirror, args.ecr_mirror_ca or "")
 
     from werkzeug.serving import make_server
 

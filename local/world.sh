@@ -130,6 +130,8 @@ REG_HOST="${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com"
 REG_ACCOUNTS=("$ACCOUNT" "$ACCOUNT" "$ACCOUNT2" "$ACCOUNT2")
 REG_REGIONS=("$REGION" "$REGION2" "$REGION" "$REGION2")
 REG_ADDRS=(127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4)
+# Where the registries send their push notifications (moto_launcher.py mirrors them into ECR).
+ECR_MIRROR=127.0.0.2:5080
 READY_TIMEOUT="${LOCAL_WORLD_TIMEOUT:-30}"
 PY="${LOCAL_WORLD_PYTHON:-python3}"
 

@@ -18,7 +18,7 @@ import { execRunner, type Runner } from './docker/docker.js'
 import { errorMessage, RegionsError } from './base/errors.js'
 import { getInputs, isStackOnly, type ActionInputs, type Inputs } from './inputs/inputs.js'
 import { Phases } from './base/phases.js'
-import { postPullRequestComment, type CommentContent } from './report/pr-comment.js'
+import type { CommentContent } from './report/pr-comment.js'
 import { OutputSink } from './report/output-sink.js'
 import { commentContent, reportFailure, setOutputs, writeSummary } from './report/report.js'
 import type { Report } from './report/model.js'
@@ -78,7 +78,7 @@ function withDefaults(overrides: Partial<Dependencies>): Dependencies {
     getManifest: (login, repository, reference) => getManifest(login, repository, reference),
     registryHttp: DEFAULT_REGISTRY_HTTP,
     signals: ['SIGINT', 'SIGTERM'],
-    comment: (token, stackName, content) => postPullRequestComment(token, stackName, content),
+    comment: postCommentOnPullRequests,
     ...overrides
   }
 }
@@ -162,6 +162,21 @@ async function comment(
   } catch (error) {
     core.warning(`Could not update the pull-request comment: ${errorMessage(error)}`)
   }
+}
+
+/**
+ * The pull-request comment, whose GitHub client (Octokit) is loaded only on the events that
+ * comment: every other run starts without it.
+ */
+async function postCommentOnPullRequests(
+  token: string,
+  stackName: string,
+  content: CommentContent
+): Promise<unknown> {
+  const event = process.env['GITHUB_EVENT_NAME'] ?? ''
+  if (event !== 'pull_request' && event !== 'pull_request_target') return 'skipped'
+  const { postPullRequestComment } = await import('./report/pr-comment.js')
+  return postPullRequestComment(token, stackName, content)
 }
 
 /** NoEcho parameter values given as overrides never reach the log. */

@@ -60,14 +60,20 @@ export const WRITE_COMMANDS = [
   'DeleteObjectsCommand'
 ]
 
-/** The only commands the checks before the first write may send (no login: no GetAuthorizationToken). */
+/**
+ * The only commands the checks before the first write may send. GetAuthorizationToken is fetched
+ * during the build so the push need not wait for it: a read, and no `docker login` follows it.
+ */
 export const PREFLIGHT_READS = [
+  'GetAuthorizationTokenCommand',
   'GetCallerIdentityCommand',
   'HeadBucketCommand',
   'GetBucketLocationCommand',
   'GetBucketVersioningCommand',
   'DescribeStacksCommand',
-  'DescribeRepositoriesCommand'
+  'DescribeRepositoriesCommand',
+  'GetLifecyclePolicyCommand',
+  'DescribeImagesCommand'
 ]
 
 /** Installs the run() harness, plus stderr capture and comment recording, for one test file. */

@@ -58,15 +58,7 @@ describe('registry access', () => {
     await runAction()
 
     expect(failure()).toBeUndefined()
-    expect(commands()).toEqual([
-      ...BUILD_COMMANDS,
-      'login',
-      'tag',
-      'push',
-      'login',
-      'push',
-      'image'
-    ])
+    expect(commands()).toEqual([...BUILD_COMMANDS, 'login', 'tag', 'push', 'login', 'push'])
     expect(ecr.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(2)
     expect(fake.callsOf('login').map((c) => c.stdin)).toEqual([PASSWORD, PASSWORD])
     expect(readOutputs()['image-uri']).toBe(IMAGE_URI)

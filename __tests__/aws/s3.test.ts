@@ -67,7 +67,9 @@ describe('checkBucket', () => {
     await expect(checkBucket(client, 'artifacts', 'eu-west-1')).rejects.toThrow(
       "Input 'bucket': S3 bucket 'artifacts' is in us-west-2, but the stack deploys to eu-west-1; CloudFormation needs the template in the same region: use a bucket in eu-west-1, or set 'region' to us-west-2."
     )
-    expect(s3).not.toHaveReceivedCommand(GetBucketVersioningCommand)
+    // Read side by side with HeadBucket (one round trip), but its failure is not warned about.
+    expect(s3).toHaveReceivedCommandWith(GetBucketVersioningCommand, { Bucket: 'artifacts' })
+    expect(stdout.lines().some((l) => l.includes('::warning::'))).toBe(false)
   })
 
   it.each([301, 400, 403])(
@@ -315,7 +317,8 @@ describe('checkBucket with the real S3 client against a loopback endpoint', () =
     await expect(checkBucket(real, 'artifacts', 'eu-west-1')).rejects.toThrow(
       "Input 'bucket': S3 bucket 'artifacts' is in ap-northeast-1, but the stack deploys to eu-west-1; CloudFormation needs the template in the same region: use a bucket in eu-west-1, or set 'region' to ap-northeast-1."
     )
-    expect(requests).toEqual(['HEAD /artifacts/'])
+    // The versioning read goes out beside HeadBucket; nothing else follows the refusal.
+    expect(requests.sort()).toEqual(['GET /artifacts/?versioning=', 'HEAD /artifacts/'])
   })
 
   it('says access was denied for a 403 that names no region', async () => {

@@ -19,7 +19,11 @@ import {
   useDocker,
   warnings
 } from '../../__fixtures__/run-harness.js'
-import { existingStack, mockUpdateChangeSet } from '../../__fixtures__/run-scenarios.js'
+import {
+  existingStack,
+  mockCompletedUpdate,
+  mockUpdateChangeSet
+} from '../../__fixtures__/run-scenarios.js'
 import { Session } from '../../src/base/session.js'
 
 installRunHarness()
@@ -196,25 +200,7 @@ describe('Session', () => {
 
   it('run() never cancels an operation it did not start (a cancel before ExecuteChangeSet)', async () => {
     const SIGNAL = 'SIGUSR2'
-    const stack = existingStack()
-    mockUpdateChangeSet(stack)
-    // After our change set runs, the stack reads as updated by it (as CloudFormation shows it).
-    let executed = false
-    cfn.on(ExecuteChangeSetCommand).callsFake(() => {
-      executed = true
-      return {}
-    })
-    cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).callsFake(() => ({
-      Stacks: [
-        executed
-          ? {
-              ...stack,
-              LastUpdatedTime: new Date('2024-05-01T12:05:00Z'),
-              ChangeSetId: CHANGE_SET_ID
-            }
-          : stack
-      ]
-    }))
+    mockCompletedUpdate()
     const before = process.listeners(SIGNAL)
     // Cancelled while the change set is being created: nothing of ours runs on the stack yet.
     cfn.on(CreateChangeSetCommand).callsFake(() => {

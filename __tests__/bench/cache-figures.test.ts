@@ -17,7 +17,7 @@ import {
   type CacheResults,
   type CacheRun
 } from '../../bench/cache-figures.mjs'
-import type { DockerCall } from '../../bench/analysis.mjs'
+import type { DockerCall } from '../../bench/logs.mjs'
 import { cacheRunSetup } from '../../__fixtures__/bench/cache-run.js'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`

@@ -7,17 +7,15 @@ import { join } from 'node:path'
 import { describe, expect, it } from '@jest/globals'
 import type { BenchCache } from '../../bench/cache-figures.mjs'
 import { cacheRunSetup } from '../../__fixtures__/bench/cache-run.js'
+import { renderResults, summaryTable, type Results } from '../../bench/render.mjs'
 import {
   breakdownTable,
   perRunTable,
-  renderResults,
   sequence,
-  summaryTable,
   table,
   tally,
-  timelineTable,
-  type Results
-} from '../../bench/render.mjs'
+  timelineTable
+} from '../../bench/tables.mjs'
 
 const results = (): Results =>
   JSON.parse(

@@ -165,7 +165,7 @@ describe('login', () => {
 describe('pushImage', () => {
   const reference = `${REGISTRY}/hello:b1`
 
-  it('pushes with the private DOCKER_CONFIG and returns the digest from RepoDigests', async () => {
+  it('pushes with the private DOCKER_CONFIG and returns the digest the push printed, with no inspect', async () => {
     const docker = useFake({ password: PASSWORD })
     const config = dockerConfig()
     await builtAndTagged(reference)
@@ -178,6 +178,7 @@ describe('pushImage', () => {
     const pushes = docker.callsOf('push')
     expect(pushes.map((call) => call.argv)).toEqual([['push', reference]])
     expect(pushes[0]?.dockerConfig).toBe(config.env['DOCKER_CONFIG'])
+    expect(docker.calls().at(-1)?.argv[0]).toBe('push')
     const inspected = await inspectImage(execRunner, reference)
     expect(inspected.repoDigests).toEqual([`${REGISTRY}/hello@${digest}`])
     expect(stdoutLines().join('\n')).toContain(`b1: digest: ${digest} size: 528`)
@@ -203,8 +204,7 @@ describe('pushImage', () => {
       'login',
       'push',
       'login',
-      'push',
-      'image'
+      'push'
     ])
     expect(stdoutLines().join('\n')).toContain(
       `::warning::docker push ${reference} failed (denied: Your authorization token has expired. Reauthenticate and try again.); logging in again and retrying once.`

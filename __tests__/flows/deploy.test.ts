@@ -58,6 +58,7 @@ import {
   createStackChangeSetInput,
   existingStack,
   fakeComment,
+  imageParameterSent,
   FUNCTION_CHANGE_OUTPUTS,
   mockUpdateChangeSet,
   noEarlierChangeSet,
@@ -144,6 +145,7 @@ describe('deploy mode', () => {
       'image-uri-pinned': `${REGISTRY}/hello-service@${pushedDigest}`,
       ...FUNCTION_CHANGE_OUTPUTS,
       ...STACK_OUTPUT_VALUES,
+      'deployment-config': 'STANDARD',
       // One region: `deployments` holds it too.
       deployments: JSON.stringify({
         [REGION]: {
@@ -222,14 +224,19 @@ describe('deploy mode', () => {
   })
 })
 
+/** Review mode on a new stack (REVIEW_IN_PROGRESS once the change set exists), with `inputs`. */
+async function reviewNewStack(inputs: Record<string, string> = {}): Promise<void> {
+  setInputs({ mode: 'review', ...inputs })
+  cfn
+    .on(DescribeStacksCommand, { StackName: STACK_ID })
+    .resolves({ Stacks: [createdStack({ StackStatus: 'REVIEW_IN_PROGRESS', Outputs: [] })] })
+  useDocker()
+  await runAction()
+}
+
 describe('review mode', () => {
   it('pushes, uploads and creates the change set of a new stack, and does not execute it', async () => {
-    setInputs({ mode: 'review' })
-    cfn
-      .on(DescribeStacksCommand, { StackName: STACK_ID })
-      .resolves({ Stacks: [createdStack({ StackStatus: 'REVIEW_IN_PROGRESS', Outputs: [] })] })
-    useDocker()
-    await runAction()
+    await reviewNewStack()
 
     expect(failure()).toBeUndefined()
     expect(process.exitCode).toBeUndefined()
@@ -252,6 +259,7 @@ describe('review mode', () => {
       'change-set-id': CHANGE_SET_ID,
       ...FUNCTION_CHANGE_OUTPUTS,
       outputs: '{}',
+      'deployment-config': 'STANDARD',
       deployments: JSON.stringify({
         [REGION]: {
           stackId: STACK_ID,
@@ -421,5 +429,102 @@ describe('what reading the template noticed', () => {
       'Macro Count: CloudFormation checks capabilities on the template the macro writes, which the action cannot see, so every capability is acknowledged.'
     expect(lines).toContain(reason)
     expect(lines.indexOf(reason)).toBeLessThan(lines.indexOf('::group::Preflight checks'))
+  })
+})
+
+describe('express mode', () => {
+  it('creates the change set with DeploymentConfig EXPRESS (rollback on), executes without DisableRollback, and says so', async () => {
+    setInputs({ express: 'true' })
+    useDocker()
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(createChangeSetInputs()).toEqual([
+      {
+        ...createStackChangeSetInput(),
+        DeploymentConfig: { Mode: 'EXPRESS', DisableRollback: false }
+      }
+    ])
+    const executed = cfn.commandCalls(ExecuteChangeSetCommand).map((c) => c.args[0].input)
+    expect(executed).toHaveLength(1)
+    expect(executed[0]).not.toHaveProperty('DisableRollback')
+    expect(readOutputs()['deployment-config']).toBe('EXPRESS')
+    expect(summary()).toContain(
+      '<tr><td>Deployment</td><td>CloudFormation express mode: resources may still be stabilizing after the step ended</td></tr>'
+    )
+    const lines = harness.stdout.lines()
+    expect(lines).toContain(
+      `Creating CREATE change set ${CHANGE_SET_NAME} for stack ${STACK} in express mode`
+    )
+    expect(lines.some((l) => l.startsWith('Deployed with CloudFormation express mode:'))).toBe(true)
+  })
+
+  it('folds disable-rollback into DeploymentConfig in review mode, and warns before the preflight', async () => {
+    await reviewNewStack({ express: 'true', 'disable-rollback': 'true' })
+
+    expect(failure()).toBeUndefined()
+    expect(createChangeSetInputs()[0]?.DeploymentConfig).toEqual({
+      Mode: 'EXPRESS',
+      DisableRollback: true
+    })
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+    expect(readOutputs()['deployment-config']).toBe('EXPRESS')
+    expect(warnings()).toContain(
+      'express with disable-rollback: a failed deploy keeps its resources and the stack cannot be rolled back with RollbackStack; CloudFormation has refused replacement updates on stacks with rollback disabled. Leave disable-rollback off unless you are debugging.'
+    )
+    const lines = harness.stdout.lines()
+    const note = lines.findIndex((l) => l.includes('warning::express with disable-rollback'))
+    expect(note).toBeGreaterThanOrEqual(0)
+    expect(note).toBeLessThan(lines.indexOf('::group::Preflight checks'))
+  })
+
+  it('sends no DeploymentConfig and says STANDARD without the input', async () => {
+    useDocker()
+    await runAction()
+
+    expect(createChangeSetInputs()[0]).not.toHaveProperty('DeploymentConfig')
+    expect(readOutputs()['deployment-config']).toBe('STANDARD')
+  })
+})
+
+describe('change set while the image travels', () => {
+  it('creates the change set during the push when the build reported the digest (containerd store), and executes after it', async () => {
+    useDocker({ buildkit: true, containerdStore: true })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    const digest = readOutputs()['image-digest'] ?? ''
+    expect(imageParameterSent()).toBe(`${REGISTRY}/hello-service@${digest}`)
+    const lines = harness.stdout.lines()
+    const at = (start: string) => lines.findIndex((l) => l.startsWith(start))
+    expect(lines).toContain(
+      `Digest ${digest} is known before the image is in place: creating the change set while the image is pushed.`
+    )
+    expect(at('Image in place after ')).toBeGreaterThan(at(`Creating CREATE change set`))
+    expect(at('Change set ready after ')).toBeGreaterThan(0)
+    expect(at('Executing change set')).toBeGreaterThan(at('Image in place after '))
+    expect(summary()).toMatch(/<tr><td>Push image ∥ deploy stack<\/td><td>\d+\.\d<\/td><\/tr>/)
+  })
+
+  it('deletes the change set and executes nothing when that push fails', async () => {
+    cfn.on(DeleteChangeSetCommand).resolves({})
+    useDocker({ buildkit: true, containerdStore: true, pushFail: true })
+    await runAction()
+
+    expect(failure()).toMatch(/^docker push .* failed/)
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1)
+    expect(cfn.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    ])
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+  })
+
+  it('keeps the order on the classic store, where only the push tells the digest', async () => {
+    useDocker({ buildkit: true })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    expect(harness.stdout.lines().some((l) => l.includes('is known before the image'))).toBe(false)
+    expect(summary()).toContain('<tr><td>Push image and upload template</td>')
   })
 })

@@ -305,13 +305,16 @@ describe('every check in every region before the first write in any', () => {
 })
 
 describe('other modes with regions', () => {
-  it('review creates a change set in each region and executes none', async () => {
+  it('review creates a change set in each region (express in each) and executes none', async () => {
     const w = await world([HOME, OTHER])
-    await fanOut(w, { mode: 'review' })
+    await fanOut(w, { mode: 'review', express: 'true' })
 
     expect(failure()).toBeUndefined()
     for (const i of [0, 1]) {
-      expect(mocksOf(w, i).cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1)
+      const created = mocksOf(w, i).cfn.commandCalls(CreateChangeSetCommand)
+      expect(created.map((c) => c.args[0].input.DeploymentConfig)).toEqual([
+        { Mode: 'EXPRESS', DisableRollback: false }
+      ])
       expect(mocksOf(w, i).cfn.commandCalls(ExecuteChangeSetCommand)).toEqual([])
     }
     expect(Object.keys(JSON.parse(readOutputs()['deployments'] ?? '{}') as object)).toEqual([

@@ -13,14 +13,13 @@ import {
   REGION,
   runAction,
   s3,
-  sts,
   useDocker
 } from '../../__fixtures__/run-harness.js'
 
 installRunHarness()
 
 describe('preflight', () => {
-  it('fails when the Docker engine is not running, before asking AWS anything', async () => {
+  it('fails when the Docker engine is not running (checked beside the AWS reads), before any write', async () => {
     useDocker({ noDaemon: true })
     await runAction()
 
@@ -28,7 +27,8 @@ describe('preflight', () => {
       /^The Docker engine is not running or not reachable \(docker version: Cannot connect/
     )
     expect(commands()).toEqual(['version'])
-    expect(sts.calls()).toHaveLength(0)
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0)
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0)
   })
 
   it('fails before the build and the push when the bucket is in another region', async () => {

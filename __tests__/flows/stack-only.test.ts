@@ -344,6 +344,7 @@ describe('execute-change-set', () => {
       'stack-id': STACK_ID,
       'stack-status': 'UPDATE_COMPLETE',
       'change-set-id': CHANGE_SET_ID,
+      'deployment-config': 'STANDARD',
       ...FUNCTION_CHANGE_OUTPUTS,
       ...STACK_OUTPUT_VALUES
     })

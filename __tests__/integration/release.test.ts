@@ -17,6 +17,7 @@ import {
 } from '../../local/action-runner.mjs'
 import {
   accountBCredentials,
+  addFault,
   clearFaults,
   deploy,
   describeStackCli,
@@ -248,6 +249,31 @@ describe('promoting a tested digest', () => {
       blobMounts: source.blobs.length,
       manifestPuts: 1
     })
+  })
+
+  it("in express mode under CloudFormation's timing, makes the change set while the image is copied", async () => {
+    await addFault({ timing: { changeSet: 2, configure: 1, stabilise: 30 } })
+    const stackName = `release-express-${unique}`
+    const { run } = await promote(staging.outputs['image-uri-pinned'] ?? '', {
+      bucket: bucketA(names.region1),
+      repository: `spartaoci-express-${unique}`,
+      'stack-name': stackName,
+      express: 'true'
+    })
+
+    expectSuccess(run)
+    const log = logOf(run).split('\n')
+    const at = (text: string) => log.findIndex((line) => line.includes(text))
+    expect(
+      at(`Digest ${source.digest ?? ''} is known before the image is in place`)
+    ).toBeGreaterThan(-1)
+    expect(at('Image in place after')).toBeLessThan(at('Executing change set'))
+    expect(at(`for stack ${stackName} in express mode`)).toBeGreaterThan(-1)
+    expect(at('Deployed with CloudFormation express mode')).toBeGreaterThan(-1)
+    expect(run.outputs['deployment-config']).toBe('EXPRESS')
+    expect(run.outputs['stack-status']).toBe('CREATE_COMPLETE')
+    // Express skips T3 (30 s here): the step ends long before a standard deploy would.
+    expect(run.timing.exitedAt - run.timing.spawnedAt).toBeLessThan(20_000)
   })
 
   it('copies the image to the other region: same manifest bytes, every blob, nothing twice', async () => {

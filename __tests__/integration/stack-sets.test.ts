@@ -2,7 +2,7 @@
  * Org scale against the local world: examples/hello deployed as a stack set (input
  * `stack-set-name`) to both accounts in both regions, the fault proxy giving the operations
  * CloudFormation's queueing, run time, overlapping calls and a failing instance (moto runs them at
- * once), and moto's instance stacks patched to follow updates (local/moto_launcher.py patch 8).
+ * once), and moto's instance stacks patched to follow updates (local/moto_launcher.py patch 10).
  * The tests run in order: create, update while another run's operation is in progress, a failing
  * instance within and beyond the tolerance, delete.
  */

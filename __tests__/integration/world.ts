@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseRegistryLog, type RegistryRequest } from '../../bench/analysis.mjs'
+import { parseRegistryLog, type RegistryRequest } from '../../bench/logs.mjs'
 import {
   assumeRole,
   createBucket,

@@ -52,6 +52,22 @@ function stackSetAnswer(action: string, form: URLSearchParams): string | undefin
   return undefined
 }
 
+/** When the fake last executed a change set: moto writes the whole operation's events then. */
+let executedAt = new Date(0)
+
+/** The operation's events as moto leaves them at once, newest first. */
+function eventsAnswer(name: string): string {
+  const event = (id: string, logicalId: string, status: string) =>
+    `<member><EventId>${id}</EventId><StackName>${name}</StackName><LogicalResourceId>${logicalId}</LogicalResourceId><ResourceStatus>${status}</ResourceStatus><Timestamp>${executedAt.toISOString()}</Timestamp></member>`
+  const events = [
+    event('4', name, 'UPDATE_COMPLETE'),
+    event('3', 'Fn', 'UPDATE_COMPLETE'),
+    event('2', 'Fn', 'UPDATE_IN_PROGRESS'),
+    event('1', name, 'UPDATE_IN_PROGRESS')
+  ]
+  return `<DescribeStackEventsResponse><DescribeStackEventsResult><StackEvents>${events.join('')}</StackEvents></DescribeStackEventsResult></DescribeStackEventsResponse>`
+}
+
 function stackName(value: string | null): string {
   return /:stack\/([^/]+)\//.exec(value ?? '')?.[1] ?? value ?? ''
 }
@@ -68,6 +84,11 @@ beforeAll(async () => {
       let body = `<${action}Response><${action}Result/></${action}Response>`
       if (action === 'DescribeStacks') body = describeAnswer(name)
       body = stackSetAnswer(action, form) ?? body
+      if (action === 'DescribeChangeSet') {
+        body = `<DescribeChangeSetResponse><DescribeChangeSetResult><ChangeSetName>cs</ChangeSetName><Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus></DescribeChangeSetResult></DescribeChangeSetResponse>`
+      }
+      if (action === 'DescribeStackEvents') body = eventsAnswer(name)
+      if (action === 'ExecuteChangeSet') executedAt = new Date()
       if (action === 'ExecuteChangeSet') statuses.set(name, 'UPDATE_IN_PROGRESS')
       if (action === 'DeleteStack') statuses.set(name, 'DELETE_IN_PROGRESS')
       if (action === 'CreateChangeSet') {
@@ -418,5 +439,62 @@ describe('replication-status', () => {
       imageId: { imageDigest: 'sha256:00' },
       replicationStatuses: [{ region: 'us-west-2', registryId: '111111111111', status: 'COMPLETE' }]
     })
+  })
+})
+
+describe("timing (CloudFormation's own time)", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  const changeSetStatus = async () =>
+    /<Status>([^<]*)</.exec(
+      await call('DescribeChangeSet', {
+        ChangeSetName: 'arn:aws:cloudformation:eu-west-1:123456789012:changeSet/cs/1'
+      })
+    )?.[1]
+  const eventIds = async () =>
+    [...(await call('DescribeStackEvents', { StackName: STACK_ARN })).matchAll(/<EventId>(\d)</g)]
+      .map((m) => m[1])
+      .join(',')
+
+  it('is off until a rule is added', async () => {
+    await call('CreateChangeSet', { StackName: 'app', ChangeSetName: 'cs' })
+    expect(await changeSetStatus()).toBe('CREATE_COMPLETE')
+  })
+
+  it('makes the change set pending, then in progress, then ready (T1)', async () => {
+    await addRule({ timing: { changeSetPending: 0.2, changeSet: 0.5 } })
+    await call('CreateChangeSet', {
+      StackName: 'app',
+      ChangeSetName: 'cs',
+      ChangeSetType: 'UPDATE'
+    })
+    expect(await changeSetStatus()).toBe('CREATE_PENDING')
+    await sleep(250)
+    expect(await changeSetStatus()).toBe('CREATE_IN_PROGRESS')
+    await sleep(300)
+    expect(await changeSetStatus()).toBe('CREATE_COMPLETE')
+  })
+
+  it.each([
+    ['standard', {}, 700],
+    ['express', { 'DeploymentConfig.Mode': 'EXPRESS' }, 300]
+  ])(
+    '%s: the stack is in progress for T2 (+ T3) and its events appear as they happen',
+    async (_, extra, total) => {
+      expect(
+        (await addRule({ timing: { changeSet: 0, configure: 0.3, stabilise: 0.4 } })).status
+      ).toBe(201)
+      await call('CreateChangeSet', { StackName: 'app', ChangeSetName: 'cs', ...extra })
+      await call('ExecuteChangeSet', { StackName: STACK_ARN, ChangeSetName: 'cs' })
+      statuses.set('app', 'UPDATE_COMPLETE') // moto finishes at once
+      expect([await statusOf('app'), await eventIds()]).toEqual(['UPDATE_IN_PROGRESS', '2,1'])
+      await sleep(total - 100)
+      expect(await statusOf('app')).toBe('UPDATE_IN_PROGRESS')
+      await sleep(200)
+      expect([await statusOf('app'), await eventIds()]).toEqual(['UPDATE_COMPLETE', '4,3,2,1'])
+    }
+  )
+
+  it('refuses a negative time', async () => {
+    expect((await addRule({ timing: { configure: -1 } })).status).toBe(400)
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import type { Stack } from '@aws-sdk/client-cloudformation'
 import { DeployError } from '../../src/base/errors.js'
 import {
   blockedStackError,
@@ -7,6 +8,8 @@ import {
   type ChangeSetWait,
   defaultChangeSetName,
   disabledRollbackHint,
+  expressWarnings,
+  rollbackWasDisabled,
   isEmptyChangeSet,
   isFailedState,
   isSettled,
@@ -369,6 +372,58 @@ describe('disabledRollbackHint', () => {
 
   it('has nothing to add for rolled-back states', () => {
     expect(disabledRollbackHint('UPDATE_ROLLBACK_COMPLETE')).toBeUndefined()
+  })
+
+  it.each(['UPDATE_FAILED', 'CREATE_FAILED'])(
+    'never points an express stack (%s) at RollbackStack, which it cannot use',
+    (status) => {
+      const hint = disabledRollbackHint(status, true)
+      expect(hint).toContain('fix forward')
+      expect(hint).toContain('deploy the last good build again')
+      expect(hint).not.toContain('rollback-stack --stack-name')
+    }
+  )
+})
+
+describe('rollbackWasDisabled', () => {
+  it.each<[string, Partial<Stack> | undefined, boolean]>([
+    ['no stack', undefined, false],
+    ['DisableRollback true', { DisableRollback: true }, true],
+    ['standard, rollback on', { DisableRollback: false }, false],
+    [
+      'express, DisableRollback left out (AWS disables)',
+      { DeploymentConfig: { Mode: 'EXPRESS' } },
+      true
+    ],
+    [
+      'express, rollback on',
+      { DeploymentConfig: { Mode: 'EXPRESS', DisableRollback: false } },
+      false
+    ],
+    ['STANDARD config', { DeploymentConfig: { Mode: 'STANDARD' } }, false]
+  ])('%s → %s', (_, stack, disabled) => {
+    expect(rollbackWasDisabled(stack as Stack | undefined)).toBe(disabled)
+  })
+})
+
+describe('expressWarnings', () => {
+  it('names the custom resource types, once each, and warns about disable-rollback', () => {
+    const warnings = expressWarnings(
+      [
+        'AWS::Lambda::Function',
+        'Custom::Seed',
+        'AWS::CloudFormation::CustomResource',
+        'Custom::Seed'
+      ],
+      true
+    )
+    expect(warnings).toHaveLength(2)
+    expect(warnings[0]).toContain('(Custom::Seed, AWS::CloudFormation::CustomResource)')
+    expect(warnings[1]).toMatch(/^express with disable-rollback:/)
+  })
+
+  it('has nothing to say about a plain template with rollback on', () => {
+    expect(expressWarnings(['AWS::Lambda::Function', 'AWS::IAM::Role'], false)).toEqual([])
   })
 })
 

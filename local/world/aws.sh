@@ -5,10 +5,16 @@
 # start_moto: moto (patched, local/moto_launcher.py) on a free port; waited for by wait_moto.
 # Without MOTO_ACCOUNT_ID (it would pin every request to one account): moto takes the account
 # from the request's access key, and --default-account names the account of any other key.
+# --ecr-mirror: the listener the registries' push notifications go to, so that moto's ECR API
+# lists what the registries hold (local/moto_launcher.py, patch 8).
 start_moto() {
   T_MOTO=$(now_ms)
+  if port_in_use "${ECR_MIRROR##*:}" "${ECR_MIRROR%:*}"; then
+    fail_part "moto" "" "$ECR_MIRROR (the ECR mirror) is already in use (another local world running? try: local/world.sh stop)"
+  fi
   setsid env -u MOTO_ACCOUNT_ID "$PY" "$HERE/moto_launcher.py" --host 127.0.0.1 --port 0 \
-    --port-file "$W/moto.port" --default-account "$ACCOUNT" >"$W/moto.log" 2>&1 </dev/null &
+    --port-file "$W/moto.port" --default-account "$ACCOUNT" \
+    --ecr-mirror "$ECR_MIRROR" --ecr-mirror-ca "$W/tls/ca.pem" >"$W/moto.log" 2>&1 </dev/null &
   echo $! >"$W/moto.pid"
 }
 

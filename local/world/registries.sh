@@ -115,6 +115,15 @@ auth:
 health:
   storagedriver:
     enabled: false
+notifications:
+  endpoints:
+    - name: ecr-mirror
+      url: http://$ECR_MIRROR/registry-events
+      timeout: 5s
+      threshold: 5
+      backoff: 200ms
+      ignoredmediatypes:
+        - application/octet-stream
 EOF
 }
 

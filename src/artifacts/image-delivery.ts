@@ -13,6 +13,7 @@ import {
   checkRepository,
   createMissingRepository,
   imageArtifactAt,
+  imageArtifactFor,
   pushImageArtifact,
   type CheckedImage,
   type ImageArtifact
@@ -129,6 +130,27 @@ export async function deliverImage(plan: ImagePlan, region: PlannedRegion): Prom
   if (plan.create.has(ctx.inputs.region)) await createMissingRepository(ctx, plan.repository)
   if (plan.kind === 'promoted' && isSource(plan, region)) return inPlace(ctx, plan.source)
   return copyInto(plan, ctx)
+}
+
+/**
+ * The image as the region will hold it, when its digest is known before it is there: always for
+ * the given 'image' (copied or in place), and for a build whose engine reported the manifest
+ * digest (the containerd image store). Then the change set can be made while the image travels.
+ * Undefined where only the push tells the digest (the classic store): the order stays.
+ */
+export async function expectedImage(
+  plan: ImagePlan,
+  region: PlannedRegion
+): Promise<ImageArtifact | undefined> {
+  const { ctx } = region
+  if (plan.kind === 'promoted' && isSource(plan, region)) return undefined
+  const digest = plan.kind === 'promoted' ? plan.source.digest : plan.image.built.manifestDigest
+  if (digest === undefined) return undefined
+  const host =
+    plan.kind === 'built' && region.home
+      ? (await plan.image.registry.credentials()).registry
+      : (await getRegistryLogin(ctx.aws.ecr)).registry
+  return imageArtifactFor(ctx, host, plan.repository, plan.tag, digest)
 }
 
 /** The push of the build; the other regions wait for it, and learn when it failed. */

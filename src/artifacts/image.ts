@@ -51,6 +51,9 @@ export async function buildCheckedImage(
   preflight: Preflight
 ): Promise<CheckedImage> {
   const registry = createRegistryAccess(ctx)
+  // The ECR token the push needs is fetched during the build (noop pushes nothing); a failure
+  // surfaces where the token is used.
+  if (ctx.inputs.mode !== 'noop') registry.credentials().catch(() => undefined)
   const built = await ctx.phases.run('Build image', () => build(ctx, registry, preflight))
   const target = checkBuiltImage(ctx, built, preflight.accountId)
   return { built, target, registry }
@@ -94,7 +97,8 @@ async function build(
       cacheFrom: [...inputs.cacheFrom, ...cache.cacheFrom],
       // noop writes nothing, not even a cache
       cacheTo: inputs.mode === 'noop' ? [] : cache.cacheTo,
-      load: needsLoad(builder)
+      load: needsLoad(builder),
+      containerdStore: builder.containerdStore
     },
     config
   )
@@ -224,9 +228,22 @@ export function imageArtifactAt(
   tag: string | undefined,
   digest: string
 ): ImageArtifact {
+  const artifact = imageArtifactFor(ctx, host, repository, tag, digest)
+  const { imageUri, pinnedUri } = artifact
+  ctx.sink.image({ imageUri, imageDigest: digest, imageUriPinned: pinnedUri })
+  return artifact
+}
+
+/** The image at `host/repository` as the template will name it, before it is there (pure). */
+export function imageArtifactFor(
+  ctx: FlowContext,
+  host: string,
+  repository: string,
+  tag: string | undefined,
+  digest: string
+): ImageArtifact {
   const pinnedUri = formatDigestUri(host, repository, digest)
   const imageUri = tag === undefined ? pinnedUri : formatImageUri(host, { repository, tag })
-  ctx.sink.image({ imageUri, imageDigest: digest, imageUriPinned: pinnedUri })
   return { imageUri, pinnedUri, digest, templateValue: ctx.inputs.pinDigest ? pinnedUri : imageUri }
 }
 
@@ -256,13 +273,24 @@ export async function pushImageArtifact(
     'see if it is already there'
   )
   let digest: string
-  if (existing && existing.configDigest === built.configDigest) {
+  // With a digest known at build time the change set already names it: only that one will do.
+  const expected = built.manifestDigest
+  if (
+    existing &&
+    existing.configDigest === built.configDigest &&
+    (expected === undefined || existing.digest === expected)
+  ) {
     log.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
     digest = existing.digest
   } else {
     log.info(`Pushing ${imageUri}`)
     digest = await push(imageUri)
     log.info(`Pushed ${imageUri} (${digest})`)
+    if (expected !== undefined && digest !== expected) {
+      throw new DeployError(
+        `docker push gave ${imageUri} digest ${digest}, not ${expected} as the build reported; the change set names the build's digest, so it is not executed. Deploy again.`
+      )
+    }
   }
   const artifact = imageArtifactAt(ctx, creds.registry, target.repository, target.tag, digest)
   const manifest =

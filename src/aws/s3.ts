@@ -123,6 +123,16 @@ export async function checkBucket(
   bucket: string,
   region: string
 ): Promise<BucketState> {
+  // Side by side: the versioning read needs nothing from the region check, and is only used
+  // (or warned about) once the bucket turned out to be in the right region.
+  const versioning = (async (): Promise<{ enabled: boolean } | { error: unknown }> => {
+    try {
+      const read = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))
+      return { enabled: read.Status === 'Enabled' }
+    } catch (error) {
+      return { error }
+    }
+  })()
   const bucketRegion =
     (await headBucketRegion(s3, bucket, region)) ?? (await locationRegion(s3, bucket, region))
   if (bucketRegion !== region) {
@@ -130,13 +140,11 @@ export async function checkBucket(
       `Input 'bucket': S3 bucket '${bucket}' is in ${bucketRegion}, but the stack deploys to ${region}; CloudFormation needs the template in the same region: use a bucket in ${region}, or set 'region' to ${bucketRegion}.`
     )
   }
-  let versioningEnabled = false
-  try {
-    const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))
-    versioningEnabled = versioning.Status === 'Enabled'
-  } catch (error) {
+  const read = await versioning
+  const versioningEnabled = 'enabled' in read && read.enabled
+  if ('error' in read) {
     log.warning(
-      `Could not read the versioning of S3 bucket '${bucket}' (${errorMessage(error)}); assuming it is off.`
+      `Could not read the versioning of S3 bucket '${bucket}' (${errorMessage(read.error)}); assuming it is off.`
     )
   }
   log.info(

@@ -98,6 +98,11 @@ export interface BuildRequest {
   cacheTo?: string[]
   /** Adds `--load`: the builder's driver keeps results to itself otherwise. */
   load?: boolean
+  /**
+   * The engine keeps images in the containerd image store: a push sends the manifest BuildKit
+   * wrote, so the `containerimage.digest` of `--metadata-file` is the digest the registry gets.
+   */
+  containerdStore?: boolean
 }
 
 /** A built local image. */
@@ -110,6 +115,11 @@ export interface BuiltImage {
   labels: Record<string, string>
   architecture: string
   os: string
+  /**
+   * The manifest digest a push will give the registry, known at build time (BuildKit on the
+   * containerd image store); absent where the push makes the manifest (the classic store).
+   */
+  manifestDigest?: string
 }
 
 /** The argv of `docker build` for a request (pure, exported for tests and logs). */
@@ -129,9 +139,14 @@ export function buildArgv(request: BuildRequest, iidFile: string, metadataFile?:
 
 /** The config digest BuildKit wrote to `--metadata-file`; '' when there is none (pure). */
 export function configDigestFromMetadata(metadata: string): string {
+  return digestFromMetadata(metadata, 'containerimage.config.digest')
+}
+
+/** A digest BuildKit wrote to `--metadata-file` under `key`; '' when there is none (pure). */
+export function digestFromMetadata(metadata: string, key: string): string {
   try {
     const parsed = JSON.parse(metadata) as Record<string, unknown>
-    const digest = parsed['containerimage.config.digest']
+    const digest = parsed[key]
     return typeof digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(digest) ? digest : ''
   } catch {
     return ''
@@ -168,10 +183,15 @@ export async function buildImage(
     if (result.exitCode !== 0) throw failure('docker build', result)
     // Engines that ignore --iidfile: the tag names the same image.
     const iid = readOptional(iidFile)
-    const fromMetadata = metadataFile ? configDigestFromMetadata(readOptional(metadataFile)) : ''
+    const metadata = metadataFile ? readOptional(metadataFile) : ''
+    const fromMetadata = configDigestFromMetadata(metadata)
+    const manifestDigest = request.containerdStore
+      ? digestFromMetadata(metadata, 'containerimage.digest')
+      : ''
     const inspected = await inspectImage(run, request.localTag)
     const imageId = inspected.id || iid
     return {
+      ...(manifestDigest ? { manifestDigest } : {}),
       localTag: request.localTag,
       imageId,
       // The legacy builder and the classic store: the image id is the config digest.
@@ -349,15 +369,18 @@ export function lastLine(result: RunResult): string {
   return (result.stderr.trim() || result.stdout.trim()).split('\n').pop() ?? ''
 }
 
-/** The digest from `RepoDigests` for the pushed repository, else from the push output. */
+/**
+ * The pushed digest: docker prints it (`<tag>: digest: sha256:… size: …`), so no `image inspect`
+ * is needed; only output without it falls back to `RepoDigests` for the pushed repository.
+ */
 async function pushedDigest(run: Runner, reference: string, pushOutput: string): Promise<string> {
+  const fromOutput = /digest: (sha256:[a-f0-9]{64})/.exec(pushOutput)?.[1]
+  if (fromOutput !== undefined) return fromOutput
   const repository = reference.replace(/:[^:/]+$/, '')
   const inspected = await inspectImage(run, reference)
   const match = inspected.repoDigests.find((d) => d.startsWith(`${repository}@`))
   const fromInspect = match?.slice(repository.length + 1)
   if (fromInspect !== undefined && /^sha256:[a-f0-9]{64}$/.test(fromInspect)) return fromInspect
-  const fromOutput = /digest: (sha256:[a-f0-9]{64})/.exec(pushOutput)?.[1]
-  if (fromOutput !== undefined) return fromOutput
   throw new DeployError(
     `docker push ${reference} finished but the pushed digest could not be read from docker.`
   )

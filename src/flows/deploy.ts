@@ -17,7 +17,7 @@
  *   ../artifacts/zip.ts             upload the package
  *   ../artifacts/artifact.ts        the artifact as a tagged union, and what each kind fills in
  */
-import { artifactKind, type ArtifactKind } from '../artifacts/artifact.js'
+import { artifactKind, settleBoth, type ArtifactKind } from '../artifacts/artifact.js'
 import type { DeployContext, FlowContext } from '../artifacts/flow-context.js'
 import {
   checkEachRegion,
@@ -34,9 +34,11 @@ import {
   type PreparedImage
 } from '../artifacts/image-delivery.js'
 import { ecrRegistryHost, formatImageUri } from '../rules/image-ref.js'
+import { expressWarnings } from '../rules/stack-rules.js'
 import * as log from '../base/log.js'
 import type { Preflight } from '../artifacts/flow-context.js'
 import { checkEngine, runPreflight } from './preflight.js'
+import { checkImageProtection, type RegionProtection } from './image-protection.js'
 import { deployRegion } from './region-deploy.js'
 import { blankReport, deploymentsJson } from '../report/report.js'
 import type { RegionResult, Report } from '../report/model.js'
@@ -61,6 +63,12 @@ export async function runDeployFlow(ctx: DeployContext): Promise<Report> {
 function logTemplateNotes(inputs: DeployContext['inputs']): void {
   for (const warning of inputs.template.warnings) log.warning(warning)
   for (const reason of inputs.capabilityReasons) log.info(reason)
+  if (!inputs.express) return
+  log.info(
+    'express: the change set is created in CloudFormation express mode; the step ends once each resource is configured, before it has stabilised.'
+  )
+  const types = Object.values(inputs.template.resources).map((r) => r.Type)
+  for (const warning of expressWarnings(types, inputs.disableRollback)) log.warning(warning)
 }
 
 /** The engine (a build needs it once), then every region's reads side by side. */
@@ -69,22 +77,39 @@ async function preflightEveryRegion(
   contexts: FlowContext[],
   kind: ArtifactKind
 ): Promise<PlannedRegion[]> {
-  if (kind === 'image' && ctx.inputs.image === undefined) await checkEngine(ctx)
-  const preflights = await checkEachRegion(
+  // The engine check and the AWS reads need nothing from each other: side by side. A missing
+  // engine is still the error reported first.
+  const engine =
+    kind === 'image' && ctx.inputs.image === undefined ? checkEngine(ctx) : Promise.resolve()
+  const reads = checkEachRegion(
     contexts.map((c) => ({ ctx: c })),
     (r) => runPreflight(r.ctx, kind)
   )
+  const [, preflights] = await settleBoth(engine, reads)
   return contexts.map((c, i) => ({ ctx: c, preflight: preflights[i] as Preflight, home: i === 0 }))
 }
 
-/** Every region's repository looked up (reads): the last checks before the first write. */
+/** The image plan and what each region's repository needs to keep the stack's images. */
+type ProtectedPlan = ImagePlan & { protection: Map<string, RegionProtection | undefined> }
+
+/**
+ * Every region's repository looked up, and its lifecycle policy checked (reads): the last checks
+ * before the first write.
+ */
 async function planRepositories(
   prepared: PreparedImage,
   regions: PlannedRegion[]
-): Promise<ImagePlan> {
+): Promise<ProtectedPlan> {
   const missing = await checkEachRegion(regions, (r) => repositoryMissing(prepared, r))
   const create = new Set(regions.filter((_, i) => missing[i]).map((r) => r.ctx.inputs.region))
-  return { ...prepared, create }
+  const protections = await checkEachRegion(regions, (r) =>
+    checkImageProtection(prepared, r, missing[regions.indexOf(r)] === true)
+  )
+  return {
+    ...prepared,
+    create,
+    protection: new Map(regions.map((r, i) => [r.ctx.inputs.region, protections[i]]))
+  }
 }
 
 /**
@@ -95,9 +120,10 @@ async function planRepositories(
 async function deployEveryRegion(
   ctx: DeployContext,
   regions: PlannedRegion[],
-  plan: ImagePlan | undefined
+  plan: ProtectedPlan | undefined
 ): Promise<Report> {
-  const run = () => eachRegion(regions, (r) => deployRegion(r, plan))
+  const run = () =>
+    eachRegion(regions, (r) => deployRegion(r, plan, plan?.protection.get(r.ctx.inputs.region)))
   const settled =
     regions.length > 1
       ? await ctx.phases.run(`Deploy to ${regions.length} regions`, run)

@@ -15,6 +15,7 @@ import {
   blockedStackError,
   missingParameters,
   planStack,
+  rollbackWasDisabled,
   previousParameterKeys
 } from '../rules/stack-rules.js'
 import { getAccountId } from '../aws/sts.js'
@@ -50,7 +51,7 @@ export async function runPreflight(ctx: FlowContext, kind: ArtifactKind): Promis
   if (stackRead.status === 'rejected') throw stackRead.reason
   const bucket = bucketRead.value
   const stack = stackRead.value
-  const plan = planStack(stack?.StackStatus, stack?.DisableRollback)
+  const plan = planStack(stack?.StackStatus, rollbackWasDisabled(stack))
   if (plan.kind === 'blocked') throw blockedStackError(inputs.stackName, plan.status)
   checkParameters(inputs, kind, previousParameterKeys(plan, stack?.Parameters))
   if (

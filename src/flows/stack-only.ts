@@ -146,6 +146,7 @@ export async function runExecuteFlow(ctx: StackFlowContext): Promise<Report> {
     return {
       ...blankReport(inputs.mode, inputs.stackName, phases.done),
       ...result,
+      express: result.express ?? false,
       executed: true,
       changeOutputs: true
     }

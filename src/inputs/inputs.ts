@@ -99,6 +99,13 @@ export interface Inputs {
   repository: string
   /** Create the ECR repository when it does not exist. */
   createRepository: boolean
+  /**
+   * Tag the deployed and the rollback digest (`<stack>--live`, `<stack>--previous`) and keep them
+   * with a lifecycle rule added above the repository's own; false: only check the policy.
+   */
+  protectImages: boolean
+  /** A lifecycle rule that can expire or archive a needed image fails the run before any write. */
+  failOnExpirableImage: boolean
   /** Treat a change set with no changes as success. */
   noFailOnEmptyChangeset: boolean
   /** Limit for waiting on a stack operation, in minutes. */
@@ -128,6 +135,11 @@ export interface Inputs {
   rollbackMonitoringMinutes: number
   deploymentMode: '' | 'REVERT_DRIFT'
   includeNestedStacks: boolean
+  /**
+   * `express`: create the change set with `DeploymentConfig.Mode = EXPRESS` (CloudFormation ends
+   * the operation once each resource's API call succeeded, without waiting for it to stabilise).
+   */
+  express: boolean
   /** Proxy for every AWS call ('' = HTTPS_PROXY/NO_PROXY from the environment). */
   httpProxy: string
   /** Token for the pull-request comment ('' = no comment). */
@@ -296,6 +308,8 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     rollbackMonitoringMinutes: readRollbackMonitoringMinutes(raw),
     deploymentMode: readDeploymentMode(raw),
     createRepository: flag(raw, 'create-repository', false),
+    protectImages: flag(raw, 'protect-images', false),
+    failOnExpirableImage: flag(raw, 'fail-on-expirable-image', false),
     noFailOnEmptyChangeset: flag(raw, 'no-fail-on-empty-changeset', true),
     pinDigest: flag(raw, 'pin-digest', true),
     cacheFrom: list(raw, 'cache-from'),
@@ -303,6 +317,7 @@ export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
     terminationProtection: flag(raw, 'termination-protection', false),
     disableRollback: flag(raw, 'disable-rollback', false),
     includeNestedStacks: flag(raw, 'include-nested-stacks', false),
+    express: flag(raw, 'express', false),
     httpProxy: readHttpProxy(raw),
     githubToken: text(raw, 'github-token'),
     prComment: flag(raw, 'pr-comment', true),

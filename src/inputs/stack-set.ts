@@ -31,6 +31,7 @@ const STACK_ONLY_INPUTS: Array<[InputName, string]> = [
   ['disable-rollback', 'StackSets always rolls back a failed instance'],
   ['deployment-mode', 'StackSets has no drift-reverting deploy'],
   ['include-nested-stacks', 'stack sets have no change sets'],
+  ['express', 'StackSets has no express mode'],
   ['code-archive', 'a zip package lives in one region\u2019s bucket; stack sets deploy images'],
   ['delete-image', 'the image is shared by every instance']
 ]
@@ -40,7 +41,8 @@ const FLAGS = new Set<InputName>([
   'termination-protection',
   'disable-rollback',
   'include-nested-stacks',
-  'delete-image'
+  'delete-image',
+  'express'
 ])
 
 /** The stack-set inputs, or undefined when `stack-set-name` is empty (the one-stack path). */

@@ -48,6 +48,11 @@ export interface CopyRequest {
   sourceGrantee?: string
 }
 
+/** A copy that has done nothing yet. */
+function noStats(): CopyStats {
+  return { blobsPresent: 0, blobsMounted: 0, blobsCopied: 0, bytesUploaded: 0, manifestsPut: 0 }
+}
+
 /** Blobs moved side by side. */
 const PARALLEL_BLOBS = 4
 
@@ -56,13 +61,7 @@ const PARALLEL_BLOBS = 4
  * stores must have the source's digest, or the copy fails.
  */
 export async function copyImage(http: RegistryHttp, request: CopyRequest): Promise<CopyStats> {
-  const stats: CopyStats = {
-    blobsPresent: 0,
-    blobsMounted: 0,
-    blobsCopied: 0,
-    bytesUploaded: 0,
-    manifestsPut: 0
-  }
+  const stats = noStats()
   const { source, target, manifest } = request
   const from = `${source.login.registry}/${source.repository}`
   const to = `${target.login.registry}/${target.repository}`
@@ -80,6 +79,21 @@ export async function copyImage(http: RegistryHttp, request: CopyRequest): Promi
     `Copied ${from}@${manifest.digest} to ${to}: ${stats.blobsPresent} blob(s) already there, ${stats.blobsMounted} mounted, ${stats.blobsCopied} copied (${stats.bytesUploaded} bytes uploaded), ${stats.manifestsPut} manifest(s) put.`
   )
   return stats
+}
+
+/**
+ * Puts `manifest` (already in `target`) under each tag not already on it: tagging through the
+ * registry API, as the copies do. Returns how many manifests were put.
+ */
+export async function putTags(
+  http: RegistryHttp,
+  target: RegistryRepository,
+  manifest: RawManifest,
+  tags: string[]
+): Promise<number> {
+  const stats = noStats()
+  await putManifests(http, { source: target, target, manifest, tags }, stats)
+  return stats.manifestsPut
 }
 
 /** The config and layer digests a single-platform manifest names, each once. */

@@ -32,6 +32,8 @@ export interface Report {
   parameterChanges?: ParameterChange[]
   /** False when the change set was made but not executed (review): the summary says so. */
   executed?: boolean
+  /** A deploy-like mode: true when the change set was created in express mode (`deployment-config`). */
+  express?: boolean
   /** Also write has-changes, changes-count, changes-summary and changes-markdown. */
   changeOutputs?: boolean
   outputs: Output[]

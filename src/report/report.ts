@@ -53,6 +53,7 @@ const FIXED_OUTPUTS = new Set([
   'archive-key',
   'archive-version',
   'deployments',
+  'deployment-config',
   'stack-set-id',
   'operation-id',
   'instances'
@@ -173,6 +174,9 @@ export function setOutputs(report: Report, sink: OutputSink = new OutputSink()):
     setOutput('changes-markdown', changesMarkdown(report.changes, report.parameterChanges))
   }
   if (report.regions) setOutput('deployments', deploymentsJson(report.regions))
+  if (report.express !== undefined) {
+    setOutput('deployment-config', report.express ? 'EXPRESS' : 'STANDARD')
+  }
   if (report.stackSet) setStackSetOutputs(report.stackSet, setOutput)
   const outputs = outputsObject(report.outputs)
   setOutput('outputs', JSON.stringify(outputs))

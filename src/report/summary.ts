@@ -9,6 +9,7 @@ import { errorMessage } from '../base/errors.js'
 import { escapeHtml, htmlCode, htmlLinkOrCode, htmlTable, htmlWithCode } from './markdown.js'
 import type { FailureReport, Report } from './model.js'
 import { isFailedState, recoveryHint } from '../rules/stack-rules.js'
+import { deletedImageRecovery } from '../rules/image-recovery.js'
 import { stackSetHeading, stackSetHtml } from './stack-set.js'
 
 /** GitHub refuses a step summary over 1 MiB; stay clearly below it. */
@@ -98,6 +99,10 @@ function itemTable(items: readonly Item[]): SummaryBlock {
   return table(['Item', 'Value'], rows)
 }
 
+/** What the summary says of an express deploy. */
+const EXPRESS_NOTE =
+  'CloudFormation express mode: resources may still be stabilizing after the step ended'
+
 /** The summary of a finished run, as blocks: image and stack, changes, outputs, time per phase. */
 export function summaryBlocks(report: Report): SummaryBlock[] {
   if (report.stackSet) return stackSetBlocks(report, report.stackSet)
@@ -117,7 +122,8 @@ export function summaryBlocks(report: Report): SummaryBlock[] {
       ['Build id', report.buildId, htmlCode],
       ['Stack', report.stackId || report.stackName, htmlCode],
       ['Status', report.stackStatus || (report.mode === 'noop' ? 'new stack' : ''), escapeHtml],
-      ['Template', report.templateUrl, htmlLinkOrCode]
+      ['Template', report.templateUrl, htmlLinkOrCode],
+      ['Deployment', report.express ? EXPRESS_NOTE : undefined, escapeHtml]
     ])
   )
   blocks.push(...regionsBlocks(report))
@@ -237,8 +243,9 @@ function deleteBlocks(report: Report): SummaryBlock[] {
 export function failureNextSteps(failure: FailureReport): string[] {
   if (failure.nextSteps && failure.nextSteps.length > 0) return failure.nextSteps
   const status = failure.stackStatus ?? ''
-  const steps: string[] = []
-  if (isFailedState(status)) steps.push(recoveryHint(status).replace(/<stack>/g, failure.stackName))
+  const steps = deletedImageRecovery(failure.stackName, status, failure.failedResources ?? [])
+  if (isFailedState(status) && !(status === 'UPDATE_ROLLBACK_FAILED' && steps.length > 0))
+    steps.push(recoveryHint(status).replace(/<stack>/g, failure.stackName))
   steps.push('Fix the cause named above and run the workflow again.')
   return steps
 }

@@ -1,7 +1,4 @@
 /**
- * rules/: pure decisions, no I/O: image references, partitions, input parsing, stack rules.
- * May import: base/.
- *
  * Pure rules for image references: the reserved label's value, ECR names and tags, the local tag.
  */
 import { InputError } from '../base/errors.js'

@@ -41,6 +41,16 @@ export function planStack(status: string | undefined, disableRollback = false): 
   return { kind: 'update' }
 }
 
+/**
+ * Whether the stack's last operation ran with rollback disabled: its `DisableRollback`, or an
+ * express DeploymentConfig that did not turn rollback back on (AWS's express default is off).
+ */
+export function rollbackWasDisabled(stack: Stack | undefined): boolean {
+  if (stack?.DisableRollback === true) return true
+  const config = stack?.DeploymentConfig
+  return config?.Mode === 'EXPRESS' && config.DisableRollback !== false
+}
+
 const FAILED_TERMINAL = new Set([
   'CREATE_FAILED',
   'ROLLBACK_COMPLETE',
@@ -285,9 +295,14 @@ export function rollbackConfiguration(
 
 /**
  * What to do after a failure when rollback was disabled (`disable-rollback`): the resources that
- * succeeded stay, and the stack can be fixed forward or rolled back by hand.
+ * succeeded stay, and the stack can be fixed forward or rolled back by hand. A stack last updated
+ * in express mode cannot use RollbackStack (aws/aws-cdk-cli#1973): fix forward, or deploy the last
+ * good build again.
  */
-export function disabledRollbackHint(status: string): string | undefined {
+export function disabledRollbackHint(status: string, express = false): string | undefined {
+  if (express && (status === 'UPDATE_FAILED' || status === 'CREATE_FAILED')) {
+    return `Rollback was disabled (disable-rollback, express mode), so the resources that were ${status === 'UPDATE_FAILED' ? 'updated' : 'created'} are kept. Fix the cause and deploy again (fix forward), or deploy the last good build again: RollbackStack does not work on a stack last changed in express mode.`
+  }
   if (status === 'UPDATE_FAILED') {
     return 'Rollback was disabled (disable-rollback), so the resources that were updated are kept. Fix the cause and deploy again, or return to the last stable state with `aws cloudformation rollback-stack --stack-name <stack>`.'
   }
@@ -295,4 +310,30 @@ export function disabledRollbackHint(status: string): string | undefined {
     return 'Rollback was disabled (disable-rollback), so the resources that were created are kept. Fix the cause and deploy again: the next deploy updates this stack in place (fix forward). Or run `aws cloudformation rollback-stack --stack-name <stack>` (the next deploy then recreates the stack).'
   }
   return undefined
+}
+
+/**
+ * Express mode's notes, said before anything is written: custom resources still make
+ * CloudFormation wait for their signal, and rollback disabled keeps a failed operation's
+ * resources (and CloudFormation has refused replacements on such stacks). Pure; '' none.
+ */
+export function expressWarnings(resourceTypes: string[], disableRollback: boolean): string[] {
+  const warnings: string[] = []
+  const custom = [...new Set(resourceTypes.filter(isCustomResourceType))]
+  if (custom.length > 0) {
+    warnings.push(
+      `express: the template has custom resources (${custom.join(', ')}); CloudFormation waits for their response signal even in express mode, so they gain nothing (set a ServiceTimeout to bound them).`
+    )
+  }
+  if (disableRollback) {
+    warnings.push(
+      'express with disable-rollback: a failed deploy keeps its resources and the stack cannot be rolled back with RollbackStack; CloudFormation has refused replacement updates on stacks with rollback disabled. Leave disable-rollback off unless you are debugging.'
+    )
+  }
+  return warnings
+}
+
+/** `AWS::CloudFormation::CustomResource` and `Custom::*`: the types express mode still waits for. */
+export function isCustomResourceType(type: string): boolean {
+  return type === 'AWS::CloudFormation::CustomResource' || type.startsWith('Custom::')
 }

@@ -470,11 +470,30 @@ describe('CreateChangeSet optional fields', () => {
       'NotificationARNs',
       'RollbackConfiguration',
       'DeploymentMode',
-      'IncludeNestedStacks'
+      'IncludeNestedStacks',
+      'DeploymentConfig'
     ]) {
       expect(sent).not.toHaveProperty(key)
     }
   })
+
+  it.each<['CREATE' | 'UPDATE', boolean]>([
+    ['CREATE', false],
+    ['CREATE', true],
+    ['UPDATE', false],
+    ['UPDATE', true]
+  ])(
+    'express: a %s change set gets DeploymentConfig Mode EXPRESS with DisableRollback %s',
+    async (type, disableRollback) => {
+      describeStacks(type === 'CREATE' ? stackMissing() : stack('UPDATE_COMPLETE'))
+      describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'CREATE_COMPLETE', Changes: [] }] })
+      await createChangeSet(client, minimalRequest({ express: { disableRollback } }), fakeClock())
+      expect(inputs(CreateChangeSetCommand)[0]).toMatchObject({
+        ChangeSetType: type,
+        DeploymentConfig: { Mode: 'EXPRESS', DisableRollback: disableRollback }
+      })
+    }
+  )
 
   it('leaves DeploymentMode out of a CREATE change set: a new stack has no drift', async () => {
     describeStacks(stackMissing())

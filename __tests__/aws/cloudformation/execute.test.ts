@@ -2,10 +2,13 @@
  * Execution: deployStack's execute step, a reviewed change set executed by executeExistingChangeSet,
  * failed updates, DisableRollback and termination protection.
  */
+import { deletedImageRecovery } from '../../../src/rules/image-recovery.js'
 import { describe, expect, it } from '@jest/globals'
 import {
   CreateChangeSetCommand,
+  DeleteChangeSetCommand,
   DescribeChangeSetCommand,
+  DescribeStacksCommand,
   type DescribeChangeSetCommandOutput,
   DescribeStackEventsCommand,
   ExecuteChangeSetCommand,
@@ -17,6 +20,7 @@ import type { DeployResult, ExecuteOptions } from '../../../src/aws/cloudformati
 import { deployStack, executeExistingChangeSet } from '../../../src/aws/cloudformation/execute.js'
 import { changesMarkdown } from '../../../src/report/report.js'
 import { disabledRollbackHint } from '../../../src/rules/stack-rules.js'
+import { DeployError } from '../../../src/base/errors.js'
 import { awsError } from '../../../__fixtures__/aws.js'
 import {
   callOrder,
@@ -100,6 +104,10 @@ describe('deployStack: failed updates', () => {
         `Stack ${STACK_NAME} ended in UPDATE_ROLLBACK_COMPLETE`,
         'Error ensuring AWS::Lambda::Function (HelloFunction): Resource handler returned message: "Source image ... does not exist." (HandlerErrorCode: NotFound)',
         'Error ensuring AWS::IAM::Role (HelloRole): Resource update cancelled',
+        // The event says the source image is gone: the recovery comes first.
+        ...deletedImageRecovery(STACK_NAME, 'UPDATE_ROLLBACK_COMPLETE', [
+          { logicalId: 'HelloFunction', reason: 'Source image ... does not exist.' }
+        ]),
         'The previous version of the stack is still in place.'
       ].join('\n')
     )
@@ -202,7 +210,10 @@ describe('deployStack: failed updates', () => {
 
 describe('executing a ready change set', () => {
   /** Executes the ready change set CHANGE_SET_ID of the stack (the second step of a review). */
-  function execute(extra?: ExecuteOptions): Promise<DeployResult> {
+  function execute(
+    extra?: ExecuteOptions,
+    described: Partial<DescribeChangeSetCommandOutput> = {}
+  ): Promise<DeployResult> {
     describeChangeSets({
       [CHANGE_SET_ID]: [
         {
@@ -210,7 +221,8 @@ describe('executing a ready change set', () => {
           StackId: STACK_ID,
           StackName: STACK_NAME,
           Status: 'CREATE_COMPLETE',
-          ExecutionStatus: 'AVAILABLE'
+          ExecutionStatus: 'AVAILABLE',
+          ...described
         }
       ]
     })
@@ -262,11 +274,36 @@ describe('executing a ready change set', () => {
       [
         `Stack ${STACK_NAME} ended in UPDATE_FAILED`,
         'Error ensuring AWS::Lambda::Function (HelloFunction): Image not found',
+        ...deletedImageRecovery(STACK_NAME, 'UPDATE_FAILED', [
+          { logicalId: 'HelloFunction', reason: 'Image not found' }
+        ]),
         disabledRollbackHint('UPDATE_FAILED')
       ].join('\n')
     )
     expect(stdout.lines()).toContain(
       `Executing change set ${CHANGE_SET_ID} (rollback disabled: failed resources are kept)`
+    )
+  })
+
+  it('follows an express change set: no DisableRollback on execute, its rollback choice, express hints', async () => {
+    describeStacks(stack('UPDATE_IN_PROGRESS'), stack('UPDATE_FAILED'))
+    describeStackEvents(
+      [],
+      [event('e1', 'HelloFunction', 'UPDATE_FAILED', { ResourceStatusReason: 'Image not found' })]
+    )
+
+    // Created in express mode with DisableRollback left out: AWS disabled rollback.
+    const error = await failure(execute({}, { DeploymentConfig: { Mode: 'EXPRESS' } }))
+
+    expect(inputs(ExecuteChangeSetCommand)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID, ClientRequestToken: TOKENS.execute }
+    ])
+    expect(error.message.split('\n').at(-1)).toBe(disabledRollbackHint('UPDATE_FAILED', true))
+    expect(stdout.lines()).toContain(
+      "The change set was created in express mode with rollback disabled; this step's disable-rollback does not change that."
+    )
+    expect(stdout.lines()).toContain(
+      `Executing change set ${CHANGE_SET_ID} in express mode (rollback disabled: failed resources are kept)`
     )
   })
 
@@ -333,6 +370,44 @@ describe('executing a ready change set', () => {
 })
 
 describe('deployStack with execute options', () => {
+  it('reads a settling stack every 4th poll, and at once when its own end event shows (describeEvery)', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      deployed('UPDATE_COMPLETE')
+    )
+    describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'CREATE_COMPLETE', Changes: [] }] })
+    describeStackEvents([], [], [], [event('e1', STACK_NAME, 'UPDATE_COMPLETE')])
+    const clock = { ...fakeClock(), maxPollMs: 500, describeEvery: 4 }
+
+    const result = await deployStack(client, minimalRequest(), clock)
+
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+    // The ready read, the first poll's, then the third poll's once the end event showed.
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(3)
+    expect(clock.slept).toEqual([500, 500])
+  })
+
+  it('sends ExecuteChangeSet only after beforeExecute, and deletes the change set when it throws', async () => {
+    describeStacks(stack('UPDATE_COMPLETE'))
+    describeChangeSets({
+      [CHANGE_SET_ID]: [{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_FUNCTION] }]
+    })
+    cfn.on(DeleteChangeSetCommand).resolves({})
+
+    const error = await failure(
+      deployStack(client, minimalRequest(), fakeClock(), {
+        beforeExecute: () => Promise.reject(new DeployError('docker push failed'))
+      })
+    )
+
+    expect(error.message).toBe('docker push failed')
+    expect(cfn).not.toHaveReceivedCommand(ExecuteChangeSetCommand)
+    expect(inputs(DeleteChangeSetCommand)).toEqual([
+      { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
+    ])
+  })
+
   it('enables termination protection when the change set is empty and the stack lacks it', async () => {
     describeStacks(stack('UPDATE_COMPLETE'), deployed('UPDATE_COMPLETE'))
     describeChangeSets({ [CHANGE_SET_ID]: [{ Status: 'FAILED', StatusReason: EMPTY_REASON }] })

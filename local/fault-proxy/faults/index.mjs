@@ -15,6 +15,7 @@ import { holdStatus } from './hold-status.mjs'
 import { replicationStatus } from './replication-status.mjs'
 import { staleReads } from './stale-reads.mjs'
 import { stall } from './stall.mjs'
+import { timing } from './timing.mjs'
 
 /**
  * One call through the proxy, as ../forward.mjs hands it to the fault kinds.
@@ -54,6 +55,7 @@ export const FAULTS = [
   stall,
   staleReads,
   holdStatus,
+  timing,
   holdOperation,
   replicationStatus
 ]

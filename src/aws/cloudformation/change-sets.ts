@@ -24,6 +24,7 @@ import {
   isEmptyChangeSet,
   parameterChanges,
   planStack,
+  rollbackWasDisabled,
   previousParameterKeys
 } from '../../rules/stack-rules.js'
 import { readChangeRows } from './changes.js'
@@ -82,7 +83,7 @@ async function removeStaleChangeSet(
 }
 
 /** Deletes a change set that will not run; a failure only warns (the change set is harmless). */
-async function deleteChangeSet(
+export async function deleteChangeSet(
   cfn: CloudFormationClient,
   id: string,
   stackName: string
@@ -137,6 +138,10 @@ function optionalChangeSetFields(
     else log.info(`Deployment mode ${request.deploymentMode} left out: a new stack has no drift.`)
   }
   if (request.includeNestedStacks) fields.IncludeNestedStacks = true
+  // Always explicit: with Mode EXPRESS and DisableRollback left out, AWS disables rollback.
+  if (request.express) {
+    fields.DeploymentConfig = { Mode: 'EXPRESS', DisableRollback: request.express.disableRollback }
+  }
   return fields
 }
 
@@ -148,13 +153,13 @@ async function readyStack(
   started: number
 ): Promise<ReadyStack> {
   let stack = await describeStack(cfn, stackName)
-  let plan = planStack(stack?.StackStatus, stack?.DisableRollback)
+  let plan = planStack(stack?.StackStatus, rollbackWasDisabled(stack))
   if (plan.kind === 'wait' && stack) {
     log.info(
       `Stack ${stackName} is busy (${plan.status}); waiting for that operation to finish first.`
     )
     stack = await waitForStack(cfn, stack.StackId as string, undefined, options, started)
-    plan = planStack(stack.StackStatus, stack.DisableRollback)
+    plan = planStack(stack.StackStatus, rollbackWasDisabled(stack))
   }
   if (plan.kind === 'recreate' && stack) {
     await deleteFailedStack(cfn, stack, options)
@@ -209,7 +214,9 @@ async function submitChangeSet(
   if (ready.stack?.StackId) {
     await removeStaleChangeSet(cfn, ready.stack.StackId, request.changeSetName)
   }
-  log.info(`Creating ${type} change set ${request.changeSetName} for stack ${request.stackName}`)
+  log.info(
+    `Creating ${type} change set ${request.changeSetName} for stack ${request.stackName}${request.express ? ' in express mode' : ''}`
+  )
   let created: { Id?: string; StackId?: string }
   try {
     created = await cfn.send(

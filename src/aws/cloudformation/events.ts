@@ -20,6 +20,8 @@ export class EventStream {
   /** Events older than the newest baseline event are history, never this operation's. */
   private notBefore = Number.NEGATIVE_INFINITY
   private warned = false
+  /** An event of the stack's own operation ending was printed and not yet taken. */
+  private stackEnded = false
 
   constructor(
     private readonly cfn: CloudFormationClient,
@@ -42,7 +44,24 @@ export class EventStream {
       log.info(formatEvent(event))
       this.newest = Math.max(this.newest, event.Timestamp?.getTime() ?? this.newest)
       if (event.ResourceStatus?.endsWith('_FAILED')) this.failures.push(event)
+      if (this.endsStackOperation(event)) this.stackEnded = true
     }
+  }
+
+  /** True once since an event showed the stack's own operation end (then reads it again). */
+  takeStackEnded(): boolean {
+    const ended = this.stackEnded
+    this.stackEnded = false
+    return ended
+  }
+
+  /** The stack's own event (not a resource's) with a status no longer in progress. */
+  private endsStackOperation(event: StackEvent): boolean {
+    const own =
+      event.ResourceType === 'AWS::CloudFormation::Stack' &&
+      (event.PhysicalResourceId === this.stackId || event.LogicalResourceId === event.StackName)
+    const status = event.ResourceStatus ?? ''
+    return own && (!status.endsWith('_IN_PROGRESS') || status.includes('_COMPLETE_'))
   }
 
   /** True once an event after the baseline carries a Timestamp at or after `ms`. */

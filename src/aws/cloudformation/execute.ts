@@ -3,6 +3,7 @@
  * change set made earlier (review mode's second step); waits to a settled state while streaming
  * events, and turns termination protection on afterwards when asked.
  */
+import { deletedImageRecovery } from '../../rules/image-recovery.js'
 import * as log from '../../base/log.js'
 import {
   DescribeChangeSetCommand,
@@ -20,12 +21,16 @@ import {
   parameterChanges,
   recoveryHint
 } from '../../rules/stack-rules.js'
-import { prepareChangeSet } from './change-sets.js'
+import { deleteChangeSet, prepareChangeSet } from './change-sets.js'
 import { readChangeRows } from './changes.js'
 import { EventStream, failedResource, failureDetail } from './events.js'
 import { requestToken } from './tokens.js'
 import type { ChangeSetRef, DeployRequest, DeployResult, ExecuteOptions } from './types.js'
 import { describeStack, waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
+
+/** What an express deploy leaves behind, said once it succeeded (as SAM CLI says it). */
+const EXPRESS_DONE =
+  'Deployed with CloudFormation express mode: resources may still be stabilizing in the background (a Lambda function can stay Pending for a few seconds).'
 
 /** Turns termination protection on when asked and the stack lacks it. */
 async function ensureTerminationProtection(
@@ -77,7 +82,15 @@ function checkExecuted(
   if (!isFailedState(status)) return
   // Sparta's form: `Error ensuring <Type> (<LogicalId>): <Reason>`.
   const lines = events.failedEvents().map((e) => `Error ensuring ${failedResource(e)}`)
-  const hint = (extra.disableRollback && disabledRollbackHint(status)) || recoveryHint(status)
+  const failed = StackOperationError.fromEvents('', status, events.failedEvents()).failedResources
+  const imageSteps = deletedImageRecovery(stackName, status, failed)
+  const usual =
+    (extra.disableRollback && disabledRollbackHint(status, extra.express)) || recoveryHint(status)
+  // In UPDATE_ROLLBACK_FAILED the image steps say how to continue the rollback.
+  const hint =
+    status === 'UPDATE_ROLLBACK_FAILED' && imageSteps.length > 0
+      ? imageSteps.join('\n')
+      : [...imageSteps, usual].join('\n')
   throw StackOperationError.fromEvents(
     `Stack ${stackName} ended in ${status}${failureDetail(lines, final)}\n${hint}`,
     status,
@@ -103,7 +116,8 @@ async function sendExecute(
         ChangeSetName: changeSetId,
         StackName: stackId,
         ClientRequestToken: requestToken('execute', `${stackId}\n${changeSetId}`),
-        ...(extra.disableRollback ? { DisableRollback: true } : {})
+        // Express: the change set's DeploymentConfig already says (AWS reads it from there).
+        ...(extra.disableRollback && !extra.express ? { DisableRollback: true } : {})
       })
     )
   } catch (error) {
@@ -139,7 +153,7 @@ async function executeChangeSet(
   const events = new EventStream(cfn, stackId)
   await events.baseline()
   log.info(
-    `Executing change set ${label}${extra.disableRollback ? ' (rollback disabled: failed resources are kept)' : ''}`
+    `Executing change set ${label}${extra.express ? ' in express mode' : ''}${extra.disableRollback ? ' (rollback disabled: failed resources are kept)' : ''}`
   )
   const calledAt = options.now()
   await sendExecute(cfn, changeSet, label, extra)
@@ -153,6 +167,7 @@ async function executeChangeSet(
   checkOwnChangeSet(final, stackName, changeSetId)
   checkExecuted(final, stackName, events, extra)
   await ensureTerminationProtection(cfn, final, stackName, extra)
+  if (extra.express) log.info(EXPRESS_DONE)
   return {
     stackId,
     stackStatus: final.StackStatus ?? '',
@@ -160,6 +175,7 @@ async function executeChangeSet(
     noChanges: false,
     changes: changeSet.changes ?? [],
     ...(changeSet.parameterChanges ? { parameterChanges: changeSet.parameterChanges } : {}),
+    ...(extra.express ? { express: true } : {}),
     outputs: final.Outputs ?? []
   }
 }
@@ -185,6 +201,15 @@ export async function deployStack(
       noChanges: true,
       changes: [],
       outputs: result.outputs ?? []
+    }
+  }
+  if (extra.beforeExecute) {
+    try {
+      await extra.beforeExecute()
+    } catch (error) {
+      log.info(`Deleting change set ${result.changeSetName}: it will not be executed.`)
+      await deleteChangeSet(cfn, result.changeSetId, result.stackId)
+      throw error
     }
   }
   return executeChangeSet(
@@ -284,6 +309,7 @@ export async function executeExistingChangeSet(
   const described = await readExistingChangeSet(cfn, stackName, changeSetIdOrName, timing)
   const changeSetId = described.ChangeSetId ?? changeSetIdOrName
   const stackId = described.StackId ?? stackName
+  const executeOptions = expressOptions(described, extra)
   log.info(`Change set ${described.ChangeSetName ?? changeSetIdOrName} of stack ${stackName}:`)
   const changes = await readChangeRows(cfn, described, changeSetId, stackId)
   // Review mode listed the parameter changes against the stack as it stood; so does this step.
@@ -301,5 +327,25 @@ export async function executeExistingChangeSet(
     ...(params ? { parameterChanges: params } : {}),
     ...(current ? { before: current } : {})
   }
-  return executeChangeSet(cfn, changeSet, options, extra, timing.started)
+  return executeChangeSet(cfn, changeSet, options, executeOptions, timing.started)
+}
+
+/**
+ * A change set created in express mode carries its rollback choice (DeploymentConfig): the
+ * execute step follows it (AWS disables rollback when it was left out), whatever its own
+ * `disable-rollback` says.
+ */
+function expressOptions(
+  described: DescribeChangeSetCommandOutput,
+  extra: ExecuteOptions
+): ExecuteOptions {
+  const config = described.DeploymentConfig
+  if (config?.Mode !== 'EXPRESS') return extra
+  const disableRollback = config.DisableRollback ?? true
+  if (disableRollback !== (extra.disableRollback ?? false)) {
+    log.info(
+      `The change set was created in express mode with rollback ${disableRollback ? 'disabled' : 'enabled'}; this step's disable-rollback does not change that.`
+    )
+  }
+  return { ...extra, express: true, disableRollback }
 }

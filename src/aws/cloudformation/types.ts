@@ -40,6 +40,11 @@ export interface DeployRequest {
   deploymentMode?: 'REVERT_DRIFT'
   /** IncludeNestedStacks: also make change sets for nested stacks, and list their changes. */
   includeNestedStacks?: boolean
+  /**
+   * DeploymentConfig: express mode, with the rollback choice AWS reads from it (not from
+   * ExecuteChangeSet's DisableRollback). Absent: CloudFormation's standard mode, nothing sent.
+   */
+  express?: { disableRollback: boolean }
   /** Parameters declared NoEcho: their values are never listed among the parameter changes. */
   noEchoParameters?: string[]
   /** Called once CloudFormation accepted the change set: the stack and change set have ids. */
@@ -82,10 +87,20 @@ export interface ChangeSetRef {
 export interface ExecuteOptions {
   /** DisableRollback: keep the resources that succeeded when the operation fails. */
   disableRollback?: boolean
+  /**
+   * The change set was created in express mode: DisableRollback travels in its DeploymentConfig,
+   * so ExecuteChangeSet leaves it out, and failure hints never point at RollbackStack.
+   */
+  express?: boolean
   /** Enable termination protection once the stack is deployed (never turns it off). */
   terminationProtection?: boolean
   /** Called once CloudFormation accepted ExecuteChangeSet: from then on the operation is ours. */
   onExecuted?: (stackId: string) => void
+  /**
+   * Awaited between a ready change set and ExecuteChangeSet (the image still travelling): when it
+   * throws, the change set is deleted, never executed, and its error is the deploy's.
+   */
+  beforeExecute?: () => Promise<void>
 }
 
 /** How a delete ended (success only: failures throw). */
@@ -108,4 +123,6 @@ export interface DeployResult {
   changes: ResourceChangeRow[]
   /** UPDATE only, when known: the parameters whose values changed. */
   parameterChanges?: ParameterChange[]
+  /** The change set ran in express mode. */
+  express?: boolean
 }
