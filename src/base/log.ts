@@ -3,9 +3,13 @@
  * (`inRegion`, while several regions deploy at once) every line carries a `[<region>] ` prefix,
  * after the `::warning::` of a workflow command, and a log group is only a line: GitHub's groups
  * do not nest, and regions running side by side would interleave them.
+ *
+ * Every message goes through `untrusted.ts` first (`plain`; warnings and errors `forError`), so no
+ * text the action echoes can start a workflow command: this module is the one writer of the log.
  */
 import * as core from '@actions/core'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { forError, oneLine, plain } from './untrusted.js'
 
 const scope = new AsyncLocalStorage<string>()
 
@@ -28,22 +32,30 @@ export function inRegion<T>(region: string, fn: () => Promise<T>): Promise<T> {
 
 /** What a user needs to follow the run. */
 export function info(message: string): void {
-  core.info(prefixed(message))
+  core.info(prefixed(plain(message)))
 }
 
 /** Degraded, not failed. */
 export function warning(message: string): void {
-  core.warning(prefixed(message))
+  core.warning(prefixed(forError(message)))
 }
 
 /** argv, JSON: shown with step debugging on. */
 export function debug(message: string): void {
-  core.debug(prefixed(message))
+  core.debug(prefixed(plain(message)))
+}
+
+/**
+ * A command about to run, as `@actions/exec` would echo it (`[command]docker build …`), but with
+ * each argument on one line and unable to start a workflow command.
+ */
+export function printCommand(command: string, args: readonly string[]): void {
+  info(`[command]${[command, ...args].map(oneLine).join(' ')}`)
 }
 
 /** A log group outside a region scope; inside one, a `▸ name` line before the work. */
 export async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  if (prefix() === '') return core.group(name, fn)
-  info(`▸ ${name}`)
+  if (prefix() === '') return core.group(oneLine(name), fn)
+  info(`▸ ${oneLine(name)}`)
   return fn()
 }

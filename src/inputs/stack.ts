@@ -3,6 +3,7 @@
  * region, the wait limit, the role CloudFormation assumes, and the proxy for AWS calls.
  */
 import { InputError } from '../base/errors.js'
+import { hideUserInfo, shown } from '../base/untrusted.js'
 import { required, text } from './text.js'
 import type { RawInputs } from './raw.js'
 import { parsePositiveInt } from '../rules/parse.js'
@@ -61,7 +62,7 @@ export function readRoleArn(raw: RawInputs): string {
   const roleArn = text(raw, 'role-arn')
   if (roleArn !== '' && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn)) {
     throw new InputError(
-      `Input 'role-arn' ('${roleArn}') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy.`
+      `Input 'role-arn' ('${shown(roleArn)}') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy.`
     )
   }
   return roleArn
@@ -81,7 +82,7 @@ export function readHttpProxy(raw: RawInputs): string {
   const proxy = text(raw, 'http-proxy')
   if (proxy !== '' && (!/^https?:\/\/[^\s/]+(?:\/\S*)?$/.test(proxy) || !canParseUrl(proxy))) {
     throw new InputError(
-      `Input 'http-proxy' ('${proxy}') must be a URL such as http://proxy.example.com:3128.`
+      `Input 'http-proxy' ('${shown(hideUserInfo(proxy))}') must be a URL such as http://proxy.example.com:3128.`
     )
   }
   return proxy

@@ -164,7 +164,19 @@ function parseParameterOverrides(overridesText: string, workspace: string): Map<
       `Input 'parameter-overrides': ${trimmed} is not valid JSON (${error instanceof Error ? error.message : String(error)}).`
     )
   }
-  return overridesFromJson(document, trimmed)
+  return withoutLoneCr(overridesFromJson(document, trimmed), trimmed)
+}
+
+/** A file's values may span lines (LF or CRLF), but a lone CR would end a log line: refused. */
+function withoutLoneCr(overrides: Map<string, string>, shown: string): Map<string, string> {
+  for (const [key, value] of overrides) {
+    if (/\r(?!\n)/.test(value)) {
+      throw new InputError(
+        `Input 'parameter-overrides': ${shown} gives '${key}' a value with a carriage return (U+000D) that does not end a line: use LF or CRLF line ends.`
+      )
+    }
+  }
+  return overrides
 }
 
 /** The overrides a parameter file holds, in either of the two shapes the AWS CLI reads. */

@@ -20,6 +20,12 @@ export function parseKeyValueLines(text: string, inputName: string): KeyValue[] 
   const seen = new Map<string, number>()
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1
+    if (raw.includes('\r')) {
+      // A lone CR ends a line for the runner: a value must not hold one (see checkInputText).
+      throw new InputError(
+        `Input '${inputName}' line ${line} contains a carriage return (U+000D) that does not end the line: put each KEY=VALUE on one line.`
+      )
+    }
     if (raw.trim() === '' || raw.trimStart().startsWith('#')) return
     const eq = raw.indexOf('=')
     if (eq < 0) {

@@ -105,7 +105,8 @@ export function settledOutcome(status: string, evidence?: SettleEvidence): 'sett
   if (evidence === undefined) return 'settled'
   // After our own write the stack never waits for a change set again: that is the read from before.
   if (status === 'REVIEW_IN_PROGRESS') return 'wait'
-  if (evidence.eventStatus !== undefined) return status === evidence.eventStatus ? 'settled' : 'wait'
+  if (evidence.eventStatus !== undefined)
+    return status === evidence.eventStatus ? 'settled' : 'wait'
   if (evidence.seenInProgress) return 'settled'
   const confirmed = evidence.changedSinceCall ?? evidence.newestEventAfterCall
   return confirmed ? 'settled' : 'wait'
