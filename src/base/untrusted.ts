@@ -9,8 +9,8 @@
  *   is shown as its Unicode control picture (`␍`, `␛`, …) or as `\u0085` for C1 controls.
  * - A line that would start a workflow command (`::` after leading whitespace) gets a `\` before
  *   the `::`; `##[` (the runner's older command form, obeyed anywhere in a line) becomes `##\[`.
- * - In error and warning messages every word longer than 200 characters, and every line longer
- *   than 1000, is cut with `…`.
+ * - In error and warning messages every word longer than 240 characters is cut to 200, and every
+ *   line longer than 1000 to 1000, with `…` (messages that echo a value cut it to 200 with `shown`).
  */
 
 /** How many characters of one value an error shows. */
@@ -71,7 +71,8 @@ export function forError(message: string): string {
     .split('\n')
     .map((line) =>
       cut(
-        line.replace(/\S{201,}/g, (word) => cut(word)),
+        // A `shown` value keeps its quotes and stop: only longer words are cut.
+        line.replace(/\S{241,}/g, (word) => cut(word)),
         MAX_LINE_CHARS
       )
     )

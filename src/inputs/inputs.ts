@@ -14,6 +14,7 @@ import {
 } from './cloudformation.js'
 import type { BuildCacheMode } from '../docker/builder.js'
 import { InputError } from '../base/errors.js'
+import { shown } from '../base/untrusted.js'
 import { checkInputText, flag, list, text } from './text.js'
 import type { KeyValue } from '../rules/parse.js'
 import type { EcrImage } from '../rules/image-ref.js'
@@ -195,7 +196,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
 export function modeOf(raw: RawInputs): Inputs['mode'] | StackOnlyInputs['mode'] {
   const mode = text(raw, 'mode') || 'deploy'
   if (!(MODES as readonly string[]).includes(mode)) {
-    throw new InputError(`Input 'mode' must be one of ${MODES.join(', ')}, got '${mode}'.`)
+    throw new InputError(`Input 'mode' must be one of ${MODES.join(', ')}, got '${shown(mode)}'.`)
   }
   if (text(raw, 'execute-change-set') !== '') {
     if (mode !== 'deploy') {

@@ -24,7 +24,7 @@ export function readStackName(raw: RawInputs): string {
   const stackName = suffix === '' ? base : `${base}-${suffix}`
   if (!STACK_NAME.test(stackName) || stackName.length > 128) {
     throw new InputError(
-      `Input 'stack-name'${suffix === '' ? '' : " with 'stack-name-suffix'"} ('${stackName}') is not a valid CloudFormation stack name: start with a letter, use only letters, digits and '-', at most 128 characters.`
+      `Input 'stack-name'${suffix === '' ? '' : " with 'stack-name-suffix'"} ('${shown(stackName)}') is not a valid CloudFormation stack name: start with a letter, use only letters, digits and '-', at most 128 characters.`
     )
   }
   return stackName
@@ -45,7 +45,7 @@ export function readRegion(raw: RawInputs, env: NodeJS.ProcessEnv): string {
   }
   if (!REGION.test(region)) {
     throw new InputError(
-      `Input 'region' ('${region}') is not an AWS region name such as us-east-1 or eu-west-2.`
+      `Input 'region' ('${shown(region)}') is not an AWS region name such as us-east-1 or eu-west-2.`
     )
   }
   return region

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { InputError } from '../base/errors.js'
+import { shown as shownValue } from '../base/untrusted.js'
 import { list, required, text } from './text.js'
 import type { RawInputs } from './raw.js'
 import { parseKeyValueLines } from '../rules/parse.js'
@@ -40,7 +41,7 @@ export function checkBucketName(bucket: string): void {
     !bucket.endsWith('-s3alias')
   if (!valid) {
     throw new InputError(
-      `Input 'bucket' ('${bucket}') is not a valid S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.`
+      `Input 'bucket' ('${shownValue(bucket)}') is not a valid S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.`
     )
   }
 }

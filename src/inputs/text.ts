@@ -4,6 +4,7 @@
  * them, `checkInputText` refuses control characters (see docs/RELIABILITY.md, "Untrusted text").
  */
 import { InputError } from '../base/errors.js'
+import { shown } from '../base/untrusted.js'
 import { INPUT_NAMES, type InputName, type RawInputs } from './raw.js'
 import { parseList } from '../rules/parse.js'
 
@@ -25,7 +26,7 @@ export function flag(raw: RawInputs, name: InputName, fallback: boolean): boolea
   if (value === '') return fallback
   if (/^(true|True|TRUE)$/.test(value)) return true
   if (/^(false|False|FALSE)$/.test(value)) return false
-  throw new InputError(`Input '${name}' must be true or false, got '${value}'.`)
+  throw new InputError(`Input '${name}' must be true or false, got '${shown(value)}'.`)
 }
 
 /** A list input, comma- or newline-separated (see `parseList`). */

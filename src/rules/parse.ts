@@ -3,6 +3,7 @@
  * so the message can tell the user which line of which input to fix.
  */
 import { InputError } from '../base/errors.js'
+import { shown } from '../base/untrusted.js'
 
 /** One `KEY=VALUE` pair; `line` is 1-based in the input text. */
 export interface KeyValue {
@@ -66,13 +67,13 @@ export function parsePositiveInt(text: string, inputName: string, max: number): 
   const trimmed = text.trim()
   if (!/^\d+$/.test(trimmed)) {
     throw new InputError(
-      `Input '${inputName}' must be a whole number between 1 and ${max}, got '${text}'.`
+      `Input '${inputName}' must be a whole number between 1 and ${max}, got '${shown(text)}'.`
     )
   }
   const value = Number(trimmed)
   if (value < 1 || value > max) {
     throw new InputError(
-      `Input '${inputName}' must be a whole number between 1 and ${max}, got '${text}'.`
+      `Input '${inputName}' must be a whole number between 1 and ${max}, got '${shown(text)}'.`
     )
   }
   return value
