@@ -26,7 +26,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { awsError } from '../__fixtures__/aws.js'
-import { injectedCommands } from '../__fixtures__/untrusted.js'
+import { HOSTILE_ROWS, injectedCommands } from '../__fixtures__/untrusted.js'
 import type { FakeDockerOptions } from '../__fixtures__/fake-docker.js'
 import {
   ACCOUNT,
@@ -942,6 +942,46 @@ function simulateStack(harness: Harness) {
   cfn.on(DescribeStackEventsCommand).callsFake(() => ({ StackEvents: [...state.events] }))
   return state
 }
+
+describe('untrusted text from a file, docker and AWS never starts a workflow command', () => {
+  test.each(HOSTILE_ROWS)(
+    '%s: the deploy succeeds and prints it harmless',
+    async (_name, hostile) => {
+      const ws = h.workspace()
+      // LF inside a file's parameter value is legitimate and kept; only a lone CR is refused.
+      const value = hostile.replace(/\r(?!\n)/g, '\n')
+      writeFileSync(join(ws, 'params.json'), JSON.stringify({ DbPassword: 'p', Stage: value }))
+      h.setInputs({ 'parameter-overrides': 'params.json' })
+      h.useDocker({ buildOutput: `Step 1/2 : RUN echo\n${hostile}\n` })
+      const reason = { ResourceStatusReason: hostile, StackId: STACK_ID, StackName: STACK }
+      h.cfn
+        .on(DescribeStackEventsCommand)
+        .resolvesOnce({ StackEvents: [] })
+        .resolves({
+          StackEvents: [
+            {
+              ...reason,
+              EventId: 'e1',
+              LogicalResourceId: 'HelloFunction',
+              ResourceType: 'AWS::Lambda::Function',
+              ResourceStatus: 'CREATE_COMPLETE',
+              Timestamp: new Date('2024-05-01T12:01:02Z')
+            }
+          ]
+        })
+      h.cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({
+        Stacks: [createdStack({ Outputs: [{ OutputKey: 'Docs', OutputValue: hostile }] })]
+      })
+
+      await h.run()
+
+      expect(h.errors()).toEqual([])
+      expect(injectedCommands(h.text())).toEqual([])
+      // Shown, not dropped: the event reason and the build output are in the log.
+      expect(h.text().match(/PWNED|token/g)?.length ?? 0).toBeGreaterThanOrEqual(3)
+    }
+  )
+})
 
 describe('faults: a failed deploy loses nothing and its re-run succeeds', () => {
   it('re-runs the same build id after a rolled-back update: same keys and names, stale change set replaced, nothing deleted', async () => {
