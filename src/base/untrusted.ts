@@ -18,8 +18,14 @@ export const MAX_VALUE_CHARS = 200
 /** How many characters of one line an error or warning shows. */
 export const MAX_LINE_CHARS = 1000
 
-/** C0 controls but tab and LF, DEL, C1 controls (NEL among them), LS and PS. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g
+/**
+ * A control character other than tab and LF: C0 controls (CR among them), DEL, C1 controls (NEL
+ * among them), the line and paragraph separators. No line the action prints, and no line of an
+ * input, holds one (inputs/text.ts refuses them with this pattern).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_IN_LINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/
+const CONTROL = new RegExp(CONTROL_IN_LINE.source, 'g')
 
 /** The character as a person can read it in a log: `␍` for CR, `\u0085` for NEL. */
 function picture(char: string): string {

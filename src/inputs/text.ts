@@ -4,7 +4,7 @@
  * them, `checkInputText` refuses control characters (see docs/RELIABILITY.md, "Untrusted text").
  */
 import { InputError } from '../base/errors.js'
-import { shown } from '../base/untrusted.js'
+import { CONTROL_IN_LINE, shown } from '../base/untrusted.js'
 import { INPUT_NAMES, type InputName, type RawInputs } from './raw.js'
 import { parseList } from '../rules/parse.js'
 
@@ -50,10 +50,8 @@ export const MULTI_LINE_INPUTS: ReadonlySet<InputName> = new Set<InputName>([
   'region-order'
 ])
 
-/** C0 controls, DEL, C1 controls (NEL among them), the Unicode line and paragraph separators. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
-/** The same, but tab and LF (a multi-line input's line end; CRLF is checked apart). */
-const CONTROL_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/
+/** Any control character: CONTROL_IN_LINE, tab and LF. */
+const CONTROL = new RegExp(`[\t\n]|${CONTROL_IN_LINE.source}`)
 
 /** `U+000D (carriage return)`: the character named, never printed. */
 function described(char: string): string {
@@ -87,7 +85,7 @@ export function checkInputText(raw: RawInputs): void {
 function checkLines(name: InputName, value: string): void {
   value.split('\n').forEach((line, index) => {
     const body = line.endsWith('\r') ? line.slice(0, -1) : line
-    const found = CONTROL_IN_LINES.exec(body)
+    const found = CONTROL_IN_LINE.exec(body)
     if (!found) return
     const what =
       found[0] === '\r'
