@@ -185,6 +185,6 @@ async function postCommentOnPullRequests(
 function maskNoEchoValues(inputs: Inputs): void {
   for (const name of noEchoParameters(inputs.template)) {
     const value = inputs.parameterOverrides.get(name)
-    if (value) core.setSecret(value)
+    if (value) log.secret(value)
   }
 }

@@ -8,6 +8,7 @@ import {
   MAX_LINE_CHARS,
   oneLine,
   plain,
+  rememberSecret,
   shown
 } from '../../src/base/untrusted.js'
 
@@ -65,6 +66,14 @@ describe('cut, shown and forError', () => {
     const line = forError(`first\n${words}`).split('\n')[1] ?? ''
     expect(line).toHaveLength(MAX_LINE_CHARS + 1)
     expect(line.endsWith('…')).toBe(true)
+  })
+})
+
+describe('secrets in errors', () => {
+  it('hides a masked value before cutting, so no prefix of a long secret is left unmasked', () => {
+    const secret = `eyJ${'k'.repeat(1500)}`
+    rememberSecret(secret)
+    expect(forError(`login failed for token ${secret}x`)).toBe('login failed for token ***x')
   })
 })
 

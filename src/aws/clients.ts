@@ -15,7 +15,6 @@
  * The SDK ignores HTTPS_PROXY and friends, so this module applies them: self-hosted runners
  * behind a proxy are common, and without it every AWS call would time out.
  */
-import * as core from '@actions/core'
 import * as log from '../base/log.js'
 import { hideUserInfo } from '../base/untrusted.js'
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
@@ -191,7 +190,7 @@ export function createAwsClients(region: string, options: ClientOptions = {}): A
     }
     if (!logged.has(key)) {
       logged.add(key)
-      if (proxy.url.password) core.setSecret(decodeURIComponent(proxy.url.password))
+      if (proxy.url.password) log.secret(decodeURIComponent(proxy.url.password))
       log.info(`AWS calls go through the proxy ${redact(proxy.url)} (from ${proxy.source})`)
     }
     return {

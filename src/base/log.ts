@@ -9,7 +9,7 @@
  */
 import * as core from '@actions/core'
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { forError, oneLine, plain } from './untrusted.js'
+import { forError, oneLine, plain, rememberSecret } from './untrusted.js'
 
 const scope = new AsyncLocalStorage<string>()
 
@@ -38,6 +38,12 @@ export function info(message: string): void {
 /** Degraded, not failed. */
 export function warning(message: string): void {
   core.warning(prefixed(forError(message)))
+}
+
+/** Masks `value` in the runner's log, and keeps it out of cut error messages (see `forError`). */
+export function secret(value: string): void {
+  core.setSecret(value)
+  rememberSecret(value)
 }
 
 /** argv, JSON: shown with step debugging on. */

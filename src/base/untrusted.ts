@@ -71,9 +71,28 @@ export function shown(value: string): string {
   return oneLine(cut(value))
 }
 
-/** An error or warning message as printed: `plain`, long words and long lines cut. */
+/**
+ * The secrets this run masked (`log.secret`): cutting a word could leave a prefix of one that the
+ * runner's mask (the whole value) no longer matches, so they are replaced by `***` before any cut.
+ */
+const secrets = new Set<string>()
+
+/** Remembers a masked value, so `forError` hides it before it cuts anything. */
+export function rememberSecret(value: string): void {
+  if (value !== '') secrets.add(value)
+}
+
+function withoutSecrets(message: string): string {
+  let result = message
+  for (const value of [...secrets].sort((a, b) => b.length - a.length)) {
+    result = result.replaceAll(value, '***')
+  }
+  return result
+}
+
+/** An error or warning message as printed: `plain`, secrets hidden, long words and long lines cut. */
 export function forError(message: string): string {
-  return plain(message)
+  return plain(withoutSecrets(message))
     .split('\n')
     .map((line) =>
       cut(
