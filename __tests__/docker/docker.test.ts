@@ -1,4 +1,4 @@
-import { describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it, jest, test } from '@jest/globals'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,7 +16,7 @@ import {
   type DockerConfig
 } from '../../src/docker/docker.js'
 import { DeployError } from '../../src/base/errors.js'
-import { HOSTILE, injectedCommands } from '../../__fixtures__/untrusted.js'
+import { HOSTILE, HOSTILE_ROWS, injectedCommands } from '../../__fixtures__/untrusted.js'
 
 const REGISTRY = '123456789012.dkr.ecr.eu-west-2.amazonaws.com'
 const PASSWORD = 'ecr-password-7c41d0b2'
@@ -320,6 +320,22 @@ describe('execRunner with hostile text (the real @actions/exec path)', () => {
       ])
     )
   })
+
+  test.each(HOSTILE_ROWS)(
+    'docker build with a %s target (past the input checks) prints no workflow command',
+    async (_name, hostile) => {
+      useFake({
+        labels: { '${SPARTA_ECR_LABEL_NAME}': 'hello:${SPARTA_BUILD_ID}' },
+        buildOutput: `Step 1/1 : RUN echo\n${hostile}\n`
+      })
+      await buildImage(execRunner, { ...request, target: hostile })
+
+      expect(injectedCommands(stdoutText())).toEqual([])
+      expect(stdoutLines().filter((line) => line.startsWith('[command]docker build'))).toHaveLength(
+        1
+      )
+    }
+  )
 
   it('prints nothing of a silent command', async () => {
     const result = await execRunner(process.execPath, ['-e', SCRIPT, 'x'], { silent: true })
