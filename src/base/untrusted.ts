@@ -90,17 +90,19 @@ function withoutSecrets(message: string): string {
   return result
 }
 
-/** An error or warning message as printed: `plain`, secrets hidden, long words and long lines cut. */
+/**
+ * An error or warning message as printed: `plain`, long words and long lines cut; a masked value
+ * in what is cut is hidden first, since the runner's mask no longer matches a part of it.
+ */
 export function forError(message: string): string {
-  return plain(withoutSecrets(message))
+  const cutHidden = (text: string, max: number): string => cut(withoutSecrets(text), max)
+  return plain(message)
     .split('\n')
-    .map((line) =>
-      cut(
-        // A `shown` value keeps its quotes and stop: only longer words are cut.
-        line.replace(/\S{241,}/g, (word) => cut(word)),
-        MAX_LINE_CHARS
-      )
-    )
+    .map((line) => {
+      // A `shown` value keeps its quotes and stop: only longer words are cut.
+      const words = line.replace(/\S{241,}/g, (word) => cutHidden(word, MAX_VALUE_CHARS))
+      return words.length > MAX_LINE_CHARS ? cutHidden(words, MAX_LINE_CHARS) : words
+    })
     .join('\n')
 }
 
