@@ -950,7 +950,10 @@ describe('untrusted text from a file, docker and AWS never starts a workflow com
       const ws = h.workspace()
       // LF inside a file's parameter value is legitimate and kept; only a lone CR is refused.
       const value = hostile.replace(/\r(?!\n)/g, '\n')
-      writeFileSync(join(ws, 'params.json'), JSON.stringify({ DbPassword: 'db-secret-9f', Stage: value }))
+      writeFileSync(
+        join(ws, 'params.json'),
+        JSON.stringify({ DbPassword: 'db-secret-9f', Stage: value })
+      )
       h.setInputs({ 'parameter-overrides': 'params.json' })
       h.useDocker({ buildOutput: `Step 1/2 : RUN echo\n${hostile}\n` })
       const reason = { ResourceStatusReason: hostile, StackId: STACK_ID, StackName: STACK }
