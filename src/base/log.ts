@@ -9,6 +9,7 @@
  */
 import * as core from '@actions/core'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { StringDecoder } from 'node:string_decoder'
 import { forError, oneLine, plain, rememberSecret } from './untrusted.js'
 
 const scope = new AsyncLocalStorage<string>()
@@ -64,4 +65,25 @@ export async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
   if (prefix() === '') return core.group(oneLine(name), fn)
   info(`▸ ${oneLine(name)}`)
   return fn()
+}
+
+/**
+ * A child's output stream to the log, line by line as it comes, each line through `info`
+ * (`@actions/exec`'s own line listeners drop a last line without a line end).
+ */
+export class LineEcho {
+  private readonly decoder = new StringDecoder('utf8')
+  private pending = ''
+
+  readonly write = (data: Buffer): void => {
+    const lines = (this.pending + this.decoder.write(data)).split('\n')
+    this.pending = lines.pop() ?? ''
+    for (const line of lines) info(line)
+  }
+
+  flush(): void {
+    const rest = this.pending + this.decoder.end()
+    this.pending = ''
+    if (rest !== '') info(rest)
+  }
 }

@@ -8,7 +8,6 @@ import { getExecOutput } from '@actions/exec'
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { StringDecoder } from 'node:string_decoder'
 import { DeployError, errorMessage } from '../base/errors.js'
 import type { RegistryLogin } from '../base/registry-login.js'
 
@@ -32,17 +31,15 @@ export interface RunOptions {
 export type Runner = (command: string, args: string[], options?: RunOptions) => Promise<RunResult>
 
 /**
- * The production runner: `@actions/exec` with the exit code checked by the caller. The toolkit's
- * own echo is off (it prints argv and output raw, so a build arg or a `target` with a line break
- * could start a workflow command): `log.printCommand` prints the command line and each output
- * line goes through `log.info`, both made harmless there (base/untrusted.ts).
+ * The production runner: `@actions/exec` with the exit code checked by the caller, its raw echo
+ * off; the command line and the output are printed through the log (base/untrusted.ts).
  */
 export const execRunner: Runner = async (command, args, options = {}) => {
   log.debug(`run: ${command} ${JSON.stringify(args)}`)
   const echo = !(options.silent ?? false)
   if (echo) log.printCommand(command, args)
-  const out = new LineEcho()
-  const err = new LineEcho()
+  const out = new log.LineEcho()
+  const err = new log.LineEcho()
   try {
     return await getExecOutput(command, args, {
       ignoreReturnCode: true,
@@ -63,27 +60,6 @@ export const execRunner: Runner = async (command, args, options = {}) => {
   } finally {
     out.flush()
     err.flush()
-  }
-}
-
-/**
- * A child's output stream to the log, line by line as it comes (`@actions/exec`'s own line
- * listeners drop a last line without a line end).
- */
-class LineEcho {
-  private readonly decoder = new StringDecoder('utf8')
-  private pending = ''
-
-  readonly write = (data: Buffer): void => {
-    const lines = (this.pending + this.decoder.write(data)).split('\n')
-    this.pending = lines.pop() ?? ''
-    for (const line of lines) log.info(line)
-  }
-
-  flush(): void {
-    const rest = this.pending + this.decoder.end()
-    this.pending = ''
-    if (rest !== '') log.info(rest)
   }
 }
 
