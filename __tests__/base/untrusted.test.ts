@@ -1,5 +1,7 @@
 /** untrusted.ts: no text the action echoes can start a workflow command; errors show values cut. */
 import { describe, expect, it, test } from '@jest/globals'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { HOSTILE_ROWS, injectedCommands } from '../../__fixtures__/untrusted.js'
 import {
   cut,
@@ -89,5 +91,34 @@ describe('hideUserInfo', () => {
     ['not a url', 'not a url']
   ])('%s → %s', (url, expected) => {
     expect(hideUserInfo(url)).toBe(expected)
+  })
+})
+
+describe('the one writer of the log', () => {
+  const SRC = join(process.cwd(), 'src')
+  const files = (readdirSync(SRC, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(SRC, f))
+  /** `file:line` of every line of src/ matching `pattern`, comments aside. */
+  const uses = (pattern: RegExp): string[] =>
+    files.flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((line, i) => ({ line, at: `${relative(SRC, file)}:${i + 1}` }))
+        .filter(({ line }) => pattern.test(line) && !/^\s*(\*|\/\/)/.test(line))
+        .map(({ at }) => at.split(':')[0] ?? '')
+    )
+
+  it('is base/log.ts: nothing else writes to the log or to stdout', () => {
+    const writers = uses(
+      /\bcore\.(info|warning|error|notice|debug|group|startGroup|setSecret)\(|console\.|process\.(stdout|stderr)\.write/
+    )
+    expect([...new Set(writers)]).toEqual(['base/log.ts'])
+  })
+
+  it('fails the step in main.ts alone, through forError', () => {
+    expect(uses(/core\.setFailed\(/)).toEqual(['main.ts'])
+    const main = readFileSync(join(SRC, 'main.ts'), 'utf8')
+    expect(main).toContain('core.setFailed(forError(')
   })
 })
