@@ -16,7 +16,11 @@ export function awsError(name: string, message: string): Error {
 }
 
 /** Captures what `@actions/core` writes to stdout (info, `::warning::`, `::add-mask::`…) as lines. */
-export function captureStdout(): { lines: () => string[]; restore: () => void } {
+export function captureStdout(): {
+  lines: () => string[]
+  text: () => string
+  restore: () => void
+} {
   const chunks: string[] = []
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
     chunks.push(
@@ -30,6 +34,8 @@ export function captureStdout(): { lines: () => string[]; restore: () => void } 
         .join('')
         .split(/\r?\n/)
         .filter((line) => line !== ''),
+    /** Everything written, as written (lone CRs included). */
+    text: () => chunks.join(''),
     restore: () => spy.mockRestore()
   }
 }

@@ -41,6 +41,8 @@ export interface DockerTest {
   useFake(options?: FakeDockerOptions): FakeDocker
   /** What the running test wrote to stdout so far, as lines. */
   lines(): string[]
+  /** The same, as written (lone CRs included). */
+  text(): string
   /** Runs `cleanup` once the running test is over. */
   afterTest(cleanup: () => void): void
 }
@@ -66,6 +68,7 @@ export function useDockerTest(defaults: FakeDockerOptions = {}): DockerTest {
   return {
     useFake: (options = {}) => (fake = installFakeDocker({ ...defaults, ...options })),
     lines: () => stdout?.lines() ?? [],
+    text: () => stdout?.text() ?? '',
     afterTest: (cleanup) => {
       cleanups.push(cleanup)
     }

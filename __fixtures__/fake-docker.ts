@@ -29,6 +29,8 @@ export interface FakeDockerOptions {
   password?: string
   noDaemon?: boolean
   buildFail?: boolean
+  /** Text `build` writes raw to stdout and stderr (what a RUN step may print). */
+  buildOutput?: string
   pushFailOnce?: boolean
   pushFail?: boolean
   /** The digest `push` reports (a loopback registry holds an image of that digest). */
@@ -63,6 +65,7 @@ const SETTINGS = [
   'FAKE_DOCKER_PASSWORD',
   'FAKE_DOCKER_NO_DAEMON',
   'FAKE_DOCKER_BUILD_FAIL',
+  'FAKE_DOCKER_BUILD_OUTPUT',
   'FAKE_DOCKER_PUSH_FAIL_ONCE',
   'FAKE_DOCKER_PUSH_FAIL',
   'FAKE_DOCKER_PUSH_DIGEST',
@@ -89,6 +92,7 @@ export function installFakeDocker(options: FakeDockerOptions = {}): FakeDocker {
   set('FAKE_DOCKER_PASSWORD', options.password)
   set('FAKE_DOCKER_NO_DAEMON', flag(options.noDaemon))
   set('FAKE_DOCKER_BUILD_FAIL', flag(options.buildFail))
+  set('FAKE_DOCKER_BUILD_OUTPUT', options.buildOutput)
   set('FAKE_DOCKER_PUSH_FAIL_ONCE', flag(options.pushFailOnce))
   set('FAKE_DOCKER_PUSH_FAIL', flag(options.pushFail))
   set('FAKE_DOCKER_PUSH_DIGEST', options.pushDigest)

@@ -20,12 +20,13 @@ import {
   ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
 import { GetBucketLocationCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { awsError } from '../__fixtures__/aws.js'
+import { HOSTILE_ROWS, injectedCommands } from '../__fixtures__/untrusted.js'
 import type { FakeDockerOptions } from '../__fixtures__/fake-docker.js'
 import {
   ACCOUNT,
@@ -456,6 +457,64 @@ const BAD_INPUTS: BadInput[] = [
       message:
         "Input 'role-arn' ('cfn-deploy') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy."
     },
+    // Untrusted text (issue 21): control characters refused, secrets and long values never echoed
+    {
+      name: 'target with a line break and a workflow command',
+      inputs: { target: 'app\n::warning::PWNED' },
+      message:
+        "Input 'target' contains the control character U+000A (line feed) at position 4: give it on one line, without control characters."
+    },
+    {
+      name: 'stack-name carrying ::stop-commands:: after a CR',
+      inputs: { 'stack-name': 'hello\r::stop-commands::token' },
+      message:
+        "Input 'stack-name' contains the control character U+000D (carriage return) at position 6: give it on one line, without control characters."
+    },
+    {
+      name: 'platform with a line break',
+      inputs: { platform: 'linux/amd64\n::error::PWNED' },
+      message:
+        "Input 'platform' contains the control character U+000A (line feed) at position 12: give it on one line, without control characters."
+    },
+    {
+      name: 'cache-from item with an escape character',
+      inputs: { 'cache-from': 'type=registry\u001b[2K' },
+      message:
+        "Input 'cache-from' line 1 contains the control character U+001B (escape): remove it, one item or KEY=VALUE per line."
+    },
+    {
+      name: 'build-args value with a lone CR',
+      inputs: { 'build-args': 'TITLE=fix\r::warning::PWNED' },
+      message:
+        "Input 'build-args' line 1 contains a carriage return (U+000D) that does not end the line (only LF or CRLF line ends are read): remove it, one item or KEY=VALUE per line."
+    },
+    {
+      name: 'parameter-overrides value with a lone CR',
+      inputs: { 'parameter-overrides': 'Stage=dev\r::warning::PWNED' },
+      message:
+        "Input 'parameter-overrides' line 1 contains a carriage return (U+000D) that does not end the line (only LF or CRLF line ends are read): remove it, one item or KEY=VALUE per line."
+    },
+    {
+      name: 'parameter file value with a lone CR',
+      setup: (ws) => {
+        mkdirSync(join(ws, 'params'), { recursive: true })
+        writeFileSync(join(ws, 'params/p.json'), JSON.stringify({ Stage: 'dev\r::warning::PWNED' }))
+      },
+      inputs: { 'parameter-overrides': 'params/p.json' },
+      message:
+        "Input 'parameter-overrides': params/p.json gives 'Stage' a value with a carriage return (U+000D) that does not end a line: use LF or CRLF line ends."
+    },
+    {
+      name: 'malformed http-proxy with a password',
+      inputs: { 'http-proxy': 'http://deploy:hunter2 @proxy:3128' },
+      message:
+        "Input 'http-proxy' ('http://***@proxy:3128') must be a URL such as http://proxy.example.com:3128."
+    },
+    {
+      name: 'a 100,000-character input',
+      inputs: { 'build-cache': 'x'.repeat(100_000) },
+      message: `Input 'build-cache' must be one of auto, registry, inline, off, got '${'x'.repeat(200)}…'.`
+    },
     {
       name: 'http-proxy without a scheme',
       inputs: { 'http-proxy': 'proxy:3128' },
@@ -646,6 +705,7 @@ describe('bad input', () => {
     const message = typeof c.message === 'function' ? c.message(ws) : c.message
     expect(h.errors()).toEqual([message])
     expect(process.exitCode).toBe(1)
+    expect(injectedCommands(h.text())).toEqual([])
     // How far it got: never to a login, a push, or a write.
     expect(h.dockerCommands()).toEqual(missing ? [] : [...STAGES[c.stage]])
     expect(fake.callsOf('login')).toEqual([])
@@ -882,6 +942,49 @@ function simulateStack(harness: Harness) {
   cfn.on(DescribeStackEventsCommand).callsFake(() => ({ StackEvents: [...state.events] }))
   return state
 }
+
+describe('untrusted text from a file, docker and AWS never starts a workflow command', () => {
+  test.each(HOSTILE_ROWS)(
+    '%s: the deploy succeeds and prints it harmless',
+    async (_name, hostile) => {
+      const ws = h.workspace()
+      // LF inside a file's parameter value is legitimate and kept; only a lone CR is refused.
+      const value = hostile.replace(/\r(?!\n)/g, '\n')
+      writeFileSync(
+        join(ws, 'params.json'),
+        JSON.stringify({ DbPassword: 'db-secret-9f', Stage: value })
+      )
+      h.setInputs({ 'parameter-overrides': 'params.json' })
+      h.useDocker({ buildOutput: `Step 1/2 : RUN echo\n${hostile}\n` })
+      const reason = { ResourceStatusReason: hostile, StackId: STACK_ID, StackName: STACK }
+      h.cfn
+        .on(DescribeStackEventsCommand)
+        .resolvesOnce({ StackEvents: [] })
+        .resolves({
+          StackEvents: [
+            {
+              ...reason,
+              EventId: 'e1',
+              LogicalResourceId: 'HelloFunction',
+              ResourceType: 'AWS::Lambda::Function',
+              ResourceStatus: 'CREATE_COMPLETE',
+              Timestamp: new Date('2024-05-01T12:01:02Z')
+            }
+          ]
+        })
+      h.cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves({
+        Stacks: [createdStack({ Outputs: [{ OutputKey: 'Docs', OutputValue: hostile }] })]
+      })
+
+      await h.run()
+
+      expect(h.errors()).toEqual([])
+      expect(injectedCommands(h.text())).toEqual([])
+      // Shown, not dropped: the event reason and the build output are in the log.
+      expect(h.text().match(/PWNED|token/g)?.length ?? 0).toBeGreaterThanOrEqual(3)
+    }
+  )
+})
 
 describe('faults: a failed deploy loses nothing and its re-run succeeds', () => {
   it('re-runs the same build id after a rolled-back update: same keys and names, stale change set replaced, nothing deleted', async () => {

@@ -1,6 +1,6 @@
 /**
  * The action: read the inputs, run the mode's flow, report. This is the one place that catches
- * and calls `core.setFailed`; the session undoes what a run leaves behind however it ends.
+ * and calls `core.setFailed` (through `forError`: no echoed text can start a workflow command); the session undoes what a run leaves behind however it ends.
  *
  *   deploy / review / noop   flows/deploy.ts: preflight (every region) → build or 'image' →
  *                            push or copy ∥ upload → change set → execute (regions side by side)
@@ -8,6 +8,7 @@
  *   stack-set-name           flows/stack-set.ts: the same image, deployed by a StackSets operation
  */
 import * as core from '@actions/core'
+import * as log from './base/log.js'
 import { createAwsClients, type AwsClients } from './aws/clients.js'
 import { DEFAULT_WAIT, describeStack, type WaitOptions } from './aws/cloudformation/wait.js'
 import { failedRegions, runDeployFlow } from './flows/deploy.js'
@@ -16,6 +17,7 @@ import { getManifest } from './registry/manifests.js'
 import { DEFAULT_REGISTRY_HTTP, type RegistryHttp } from './registry/http.js'
 import { execRunner, type Runner } from './docker/docker.js'
 import { errorMessage, RegionsError } from './base/errors.js'
+import { forError } from './base/untrusted.js'
 import { getInputs, isStackOnly, type ActionInputs, type Inputs } from './inputs/inputs.js'
 import { Phases } from './base/phases.js'
 import type { CommentContent } from './report/pr-comment.js'
@@ -56,14 +58,14 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const clients = clientsByRegion(deps, inputs.httpProxy)
     aws = clients(inputs.region)
     const report = await runMode(deps, inputs, { aws, clients, phases, session, sink })
-    core.info(summaryHeading(report))
+    log.info(summaryHeading(report))
     setOutputs(report, sink)
     await writeSummary(report)
     const failed = failedRegions(report) ?? stackSetFailure(report)
     if (failed) throw failed
     await comment(deps, inputs, commentContent(report))
   } catch (error) {
-    core.setFailed(errorMessage(error))
+    core.setFailed(forError(errorMessage(error)))
     if (inputs !== undefined) await reportRunFailure(deps, inputs, { aws, phases, sink }, error)
   } finally {
     session.dispose()
@@ -160,7 +162,7 @@ async function comment(
   try {
     await deps.comment(inputs.githubToken, inputs.stackName, content)
   } catch (error) {
-    core.warning(`Could not update the pull-request comment: ${errorMessage(error)}`)
+    log.warning(`Could not update the pull-request comment: ${errorMessage(error)}`)
   }
 }
 
@@ -183,6 +185,6 @@ async function postCommentOnPullRequests(
 function maskNoEchoValues(inputs: Inputs): void {
   for (const name of noEchoParameters(inputs.template)) {
     const value = inputs.parameterOverrides.get(name)
-    if (value) core.setSecret(value)
+    if (value) log.secret(value)
   }
 }

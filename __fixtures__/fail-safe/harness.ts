@@ -126,6 +126,8 @@ export function useHarness() {
         .split(/\r?\n/)
         .filter((line) => line !== '')
     ],
+    /** stdout and stderr as written (lone CRs included), for the injected-command check. */
+    text: (): string => harness.stdout.text() + stderr.join(''),
     /** Every `::error::` message, unescaped. */
     errors: (): string[] => commandMessages('error'),
     /** Names of every command sent to the four clients, in client order. */

@@ -285,7 +285,7 @@ describe('createAwsClients through a proxy', () => {
     expect(connects).toEqual(['sts.eu-west-1.amazonaws.com:443'])
     expect(stdout.lines()).toEqual([
       '::add-mask::s3cret',
-      `AWS calls go through the proxy ${proxyUrl.replace('http://', 'http://user:***@')} (from HTTPS_PROXY)`
+      `AWS calls go through the proxy ${proxyUrl.replace('http://', 'http://***@')} (from HTTPS_PROXY)`
     ])
   })
 

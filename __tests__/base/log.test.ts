@@ -1,6 +1,7 @@
 /** log.ts: outside a region scope it is @actions/core; inside one every line carries the region. */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterEach, beforeEach, describe, expect, it, test } from '@jest/globals'
 import { captureStdout } from '../../__fixtures__/aws.js'
+import { HOSTILE_ROWS, injectedCommands } from '../../__fixtures__/untrusted.js'
 import * as log from '../../src/base/log.js'
 
 let stdout: ReturnType<typeof captureStdout>
@@ -87,5 +88,43 @@ describe('inside a region', () => {
       '[a-1] step 1',
       '[a-1] step 2'
     ])
+  })
+})
+
+describe('untrusted text', () => {
+  test.each(HOSTILE_ROWS)(
+    '%s: no line of any kind starts a workflow command',
+    async (_n, hostile) => {
+      log.info(hostile)
+      log.warning(hostile)
+      log.debug(hostile)
+      log.printCommand('docker', ['build', '--target', hostile])
+      await log.group(hostile, () => Promise.resolve(log.info(`inside ${hostile}`)))
+      await log.inRegion('eu-west-1', async () => {
+        log.info(hostile)
+        await log.group(hostile, () => Promise.resolve())
+      })
+
+      expect(injectedCommands(stdout.text())).toEqual([])
+    }
+  )
+
+  it('prints a command on one line, each argument as given but its control characters', () => {
+    log.printCommand('docker', [
+      'build',
+      '--target',
+      'app\n::warning::PWNED',
+      '--build-arg',
+      'A=b c'
+    ])
+    expect(stdout.lines()).toEqual([
+      '[command]docker build --target app␊::warning::PWNED --build-arg A=b c'
+    ])
+  })
+
+  it('cuts long values in warnings, not in the log', () => {
+    log.warning(`got ${'a'.repeat(100_000)}`)
+    log.info('b'.repeat(5000))
+    expect(stdout.lines()).toEqual([`::warning::got ${'a'.repeat(200)}…`, 'b'.repeat(5000)])
   })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it, jest, test } from '@jest/globals'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +16,7 @@ import {
   type DockerConfig
 } from '../../src/docker/docker.js'
 import { DeployError } from '../../src/base/errors.js'
+import { HOSTILE, HOSTILE_ROWS, injectedCommands } from '../../__fixtures__/untrusted.js'
 
 const REGISTRY = '123456789012.dkr.ecr.eu-west-2.amazonaws.com'
 const PASSWORD = 'ecr-password-7c41d0b2'
@@ -28,7 +29,7 @@ const request = buildRequest({
   SPARTA_BUILD_ID: 'b1'
 })
 
-const { useFake, lines: stdoutLines, afterTest } = useDockerTest()
+const { useFake, lines: stdoutLines, text: stdoutText, afterTest } = useDockerTest()
 
 function dockerConfig(): DockerConfig {
   const config = createDockerConfig()
@@ -286,5 +287,60 @@ describe('createDockerConfig', () => {
     config.dispose()
 
     expect(existsSync(dir)).toBe(false)
+  })
+})
+
+describe('execRunner with hostile text (the real @actions/exec path)', () => {
+  // A child that echoes its argument and prints hostile lines on both streams, ended by LF, CR and CRLF.
+  const SCRIPT = [
+    "process.stdout.write(process.argv[1] + '\\n')",
+    "process.stdout.write('out\\r::warning::PWNED\\r\\n  ::error::PWNED\\n')",
+    "process.stderr.write('err\\n::stop-commands::token\\n##[warning]PWNED')"
+  ].join(';')
+
+  it('prints its own command line and every output line, none able to start a workflow command', async () => {
+    const result = await execRunner(process.execPath, ['-e', SCRIPT, HOSTILE['lf'] ?? ''])
+
+    expect(result.exitCode).toBe(0)
+    // The caller still reads the output as the child wrote it.
+    expect(result.stdout).toBe('app\n::warning::PWNED\nout\r::warning::PWNED\r\n  ::error::PWNED\n')
+    expect(injectedCommands(stdoutText())).toEqual([])
+    const lines = stdoutLines()
+    expect(lines.filter((line) => line.startsWith('[command]'))).toEqual([
+      `[command]${process.execPath} -e ${SCRIPT.replace('##[', '##\\[')} app␊::warning::PWNED`
+    ])
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'app',
+        '\\::warning::PWNED',
+        'out␍::warning::PWNED',
+        '  \\::error::PWNED',
+        '\\::stop-commands::token',
+        '##\\[warning]PWNED'
+      ])
+    )
+  })
+
+  test.each(HOSTILE_ROWS)(
+    'docker build with a %s target (past the input checks) prints no workflow command',
+    async (_name, hostile) => {
+      useFake({
+        labels: { '${SPARTA_ECR_LABEL_NAME}': 'hello:${SPARTA_BUILD_ID}' },
+        buildOutput: `Step 1/1 : RUN echo\n${hostile}\n`
+      })
+      await buildImage(execRunner, { ...request, target: hostile })
+
+      expect(injectedCommands(stdoutText())).toEqual([])
+      expect(stdoutLines().filter((line) => line.startsWith('[command]docker build'))).toHaveLength(
+        1
+      )
+    }
+  )
+
+  it('prints nothing of a silent command', async () => {
+    const result = await execRunner(process.execPath, ['-e', SCRIPT, 'x'], { silent: true })
+
+    expect(result.stdout).toContain('::warning::PWNED')
+    expect(stdoutLines().filter((line) => !line.startsWith('::debug::'))).toEqual([])
   })
 })

@@ -171,4 +171,18 @@ describe('http-proxy', () => {
       `Input 'http-proxy' ('${url}') must be a URL such as http://proxy.example.com:3128.`
     )
   })
+
+  it.each([
+    ['http://user:s3cret@proxy example.com:3128', 'http://***@proxy example.com:3128'],
+    ['http://user:s3cret word@proxy:3128', 'http://***@proxy:3128'],
+    ['http://user:s3c@ret@[bad:3128', 'http://***@[bad:3128'],
+    ['socks5://user:s3cret@proxy:1080', 'socks5://***@proxy:1080'],
+    ['user:s3cret@proxy:3128 extra', '***@proxy:3128 extra']
+  ])('never shows the user info of a malformed proxy %s', (url, shown) => {
+    const message = failure({ 'http-proxy': url })
+    expect(message).toBe(
+      `Input 'http-proxy' ('${shown}') must be a URL such as http://proxy.example.com:3128.`
+    )
+    expect(message).not.toContain('s3c')
+  })
 })

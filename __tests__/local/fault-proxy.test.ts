@@ -23,7 +23,7 @@ let dir: string
 
 function describeAnswer(name: string): string {
   const status = statuses.get(name)
-  return `<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>${STACK_ARN}</StackId><StackStatus>${status}</StackStatus><CreationTime>2024-05-01T12:00:00Z</CreationTime></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`
+  return `<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>${name}</StackName><StackId>${STACK_ARN}</StackId><StackStatus>${status}</StackStatus><CreationTime>2024-05-01T12:00:00Z</CreationTime><Outputs><member><OutputKey>Url</OutputKey><OutputValue>u</OutputValue></member></Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`
 }
 
 /** moto's stack set answers, in short: every operation SUCCEEDED at once. */
@@ -82,6 +82,13 @@ beforeAll(async () => {
       const name = stackName(form.get('StackName'))
       received.push(`${action} ${name}`)
       let body = `<${action}Response><${action}Result/></${action}Response>`
+      if (action === 'DescribeStacks' && name.startsWith('new-') && !statuses.has(name)) {
+        res.writeHead(400, { 'content-type': 'text/xml' })
+        res.end(
+          `<ErrorResponse><Error><Code>ValidationError</Code><Message>Stack with id ${name} does not exist</Message></Error></ErrorResponse>`
+        )
+        return
+      }
       if (action === 'DescribeStacks') body = describeAnswer(name)
       body = stackSetAnswer(action, form) ?? body
       if (action === 'DescribeChangeSet') {
@@ -228,7 +235,43 @@ describe('stale-reads', () => {
     expect(await statusOf('app')).toBe('DELETE_IN_PROGRESS')
   })
 
+  it('as beforeChangeSet: after ExecuteChangeSet of a new stack, reads show REVIEW_IN_PROGRESS without outputs', async () => {
+    await addRule({ staleReads: { stackName: 'new-app', count: 2, as: 'beforeChangeSet' } })
+    await call('DescribeStacks', { StackName: 'new-app' }).catch(() => '')
+    await call('CreateChangeSet', { StackName: 'new-app' })
+    await call('ExecuteChangeSet', { StackName: STACK_ARN.replace('/app/', '/new-app/') })
+
+    const reads = [
+      await call('DescribeStacks', { StackName: 'new-app' }),
+      await call('DescribeStacks', { StackName: 'new-app' }),
+      await call('DescribeStacks', { StackName: 'new-app' })
+    ]
+    expect(reads.map((r) => /<StackStatus>([^<]*)</.exec(r)?.[1])).toEqual([
+      'REVIEW_IN_PROGRESS',
+      'REVIEW_IN_PROGRESS',
+      'UPDATE_IN_PROGRESS'
+    ])
+    expect(reads.map((r) => r.includes('<Outputs>'))).toEqual([false, false, true])
+    expect((await faultLog()).filter((e) => e['stale']).length).toBe(2)
+  })
+
+  it('as beforeChangeSet: after ExecuteChangeSet of an existing stack, reads show it as before CreateChangeSet', async () => {
+    statuses.set('app', 'UPDATE_COMPLETE')
+    await addRule({ staleReads: { stackName: 'app', count: 1, as: 'beforeChangeSet' } })
+    await statusOf('app')
+    await call('CreateChangeSet', { StackName: 'app' })
+    expect(await statusOf('app')).toBe('UPDATE_COMPLETE') // stale after CreateChangeSet, as before
+    expect(await statusOf('app')).toBe('REVIEW_IN_PROGRESS')
+    await call('ExecuteChangeSet', { StackName: 'app' })
+    expect(await statusOf('app')).toBe('UPDATE_COMPLETE')
+    expect(await statusOf('app')).toBe('UPDATE_IN_PROGRESS')
+  })
+
   it.each([
+    [
+      { staleReads: { stackName: 'app', count: 1, as: 'later' } },
+      'staleReads.as must be "beforeChangeSet" when given'
+    ],
     [{ staleReads: { count: 2 } }, 'staleReads needs stackName and count > 0'],
     [{ staleReads: { stackName: 'app', count: 0 } }, 'staleReads needs stackName and count > 0'],
     [

@@ -489,7 +489,22 @@ describe('settledOutcome after our own write', () => {
     ['UPDATE_IN_PROGRESS', { ...none, seenInProgress: true, changedSinceCall: true }, 'wait'],
     ['UPDATE_COMPLETE', none, 'wait'],
     ['UPDATE_COMPLETE', { ...none, newestEventAfterCall: true }, 'settled'],
-    ['DELETE_COMPLETE', { ...none, changedSinceCall: true }, 'settled']
+    ['DELETE_COMPLETE', { ...none, changedSinceCall: true }, 'settled'],
+    // The stack's own events said how it ended: only a read that agrees counts.
+    ['REVIEW_IN_PROGRESS', { ...none, seenInProgress: true }, 'wait'],
+    ['REVIEW_IN_PROGRESS', { ...none, changedSinceCall: true, newestEventAfterCall: true }, 'wait'],
+    [
+      'REVIEW_IN_PROGRESS',
+      { ...none, seenInProgress: true, eventStatus: 'CREATE_COMPLETE' },
+      'wait'
+    ],
+    ['CREATE_COMPLETE', { ...none, eventStatus: 'CREATE_COMPLETE' }, 'settled'],
+    [
+      'UPDATE_COMPLETE',
+      { ...none, seenInProgress: true, eventStatus: 'UPDATE_ROLLBACK_COMPLETE' },
+      'wait'
+    ],
+    ['UPDATE_ROLLBACK_COMPLETE', { ...none, eventStatus: 'UPDATE_ROLLBACK_COMPLETE' }, 'settled']
   ])('%s with %j is %s', (status, evidence, outcome) => {
     expect(settledOutcome(status, evidence)).toBe(outcome)
   })

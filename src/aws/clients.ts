@@ -15,7 +15,8 @@
  * The SDK ignores HTTPS_PROXY and friends, so this module applies them: self-hosted runners
  * behind a proxy are common, and without it every AWS call would time out.
  */
-import * as core from '@actions/core'
+import * as log from '../base/log.js'
+import { hideUserInfo } from '../base/untrusted.js'
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { ECRClient } from '@aws-sdk/client-ecr'
 import { S3Client } from '@aws-sdk/client-s3'
@@ -189,8 +190,8 @@ export function createAwsClients(region: string, options: ClientOptions = {}): A
     }
     if (!logged.has(key)) {
       logged.add(key)
-      if (proxy.url.password) core.setSecret(decodeURIComponent(proxy.url.password))
-      core.info(`AWS calls go through the proxy ${redact(proxy.url)} (from ${proxy.source})`)
+      if (proxy.url.password) log.secret(decodeURIComponent(proxy.url.password))
+      log.info(`AWS calls go through the proxy ${redact(proxy.url)} (from ${proxy.source})`)
     }
     return {
       ...config,
@@ -302,9 +303,7 @@ export function bypassesProxy(endpoint: URL, noProxy: string | undefined): boole
   return false
 }
 
-/** The proxy URL for the log, without its password. */
+/** The proxy URL for the log, its user info (name and password) shown as `***`. */
 function redact(url: URL): string {
-  const copy = new URL(url.href)
-  if (copy.password) copy.password = '***'
-  return copy.href.replace(/\/$/, '')
+  return hideUserInfo(url.href.replace(/\/$/, ''))
 }

@@ -1,5 +1,4 @@
 /** ECR: the repository and the registry login. */
-import * as core from '@actions/core'
 import * as log from '../base/log.js'
 import {
   BatchDeleteImageCommand,
@@ -63,12 +62,12 @@ export async function getRegistryLogin(
   if (data?.authorizationToken === undefined || data.proxyEndpoint === undefined) {
     throw new DeployError('ECR returned no authorization data (ecr:GetAuthorizationToken).')
   }
-  core.setSecret(data.authorizationToken)
+  log.secret(data.authorizationToken)
   const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
   if (colon < 0) throw new DeployError('The ECR authorization token is not in user:password form.')
   const password = decoded.slice(colon + 1)
-  core.setSecret(password)
+  log.secret(password)
   return {
     registry: data.proxyEndpoint.replace(/^https?:\/\//, '').replace(/\/+$/, ''),
     username: decoded.slice(0, colon),

@@ -1,5 +1,5 @@
 /**
- * base/: what every part shares: errors, the log, phases, the session that undoes what a run
+ * base/: what every part shares: errors, the log and the untrusted-text rule it applies, phases, the session that undoes what a run
  * leaves behind, the registry login type.
  * May import: nothing outside base/.
  *

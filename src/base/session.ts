@@ -3,7 +3,7 @@
  * cancelled workflow) a stack update still running, which is cancelled so CloudFormation rolls
  * back to the previous version instead of finishing unobserved.
  */
-import * as core from '@actions/core'
+import * as log from './log.js'
 import { CancelUpdateStackCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { errorMessage } from './errors.js'
 
@@ -14,7 +14,7 @@ export class Session {
   /** Other work to stop on cancel (a running stack set operation), by key. */
   private readonly stops = new Map<string, () => Promise<void>>()
   private readonly onSignal = (signal: NodeJS.Signals): void => {
-    core.warning(`Received ${signal}: the workflow was cancelled.`)
+    log.warning(`Received ${signal}: the workflow was cancelled.`)
     void this.cancel().finally(() => {
       this.dispose()
       process.exit(1)
@@ -61,7 +61,7 @@ export class Session {
       try {
         cleanup()
       } catch (error) {
-        core.warning(`Cleanup failed: ${errorMessage(error)}`)
+        log.warning(`Cleanup failed: ${errorMessage(error)}`)
       }
     }
   }
@@ -70,10 +70,10 @@ export class Session {
 async function cancelUpdate(cfn: CloudFormationClient, stackId: string): Promise<void> {
   try {
     await cfn.send(new CancelUpdateStackCommand({ StackName: stackId }))
-    core.warning(
+    log.warning(
       `Cancelled the running update of ${stackId}: CloudFormation rolls back to the previous version.`
     )
   } catch (error) {
-    core.warning(`Could not cancel the update of ${stackId}: ${errorMessage(error)}`)
+    log.warning(`Could not cancel the update of ${stackId}: ${errorMessage(error)}`)
   }
 }

@@ -30,13 +30,21 @@ export interface RunOptions {
 /** Runs a command with an argv array. */
 export type Runner = (command: string, args: string[], options?: RunOptions) => Promise<RunResult>
 
-/** The production runner: `@actions/exec` with the exit code checked by the caller. */
+/**
+ * The production runner: `@actions/exec` with the exit code checked by the caller, its raw echo
+ * off; the command line and the output are printed through the log (base/untrusted.ts).
+ */
 export const execRunner: Runner = async (command, args, options = {}) => {
   log.debug(`run: ${command} ${JSON.stringify(args)}`)
+  const echo = !(options.silent ?? false)
+  if (echo) log.printCommand(command, args)
+  const out = new log.LineEcho()
+  const err = new log.LineEcho()
   try {
     return await getExecOutput(command, args, {
       ignoreReturnCode: true,
-      silent: options.silent ?? false,
+      silent: true,
+      ...(echo ? { listeners: { stdout: out.write, stderr: err.write } } : {}),
       ...(options.input === undefined ? {} : { input: options.input }),
       // Always explicit, so the child sees `process.env` as this code sees it (a test runner may
       // hand the code its own copy), not the environment Node started with.
@@ -49,6 +57,9 @@ export const execRunner: Runner = async (command, args, options = {}) => {
       )
     }
     throw error
+  } finally {
+    out.flush()
+    err.flush()
   }
 }
 

@@ -2,7 +2,7 @@
  * The modes that act on an existing stack only: `delete` (preview clean-up) and
  * `execute-change-set` (the second step of a two-step approval). Nothing is built.
  */
-import * as core from '@actions/core'
+import * as log from '../base/log.js'
 import type { AwsClients } from '../aws/clients.js'
 import { deleteStack } from '../aws/cloudformation/delete.js'
 import { describeStack, type WaitOptions } from '../aws/cloudformation/wait.js'
@@ -66,11 +66,11 @@ async function cleanUpImage(
   image: Awaited<ReturnType<typeof imageOfStack>>
 ): Promise<Pick<Report, 'imageUri' | 'imageCleanup'>> {
   if (!ctx.inputs.deleteImage) {
-    core.info('Image: kept in ECR (delete-image is off).')
+    log.info('Image: kept in ECR (delete-image is off).')
     return { imageUri: '', imageCleanup: 'kept' }
   }
   if (image === undefined) {
-    core.info(
+    log.info(
       'Image: none deleted (no stack, or its image parameter names no private ECR image of this region).'
     )
     return { imageUri: '', imageCleanup: 'kept' }
@@ -85,14 +85,14 @@ async function cleanUpImage(
   const result = await deleteImage(ctx.aws.ecr, image.repository, reference, image.registryId)
   switch (result) {
     case 'deleted':
-      core.info(`Image: deleted ${imageUri} from ECR.`)
+      log.info(`Image: deleted ${imageUri} from ECR.`)
       return { imageUri, imageCleanup: 'deleted' }
     case 'not-found':
-      core.info(`Image: ${imageUri} was not in ECR (deleted already?); nothing to delete.`)
+      log.info(`Image: ${imageUri} was not in ECR (deleted already?); nothing to delete.`)
       return { imageUri, imageCleanup: 'not-found' }
     case 'failed':
       // deleteImage warned with ECR's reason.
-      core.info(`Image: kept ${imageUri} (the delete failed; see the warning above).`)
+      log.info(`Image: kept ${imageUri} (the delete failed; see the warning above).`)
       return { imageUri, imageCleanup: 'kept' }
   }
 }
@@ -105,7 +105,7 @@ async function imageOfStack(ctx: StackFlowContext) {
   )?.ParameterValue
   if (value === undefined) {
     if (stack !== undefined) {
-      core.warning(
+      log.warning(
         `delete-image: stack ${ctx.inputs.stackName} has no parameter ${ctx.inputs.imageParameter}; no image is deleted.`
       )
     }
@@ -113,14 +113,14 @@ async function imageOfStack(ctx: StackFlowContext) {
   }
   const parsed = parseImageUri(value)
   if (parsed === undefined) {
-    core.warning(`delete-image: '${value}' is not an image URI; no image is deleted.`)
+    log.warning(`delete-image: '${value}' is not an image URI; no image is deleted.`)
     return undefined
   }
   // Only this region's private ECR, in the account the URI names: never a same-named
   // repository somewhere else.
   const registry = ecrRegistryOf(parsed.host)
   if (registry === undefined || registry.region !== ctx.inputs.region) {
-    core.warning(
+    log.warning(
       `delete-image: ${value} is not in a private ECR registry of ${ctx.inputs.region}; no image is deleted.`
     )
     return undefined

@@ -9,6 +9,7 @@
  */
 import { dirname, relative, resolve, sep } from 'node:path'
 import { InputError } from '../base/errors.js'
+import { shown } from '../base/untrusted.js'
 import { BUILD_CACHE_MODES, type BuildCacheMode } from '../docker/builder.js'
 import { isValidTag, sanitizeBuildId } from '../rules/image-ref.js'
 import { list, required, text } from './text.js'
@@ -123,7 +124,7 @@ function readLabelName(raw: RawInputs): string {
   const labelName = text(raw, 'label-name') || DEFAULT_LABEL_NAME
   if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(labelName)) {
     throw new InputError(
-      `Input 'label-name' ('${labelName}') is not a valid label key: use letters, digits, '.', '-', '_' and '/', e.g. io.sparta.ecr-name.`
+      `Input 'label-name' ('${shown(labelName)}') is not a valid label key: use letters, digits, '.', '-', '_' and '/', e.g. io.sparta.ecr-name.`
     )
   }
   return labelName
@@ -179,7 +180,7 @@ export function readBuildCache(raw: RawInputs): BuildCacheMode {
   const mode = text(raw, 'build-cache') || 'auto'
   if (!(BUILD_CACHE_MODES as readonly string[]).includes(mode)) {
     throw new InputError(
-      `Input 'build-cache' must be one of ${BUILD_CACHE_MODES.join(', ')}, got '${mode}'.`
+      `Input 'build-cache' must be one of ${BUILD_CACHE_MODES.join(', ')}, got '${shown(mode)}'.`
     )
   }
   return mode as BuildCacheMode

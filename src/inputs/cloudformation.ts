@@ -3,6 +3,7 @@
  * stack tags, the change set name, notification topics, rollback triggers and the deployment mode.
  */
 import { InputError } from '../base/errors.js'
+import { shown } from '../base/untrusted.js'
 import { list, text } from './text.js'
 import type { RawInputs } from './raw.js'
 import { parseKeyValueLines, type KeyValue } from '../rules/parse.js'
@@ -31,7 +32,7 @@ export function readChangeSetName(raw: RawInputs): string {
     (!/^[A-Za-z][-A-Za-z0-9]*$/.test(changeSetName) || changeSetName.length > 128)
   ) {
     throw new InputError(
-      `Input 'change-set-name' ('${changeSetName}') is not a valid change set name: start with a letter, use only letters, digits and '-', at most 128 characters.`
+      `Input 'change-set-name' ('${shown(changeSetName)}') is not a valid change set name: start with a letter, use only letters, digits and '-', at most 128 characters.`
     )
   }
   return changeSetName
@@ -75,7 +76,7 @@ export function readRollbackMonitoringMinutes(raw: RawInputs): number {
   // 0 (the default) is valid here, so parsePositiveInt's "between 1 and" message would mislead.
   if (minutes !== '' && (!/^\d+$/.test(minutes) || Number(minutes) > 180)) {
     throw new InputError(
-      `Input 'rollback-monitoring-minutes' must be a whole number between 0 and 180, got '${minutes}'.`
+      `Input 'rollback-monitoring-minutes' must be a whole number between 0 and 180, got '${shown(minutes)}'.`
     )
   }
   return minutes === '' ? 0 : Number(minutes)
@@ -85,7 +86,9 @@ export function readRollbackMonitoringMinutes(raw: RawInputs): number {
 export function readDeploymentMode(raw: RawInputs): '' | 'REVERT_DRIFT' {
   const mode = text(raw, 'deployment-mode')
   if (mode !== '' && mode !== 'REVERT_DRIFT') {
-    throw new InputError(`Input 'deployment-mode' must be empty or REVERT_DRIFT, got '${mode}'.`)
+    throw new InputError(
+      `Input 'deployment-mode' must be empty or REVERT_DRIFT, got '${shown(mode)}'.`
+    )
   }
   return mode
 }

@@ -14,7 +14,8 @@ import {
 } from './cloudformation.js'
 import type { BuildCacheMode } from '../docker/builder.js'
 import { InputError } from '../base/errors.js'
-import { flag, list, text } from './text.js'
+import { shown } from '../base/untrusted.js'
+import { checkInputText, flag, list, text } from './text.js'
 import type { KeyValue } from '../rules/parse.js'
 import type { EcrImage } from '../rules/image-ref.js'
 import {
@@ -184,6 +185,7 @@ const MODES = ['deploy', 'review', 'noop', 'delete'] as const
 /** Reads every input through `@actions/core` and checks it. */
 export function getInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const raw = readRawInputs()
+  checkInputText(raw)
   const mode = modeOf(raw)
   return mode === 'delete' || mode === 'execute'
     ? parseStackOnlyInputs(raw, env, mode)
@@ -194,7 +196,7 @@ export function getInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
 export function modeOf(raw: RawInputs): Inputs['mode'] | StackOnlyInputs['mode'] {
   const mode = text(raw, 'mode') || 'deploy'
   if (!(MODES as readonly string[]).includes(mode)) {
-    throw new InputError(`Input 'mode' must be one of ${MODES.join(', ')}, got '${mode}'.`)
+    throw new InputError(`Input 'mode' must be one of ${MODES.join(', ')}, got '${shown(mode)}'.`)
   }
   if (text(raw, 'execute-change-set') !== '') {
     if (mode !== 'deploy') {
@@ -213,6 +215,7 @@ export function parseStackOnlyInputs(
   env: NodeJS.ProcessEnv,
   mode: StackOnlyInputs['mode']
 ): StackOnlyInputs {
+  checkInputText(raw)
   if (mode === 'delete' && text(raw, 'stack-set-name') !== '') {
     return parseStackSetDeleteInputs(raw, env)
   }
@@ -265,6 +268,7 @@ function parseStackSetDeleteInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Stac
  * readers run in this order, so with several bad inputs the first one here is reported.
  */
 export function parseInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Inputs {
+  checkInputText(raw)
   const mode = modeOf(raw)
   if (mode === 'delete' || mode === 'execute') {
     throw new InputError(`Mode '${mode}' takes only the stack inputs; this is a bug in the action.`)

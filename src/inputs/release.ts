@@ -4,6 +4,7 @@
  * the per-region `bucket` (`{region}` in its name).
  */
 import { InputError } from '../base/errors.js'
+import { shown } from '../base/untrusted.js'
 import { checkRepositoryName, parseEcrImage, type EcrImage } from '../rules/image-ref.js'
 import { list, text } from './text.js'
 import type { InputName, RawInputs } from './raw.js'
@@ -60,7 +61,7 @@ export function readRepository(raw: RawInputs, image: EcrImage | undefined): str
     return ''
   }
   if (repository === '') return image.repository
-  checkRepositoryName(repository, `Input 'repository' ('${repository}')`)
+  checkRepositoryName(repository, `Input 'repository' ('${shown(repository)}')`)
   return repository
 }
 
@@ -105,7 +106,7 @@ export function bucketFor(bucket: string, region: string): string {
 export function checkRegionalBucket(bucket: string, regions: string[]): void {
   if (regions.length > 1 && !bucket.includes(REGION_PLACEHOLDER)) {
     throw new InputError(
-      `Input 'bucket' ('${bucket}') names one bucket, but 'regions' lists ${regions.length} regions and a bucket is in one region (CloudFormation reads the template from the stack's region): put ${REGION_PLACEHOLDER} in the name, e.g. '${bucket}-${REGION_PLACEHOLDER}', with one bucket per region.`
+      `Input 'bucket' ('${shown(bucket)}') names one bucket, but 'regions' lists ${regions.length} regions and a bucket is in one region (CloudFormation reads the template from the stack's region): put ${REGION_PLACEHOLDER} in the name, e.g. '${bucket}-${REGION_PLACEHOLDER}', with one bucket per region.`
     )
   }
 }

@@ -3,6 +3,7 @@
  * region, the wait limit, the role CloudFormation assumes, and the proxy for AWS calls.
  */
 import { InputError } from '../base/errors.js'
+import { hideUserInfo, shown } from '../base/untrusted.js'
 import { required, text } from './text.js'
 import type { RawInputs } from './raw.js'
 import { parsePositiveInt } from '../rules/parse.js'
@@ -23,7 +24,7 @@ export function readStackName(raw: RawInputs): string {
   const stackName = suffix === '' ? base : `${base}-${suffix}`
   if (!STACK_NAME.test(stackName) || stackName.length > 128) {
     throw new InputError(
-      `Input 'stack-name'${suffix === '' ? '' : " with 'stack-name-suffix'"} ('${stackName}') is not a valid CloudFormation stack name: start with a letter, use only letters, digits and '-', at most 128 characters.`
+      `Input 'stack-name'${suffix === '' ? '' : " with 'stack-name-suffix'"} ('${shown(stackName)}') is not a valid CloudFormation stack name: start with a letter, use only letters, digits and '-', at most 128 characters.`
     )
   }
   return stackName
@@ -44,7 +45,7 @@ export function readRegion(raw: RawInputs, env: NodeJS.ProcessEnv): string {
   }
   if (!REGION.test(region)) {
     throw new InputError(
-      `Input 'region' ('${region}') is not an AWS region name such as us-east-1 or eu-west-2.`
+      `Input 'region' ('${shown(region)}') is not an AWS region name such as us-east-1 or eu-west-2.`
     )
   }
   return region
@@ -61,7 +62,7 @@ export function readRoleArn(raw: RawInputs): string {
   const roleArn = text(raw, 'role-arn')
   if (roleArn !== '' && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn)) {
     throw new InputError(
-      `Input 'role-arn' ('${roleArn}') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy.`
+      `Input 'role-arn' ('${shown(roleArn)}') is not an IAM role ARN such as arn:aws:iam::123456789012:role/cfn-deploy.`
     )
   }
   return roleArn
@@ -81,7 +82,7 @@ export function readHttpProxy(raw: RawInputs): string {
   const proxy = text(raw, 'http-proxy')
   if (proxy !== '' && (!/^https?:\/\/[^\s/]+(?:\/\S*)?$/.test(proxy) || !canParseUrl(proxy))) {
     throw new InputError(
-      `Input 'http-proxy' ('${proxy}') must be a URL such as http://proxy.example.com:3128.`
+      `Input 'http-proxy' ('${shown(hideUserInfo(proxy))}') must be a URL such as http://proxy.example.com:3128.`
     )
   }
   return proxy

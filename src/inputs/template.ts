@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { InputError } from '../base/errors.js'
+import { shown as shownValue } from '../base/untrusted.js'
 import { list, required, text } from './text.js'
 import type { RawInputs } from './raw.js'
 import { parseKeyValueLines } from '../rules/parse.js'
@@ -40,7 +41,7 @@ export function checkBucketName(bucket: string): void {
     !bucket.endsWith('-s3alias')
   if (!valid) {
     throw new InputError(
-      `Input 'bucket' ('${bucket}') is not a valid S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.`
+      `Input 'bucket' ('${shownValue(bucket)}') is not a valid S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.`
     )
   }
 }
@@ -164,7 +165,19 @@ function parseParameterOverrides(overridesText: string, workspace: string): Map<
       `Input 'parameter-overrides': ${trimmed} is not valid JSON (${error instanceof Error ? error.message : String(error)}).`
     )
   }
-  return overridesFromJson(document, trimmed)
+  return withoutLoneCr(overridesFromJson(document, trimmed), trimmed)
+}
+
+/** A file's values may span lines (LF or CRLF), but a lone CR would end a log line: refused. */
+function withoutLoneCr(overrides: Map<string, string>, shown: string): Map<string, string> {
+  for (const [key, value] of overrides) {
+    if (/\r(?!\n)/.test(value)) {
+      throw new InputError(
+        `Input 'parameter-overrides': ${shown} gives '${key}' a value with a carriage return (U+000D) that does not end a line: use LF or CRLF line ends.`
+      )
+    }
+  }
+  return overrides
 }
 
 /** The overrides a parameter file holds, in either of the two shapes the AWS CLI reads. */

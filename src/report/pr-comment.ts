@@ -1,9 +1,9 @@
 /**
  * The sticky pull-request comment of preview deploys: one comment per stack, found again by a hidden
  * marker and edited in place on every push. A comment is a courtesy: nothing here ever fails a deploy,
- * every GitHub error becomes a `core.warning`.
+ * every GitHub error becomes a `log.warning`.
  */
-import * as core from '@actions/core'
+import * as log from '../base/log.js'
 import * as github from '@actions/github'
 import { errorMessage } from '../base/errors.js'
 import {
@@ -245,10 +245,10 @@ export async function upsertComment(
       const status = httpStatus(error)
       const transient = status === undefined || status >= 500
       if (!transient || delay === undefined) {
-        core.warning(commentWarning(error, stackName, where))
+        log.warning(commentWarning(error, stackName, where))
         return 'skipped'
       }
-      core.info(
+      log.info(
         `GitHub answered ${status ? `HTTP ${status}` : errorMessage(error)} for the comment; trying again in ${delay / 1000} s.`
       )
       await sleep(delay)
@@ -277,7 +277,7 @@ async function upsertOnce(
       comment_id: existing.id,
       body
     })
-    core.info(`Updated the comment for stack ${stackName} on ${where}: ${data.html_url ?? data.id}`)
+    log.info(`Updated the comment for stack ${stackName} on ${where}: ${data.html_url ?? data.id}`)
     return 'updated'
   }
   const { data } = await octokit.rest.issues.createComment({
@@ -286,7 +286,7 @@ async function upsertOnce(
     issue_number: target.issueNumber,
     body
   })
-  core.info(`Commented on ${where} for stack ${stackName}: ${data.html_url ?? data.id}`)
+  log.info(`Commented on ${where} for stack ${stackName}: ${data.html_url ?? data.id}`)
   return 'created'
 }
 
@@ -347,7 +347,7 @@ export async function postPullRequestComment(
   const target = pullRequestTarget(context)
   if (!target) return 'skipped'
   if (!token.trim()) {
-    core.warning(
+    log.warning(
       `No GitHub token to comment on pull request #${target.issueNumber}: set the 'github-token' input (default: github.token).`
     )
     return 'skipped'
@@ -361,7 +361,7 @@ export async function postPullRequestComment(
     return await upsertComment(octokitFactory(token), target, stackName, body, retry)
   } catch (error) {
     // upsertComment never throws; this catches a client that could not be built.
-    core.warning(
+    log.warning(
       `Could not comment on pull request #${target.issueNumber} for stack ${stackName}: ${errorMessage(error)}. The deploy itself is not affected.`
     )
     return 'skipped'

@@ -1,5 +1,5 @@
 /** Every step output and the job summary: what the action tells the workflow and the person. */
-import * as core from '@actions/core'
+import * as log from '../base/log.js'
 import { errorMessage, StackOperationError } from '../base/errors.js'
 import type { Phases } from '../base/phases.js'
 import type { Output } from '@aws-sdk/client-cloudformation'
@@ -182,7 +182,7 @@ export function setOutputs(report: Report, sink: OutputSink = new OutputSink()):
   setOutput('outputs', JSON.stringify(outputs))
   for (const [key, value] of Object.entries(outputs)) {
     if (FIXED_OUTPUTS.has(key)) {
-      core.warning(
+      log.warning(
         `Stack output '${key}' has the name of one of the action's outputs; read it from 'outputs' instead.`
       )
       continue
@@ -248,7 +248,7 @@ export async function reportFailure(
     try {
       stackStatus = await run.readStackStatus()
     } catch (readError) {
-      core.warning(`Could not read the stack's status for the summary: ${errorMessage(readError)}`)
+      log.warning(`Could not read the stack's status for the summary: ${errorMessage(readError)}`)
     }
   }
   return writeFailureSummary(
@@ -274,7 +274,7 @@ async function writeBlocks(
   try {
     html = capSummary(render(), options.limitBytes ?? MAX_SUMMARY_BYTES)
   } catch (error) {
-    core.warning(
+    log.warning(
       `Could not render the job summary: ${errorMessage(error)}. The deploy itself is not affected.`
     )
     return false

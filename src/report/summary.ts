@@ -3,7 +3,7 @@
  * rendering into well-formed HTML blocks, a cap below GitHub's size limit, and a writer that
  * never fails the step: the summary is a report on the deploy, not part of it.
  */
-import * as core from '@actions/core'
+import * as log from '../base/log.js'
 import { appendFile } from 'node:fs/promises'
 import { errorMessage } from '../base/errors.js'
 import { escapeHtml, htmlCode, htmlLinkOrCode, htmlTable, htmlWithCode } from './markdown.js'
@@ -354,7 +354,7 @@ export async function appendSummary(
 ): Promise<boolean> {
   const path = env['GITHUB_STEP_SUMMARY']
   if (!path) {
-    core.warning(
+    log.warning(
       'No job summary written: GITHUB_STEP_SUMMARY is not set (the Actions runner sets it). The deploy itself is not affected.'
     )
     return false
@@ -363,7 +363,7 @@ export async function appendSummary(
     await appendFile(path, html, 'utf8')
     return true
   } catch (error) {
-    core.warning(
+    log.warning(
       `Could not write the job summary to ${path}: ${errorMessage(error)}. The deploy itself is not affected.`
     )
     return false

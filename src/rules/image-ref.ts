@@ -2,6 +2,7 @@
  * Pure rules for image references: the reserved label's value, ECR names and tags, the local tag.
  */
 import { InputError } from '../base/errors.js'
+import { shown } from '../base/untrusted.js'
 import { DNS_SUFFIXES, partitionOf, serviceHost } from './partition.js'
 
 /** Where the pushed image goes, resolved from the reserved label. */
@@ -56,7 +57,7 @@ export function sanitizeBuildId(buildId: string): string {
     .slice(0, 128)
   if (tag === '') {
     throw new InputError(
-      `Input 'build-id' ('${buildId}') has no letters or digits to make a docker tag from: use e.g. the commit SHA.`
+      `Input 'build-id' ('${shown(buildId)}') has no letters or digits to make a docker tag from: use e.g. the commit SHA.`
     )
   }
   return tag
@@ -112,12 +113,12 @@ export function resolveImageTarget(
   }
   if (/\s/.test(value)) {
     throw new InputError(
-      `The '${labelName}' label ('${labelValue}') contains whitespace; it must be an image reference such as 'my-service' or 'my-service:v1'.`
+      `The '${labelName}' label ('${shown(labelValue)}') contains whitespace; it must be an image reference such as 'my-service' or 'my-service:v1'.`
     )
   }
   if (value.includes('@')) {
     throw new InputError(
-      `The '${labelName}' label ('${value}') holds a digest; it must name a repository (and optionally a tag) to push to, not a digest.`
+      `The '${labelName}' label ('${shown(value)}') holds a digest; it must name a repository (and optionally a tag) to push to, not a digest.`
     )
   }
 
@@ -129,18 +130,18 @@ export function resolveImageTarget(
     const ecr = privateEcrHost(first)
     if (ecr === undefined) {
       throw new InputError(
-        `The '${labelName}' label ('${value}') names the registry '${first}'; only a private ECR repository in the deploying account (${scope.accountId}) and region (${scope.region}) is supported: set the label to '<repository>[:tag]' or '${ecrRegistryHost(scope)}/<repository>[:tag]'.`
+        `The '${labelName}' label ('${shown(value)}') names the registry '${first}'; only a private ECR repository in the deploying account (${scope.accountId}) and region (${scope.region}) is supported: set the label to '<repository>[:tag]' or '${ecrRegistryHost(scope)}/<repository>[:tag]'.`
       )
     }
     const { accountId: account, region } = ecr
     if (account !== scope.accountId) {
       throw new InputError(
-        `The '${labelName}' label ('${value}') names AWS account ${account}, but the credentials belong to account ${scope.accountId}: label the image with a bare repository name, or deploy with credentials for ${account}.`
+        `The '${labelName}' label ('${shown(value)}') names AWS account ${account}, but the credentials belong to account ${scope.accountId}: label the image with a bare repository name, or deploy with credentials for ${account}.`
       )
     }
     if (region !== scope.region) {
       throw new InputError(
-        `The '${labelName}' label ('${value}') names region ${region}, but the deploy region is ${scope.region}: label the image with a bare repository name, or set input 'region' to ${region}.`
+        `The '${labelName}' label ('${shown(value)}') names region ${region}, but the deploy region is ${scope.region}: label the image with a bare repository name, or set input 'region' to ${region}.`
       )
     }
   }
@@ -151,10 +152,10 @@ export function resolveImageTarget(
   const repository = hasTag ? rest.slice(0, colon) : rest
   const tag = hasTag ? rest.slice(colon + 1) : buildTag
 
-  checkRepositoryName(repository, `The '${labelName}' label ('${value}')`)
+  checkRepositoryName(repository, `The '${labelName}' label ('${shown(value)}')`)
   if (!isValidTag(tag)) {
     throw new InputError(
-      `The '${labelName}' label ('${value}') has an invalid tag '${tag}': a tag is up to 128 letters, digits, '_', '.', '-', not starting with '.' or '-'.`
+      `The '${labelName}' label ('${shown(value)}') has an invalid tag '${tag}': a tag is up to 128 letters, digits, '_', '.', '-', not starting with '.' or '-'.`
     )
   }
   return { repository, tag }
@@ -225,10 +226,10 @@ export function parseEcrImage(value: string): EcrImage {
   const scope = parsed === undefined ? undefined : privateEcrHost(parsed.host)
   if (parsed === undefined || scope === undefined) {
     throw new InputError(
-      `Input 'image' ('${uri}') is not an image in a private ECR registry: give ${ECR_IMAGE_FORMS}.`
+      `Input 'image' ('${shown(uri)}') is not an image in a private ECR registry: give ${ECR_IMAGE_FORMS}.`
     )
   }
-  checkRepositoryName(parsed.repository, `Input 'image' ('${uri}')`)
+  checkRepositoryName(parsed.repository, `Input 'image' ('${shown(uri)}')`)
   return { uri, ...parsed, ...scope }
 }
 

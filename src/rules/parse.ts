@@ -3,6 +3,7 @@
  * so the message can tell the user which line of which input to fix.
  */
 import { InputError } from '../base/errors.js'
+import { shown } from '../base/untrusted.js'
 
 /** One `KEY=VALUE` pair; `line` is 1-based in the input text. */
 export interface KeyValue {
@@ -20,6 +21,12 @@ export function parseKeyValueLines(text: string, inputName: string): KeyValue[] 
   const seen = new Map<string, number>()
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1
+    if (raw.includes('\r')) {
+      // A lone CR ends a line for the runner: a value must not hold one (see checkInputText).
+      throw new InputError(
+        `Input '${inputName}' line ${line} contains a carriage return (U+000D) that does not end the line: put each KEY=VALUE on one line.`
+      )
+    }
     if (raw.trim() === '' || raw.trimStart().startsWith('#')) return
     const eq = raw.indexOf('=')
     if (eq < 0) {
@@ -60,13 +67,13 @@ export function parsePositiveInt(text: string, inputName: string, max: number): 
   const trimmed = text.trim()
   if (!/^\d+$/.test(trimmed)) {
     throw new InputError(
-      `Input '${inputName}' must be a whole number between 1 and ${max}, got '${text}'.`
+      `Input '${inputName}' must be a whole number between 1 and ${max}, got '${shown(text)}'.`
     )
   }
   const value = Number(trimmed)
   if (value < 1 || value > max) {
     throw new InputError(
-      `Input '${inputName}' must be a whole number between 1 and ${max}, got '${text}'.`
+      `Input '${inputName}' must be a whole number between 1 and ${max}, got '${shown(text)}'.`
     )
   }
   return value

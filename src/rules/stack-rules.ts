@@ -83,6 +83,11 @@ export interface SettleEvidence {
   changedSinceCall?: boolean
   /** A stack event newer than the write was seen. */
   newestEventAfterCall: boolean
+  /**
+   * The settled status the stack's own events (not a resource's) showed after the write, if any:
+   * the read that fills the outputs must agree with it.
+   */
+  eventStatus?: string
 }
 
 /**
@@ -91,11 +96,18 @@ export interface SettleEvidence {
  * read itself differs from the stack before the write. Only without a read from before the write
  * does a newer stack event stand in: a stale answer can come after our events are visible, and it
  * carries the old outputs, so events alone would report the previous version as the result.
+ * Once the stack's own events showed a settled status, only a read with that status counts, and
+ * REVIEW_IN_PROGRESS (the stack before its first change set ran) never does.
  * Without a write (`evidence` undefined) any settled status counts.
  */
 export function settledOutcome(status: string, evidence?: SettleEvidence): 'settled' | 'wait' {
   if (!isSettled(status)) return 'wait'
-  if (evidence === undefined || evidence.seenInProgress) return 'settled'
+  if (evidence === undefined) return 'settled'
+  // After our own write the stack never waits for a change set again: that is the read from before.
+  if (status === 'REVIEW_IN_PROGRESS') return 'wait'
+  if (evidence.eventStatus !== undefined)
+    return status === evidence.eventStatus ? 'settled' : 'wait'
+  if (evidence.seenInProgress) return 'settled'
   const confirmed = evidence.changedSinceCall ?? evidence.newestEventAfterCall
   return confirmed ? 'settled' : 'wait'
 }

@@ -22,7 +22,9 @@ import {
   deployed,
   describeChangeSet,
   describeRecreatedStack,
+  describeStackEvents,
   describeStacks,
+  event,
   failure,
   fakeClock,
   inputs,
@@ -216,6 +218,63 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
     const result = await deployStack(client, request(), fakeClock())
 
     expect(result.stackStatus).toBe('CREATE_COMPLETE')
+  })
+
+  /** The stack's own event (PhysicalResourceId = StackId) that ends an operation. */
+  const stackEvent = (id: string, status: string) =>
+    event(id, STACK_NAME, status, {
+      PhysicalResourceId: STACK_ID,
+      Timestamp: new Date(Date.UTC(2024, 4, 1, 13))
+    })
+
+  it('waits for a read that agrees with the events after reads flip back to REVIEW_IN_PROGRESS', async () => {
+    describeStacks(
+      stackMissing(),
+      stack('REVIEW_IN_PROGRESS'),
+      stack('CREATE_IN_PROGRESS'),
+      stack('REVIEW_IN_PROGRESS'),
+      stack('REVIEW_IN_PROGRESS'),
+      stack('CREATE_COMPLETE', { Outputs: NEW_OUTPUTS })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+    describeStackEvents([], [stackEvent('done', 'CREATE_COMPLETE')], [])
+
+    const result = await deployStack(client, request(), fakeClock())
+
+    expect(result.stackStatus).toBe('CREATE_COMPLETE')
+    expect(result.outputs).toEqual(NEW_OUTPUTS)
+  })
+
+  it('fails, naming both statuses, when the reads never agree with the events', async () => {
+    describeStacks(
+      stackMissing(),
+      stack('REVIEW_IN_PROGRESS'),
+      stack('CREATE_IN_PROGRESS'),
+      stack('REVIEW_IN_PROGRESS')
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+    describeStackEvents([], [stackEvent('done', 'CREATE_COMPLETE')], [])
+
+    const error = await failure(deployStack(client, request(), fakeClock(60_000)))
+
+    expect(error.message).toBe(
+      `Stack ${STACK_ID}'s events say CREATE_COMPLETE, but DescribeStacks still answered REVIEW_IN_PROGRESS after waiting 1 minute (timeout-minutes): CloudFormation's reads never agreed, so no status or outputs are reported. Check the stack in the console; a deploy run again reads it afresh.`
+    )
+  })
+
+  it('waits past a stale UPDATE_COMPLETE once the events said the update rolled back', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE', { Outputs: OUTPUTS }),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_COMPLETE', { Outputs: OUTPUTS }),
+      stack('UPDATE_ROLLBACK_COMPLETE', { Outputs: OUTPUTS })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+    describeStackEvents([], [stackEvent('rolled-back', 'UPDATE_ROLLBACK_COMPLETE')], [])
+
+    const error = await failure(deployStack(client, request(), fakeClock()))
+
+    expect(error.message).toMatch(/^Stack hello-svc ended in UPDATE_ROLLBACK_COMPLETE/)
   })
 
   it('gives up at the timeout when every read stays as before, saying so', async () => {

@@ -7,6 +7,13 @@
 //   {"staleReads":{"stackName":"x","count":2}}
 //   optional "operations": [...] narrows the writes. GET /__faults/rules shows "staleRemaining"
 //   and "armedAfter" (the write that armed it). The log marks the replayed answers "stale": true.
+//
+//   {"staleReads":{"stackName":"x","count":2,"as":"beforeChangeSet"}}
+//   after ExecuteChangeSet the stale answer is the stack as it was before the change set was
+//   created: the DescribeStacks answer from before CreateChangeSet, or, for a stack that did not
+//   exist then, the target's answer rewritten to REVIEW_IN_PROGRESS without outputs (what
+//   CloudFormation shows of a new stack whose change set has not run). Other writes replay as
+//   above.
 
 import { forwardHeaders } from '../http.mjs'
 import { STACK_WRITES, stackNameOf } from '../cloudformation.mjs'
@@ -17,11 +24,17 @@ import { STACK_WRITES, stackNameOf } from '../cloudformation.mjs'
  */
 const lastDescribe = new Map()
 
+/** Per stack name: the answer from before its last CreateChangeSet, or NEW_STACK when it had none. */
+const beforeChangeSet = new Map()
+const NEW_STACK = 'new stack'
+
 /** The stale answer for a DescribeStacks of `stack`, when a rule is armed for it. */
-function takeStaleRead(rules, stack) {
+function takeStaleRead(rules, stack, kind = 'answer') {
   for (const r of rules) {
     if (!r.armed || r.armed.remaining <= 0) continue
     if (stack && stack !== r.staleReads.stackName) continue
+    // A new stack's REVIEW_IN_PROGRESS is a rewrite of the target's answer, taken in `prepare`.
+    if ((r.armed.snapshot === NEW_STACK) !== (kind === 'rewrite')) continue
     r.armed.remaining--
     r.hits++
     return r.armed.snapshot
@@ -36,10 +49,35 @@ function armStaleReads(rules, operation, body) {
     if (!r.staleReads.operations.includes(operation)) continue
     const name = r.staleReads.stackName
     if (written && written !== name) continue
-    const snapshot = lastDescribe.get(name)
+    const byChangeSet = r.staleReads.as === 'beforeChangeSet' && operation === 'ExecuteChangeSet'
+    const snapshot = byChangeSet ? beforeChangeSet.get(name) : lastDescribe.get(name)
     // Nothing seen before the write: nothing stale to replay.
     if (snapshot) r.armed = { remaining: r.staleReads.count, snapshot, after: operation }
   }
+}
+
+/** Remembers, at a CreateChangeSet answered 200, how the stack stood before it. */
+function keepBeforeChangeSet(body) {
+  const name = stackNameOf(body)
+  if (!name) return
+  const before = lastDescribe.get(name)
+  beforeChangeSet.set(name, before && before.status === 200 ? before : NEW_STACK)
+}
+
+/** A DescribeStacks answer as CloudFormation gives a new stack whose change set has not run. */
+function asReviewInProgress(text, contentType) {
+  if (contentType.includes('json')) {
+    const answer = JSON.parse(text)
+    for (const stack of answer.Stacks ?? []) {
+      stack.StackStatus = 'REVIEW_IN_PROGRESS'
+      for (const key of ['Outputs', 'LastUpdatedTime', 'StackStatusReason']) delete stack[key]
+    }
+    return JSON.stringify(answer)
+  }
+  return text
+    .replace(/<StackStatus>[^<]*<\/StackStatus>/g, '<StackStatus>REVIEW_IN_PROGRESS</StackStatus>')
+    .replace(/<(Outputs|LastUpdatedTime|StackStatusReason)>[\s\S]*?<\/\1>/g, '')
+    .replace(/<(Outputs|StackStatusReason)\/>/g, '')
 }
 
 /** Keeps a copy of a DescribeStacks answer as it streams on to the client. */
@@ -63,8 +101,15 @@ export const staleReads = {
     const operations = st.operations === undefined ? STACK_WRITES : st.operations
     if (!Array.isArray(operations) || !operations.every((o) => STACK_WRITES.includes(o)))
       throw new Error(`staleReads.operations must be a list of ${STACK_WRITES.join(', ')}`)
+    if (st.as !== undefined && st.as !== 'beforeChangeSet')
+      throw new Error('staleReads.as must be "beforeChangeSet" when given')
     return {
-      staleReads: { stackName: String(st.stackName), count: Number(st.count), operations },
+      staleReads: {
+        stackName: String(st.stackName),
+        count: Number(st.count),
+        operations,
+        ...(st.as ? { as: st.as } : {})
+      },
       armed: null,
       hits: 0
     }
@@ -95,8 +140,16 @@ export const staleReads = {
     return true
   },
 
+  prepare(call, rules) {
+    if (call.info.operation !== 'DescribeStacks') return
+    if (!takeStaleRead(rules, stackNameOf(call.body), 'rewrite')) return
+    call.entry.stale = true
+    call.patches.push(asReviewInProgress)
+  },
+
   answered(call, up, rules) {
     const { operation } = call.info
+    if (operation === 'CreateChangeSet' && up.statusCode === 200) keepBeforeChangeSet(call.body)
     if (STACK_WRITES.includes(operation) && up.statusCode === 200)
       armStaleReads(rules, operation, call.body)
     // Only the target's own answer, as the client gets it, is worth replaying.
@@ -106,5 +159,6 @@ export const staleReads = {
 
   reset() {
     lastDescribe.clear()
+    beforeChangeSet.clear()
   }
 }

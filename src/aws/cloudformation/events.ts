@@ -10,6 +10,7 @@ import {
   type StackEvent
 } from '@aws-sdk/client-cloudformation'
 import { errorMessage } from '../../base/errors.js'
+import { isSettled } from '../../rules/stack-rules.js'
 
 /** Streams new stack events into the log and remembers failures. */
 export class EventStream {
@@ -22,6 +23,8 @@ export class EventStream {
   private warned = false
   /** An event of the stack's own operation ending was printed and not yet taken. */
   private stackEnded = false
+  /** The newest settled status of the stack's own events (not a resource's) since the baseline. */
+  private stackStatus: string | undefined
 
   constructor(
     private readonly cfn: CloudFormationClient,
@@ -45,6 +48,9 @@ export class EventStream {
       this.newest = Math.max(this.newest, event.Timestamp?.getTime() ?? this.newest)
       if (event.ResourceStatus?.endsWith('_FAILED')) this.failures.push(event)
       if (this.endsStackOperation(event)) this.stackEnded = true
+      if (this.isOwn(event) && isSettled(event.ResourceStatus ?? '')) {
+        this.stackStatus = event.ResourceStatus
+      }
     }
   }
 
@@ -55,13 +61,23 @@ export class EventStream {
     return ended
   }
 
-  /** The stack's own event (not a resource's) with a status no longer in progress. */
-  private endsStackOperation(event: StackEvent): boolean {
-    const own =
+  /** The settled status the stack's own events showed since the baseline, if any. */
+  settledStatus(): string | undefined {
+    return this.stackStatus
+  }
+
+  /** An event of the stack itself (a nested stack's resource has another physical id). */
+  private isOwn(event: StackEvent): boolean {
+    return (
       event.ResourceType === 'AWS::CloudFormation::Stack' &&
       (event.PhysicalResourceId === this.stackId || event.LogicalResourceId === event.StackName)
+    )
+  }
+
+  /** The stack's own event (not a resource's) with a status no longer in progress. */
+  private endsStackOperation(event: StackEvent): boolean {
     const status = event.ResourceStatus ?? ''
-    return own && (!status.endsWith('_IN_PROGRESS') || status.includes('_COMPLETE_'))
+    return this.isOwn(event) && (!status.endsWith('_IN_PROGRESS') || status.includes('_COMPLETE_'))
   }
 
   /** True once an event after the baseline carries a Timestamp at or after `ms`. */

@@ -66,6 +66,9 @@ function checkOwnChangeSet(final: Stack, stackName: string, changeSetId: string)
   )
 }
 
+/** The settled statuses of a change set that ran to the end. */
+const DEPLOYED = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE'])
+
 /** Throws when the executed stack ended deleted or failed, naming each failed resource. */
 function checkExecuted(
   final: Stack,
@@ -79,7 +82,13 @@ function checkExecuted(
       `Stack ${stackName} was deleted (DELETE_COMPLETE) while this deploy waited for it (by someone else?); run the deploy again to create it.`
     )
   }
-  if (!isFailedState(status)) return
+  if (!isFailedState(status)) {
+    if (DEPLOYED.has(status)) return
+    // A read that never reached a completed deploy is no success (REVIEW_IN_PROGRESS: the stack as it was before).
+    throw new DeployError(
+      `Stack ${stackName} ended in ${status}, not a completed deploy (CREATE_COMPLETE, UPDATE_COMPLETE or IMPORT_COMPLETE): check the stack's events in the console before deploying again.`
+    )
+  }
   // Sparta's form: `Error ensuring <Type> (<LogicalId>): <Reason>`.
   const lines = events.failedEvents().map((e) => `Error ensuring ${failedResource(e)}`)
   const failed = StackOperationError.fromEvents('', status, events.failedEvents()).failedResources

@@ -115,10 +115,12 @@ function evidenceFor(
   seenInProgress: boolean,
   events: EventStream | undefined
 ): SettleEvidence {
+  const eventStatus = events?.settledStatus()
   return {
     seenInProgress,
     ...(write.before ? { changedSinceCall: stackChanged(write.before, stack) } : {}),
-    newestEventAfterCall: events?.seenSince(write.calledAt) ?? false
+    newestEventAfterCall: events?.seenSince(write.calledAt) ?? false,
+    ...(eventStatus === undefined ? {} : { eventStatus })
   }
 }
 
@@ -170,7 +172,8 @@ export async function waitForStack(
     },
     () =>
       stackTimedOut(cfn, stackId, last?.StackStatus ?? 'unknown', options, started, {
-        unconfirmed: write !== undefined && !seenInProgress
+        unconfirmed: write !== undefined && !seenInProgress,
+        ...(write && events?.settledStatus() ? { eventStatus: events.settledStatus() } : {})
       })
   )
 }
@@ -188,8 +191,13 @@ async function stackTimedOut(
   status: string,
   options: WaitOptions,
   started: number,
-  how: { unconfirmed: boolean } = { unconfirmed: false }
+  how: { unconfirmed: boolean; eventStatus?: string | undefined } = { unconfirmed: false }
 ): Promise<never> {
+  if (how.eventStatus !== undefined && how.eventStatus !== status) {
+    throw new DeployError(
+      `Stack ${stackId}'s events say ${how.eventStatus}, but DescribeStacks still answered ${status} after waiting ${minutes(options.now() - started)} (timeout-minutes): CloudFormation's reads never agreed, so no status or outputs are reported. Check the stack in the console; a deploy run again reads it afresh.`
+    )
+  }
   if (how.unconfirmed && isSettled(status)) {
     throw new DeployError(
       `Stack ${stackId} still read ${status}, as before this run's change, after waiting ${minutes(options.now() - started)} (timeout-minutes): CloudFormation's reads never showed the operation start or end. Check the stack's events in the console before deploying again.`
