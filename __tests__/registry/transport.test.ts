@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { nodeFetch } from '../../src/registry/transport.js'
+import { closeRegistryConnections, nodeFetch } from '../../src/registry/transport.js'
 
 interface Seen {
   method: string
@@ -78,9 +78,11 @@ describe('nodeFetch (the registry transport over node:http(s))', () => {
       }
     })
     const streamed = await nodeFetch(`${base}/s`, { method: 'PATCH', body: stream })
-    const reader = streamed.body?.getReader()
-    const first = await reader?.read()
-    expect(Buffer.from(first?.value ?? []).toString()).toBe('PATCH /s stream')
+    const chunks: Buffer[] = []
+    for await (const chunk of streamed.body as ReadableStream<Uint8Array>) {
+      chunks.push(Buffer.from(chunk))
+    }
+    expect(Buffer.concat(chunks).toString()).toBe('PATCH /s stream')
     expect(seen.map((s) => [s.method, s.body, s.contentLength])).toEqual([
       ['PUT', 'bytes', '5'],
       ['PATCH', 'stream', undefined]
@@ -91,6 +93,7 @@ describe('nodeFetch (the registry transport over node:http(s))', () => {
     const manual = await nodeFetch(`${base}/moved`, { redirect: 'manual' })
     expect(manual.status).toBe(307)
     expect(manual.headers.get('location')).toBe('/target')
+    await manual.arrayBuffer()
     const followed = await nodeFetch(`${base}/moved`, {
       redirect: 'follow',
       headers: { Authorization: 'Basic c2VjcmV0' }
@@ -115,6 +118,18 @@ describe('nodeFetch (the registry transport over node:http(s))', () => {
     const response = await nodeFetch(`${base}/h`, { method: 'HEAD' })
     expect(response.body).toBeNull()
     expect((await response.arrayBuffer()).byteLength).toBe(0)
+  })
+
+  it('closes its connections at the end of a run, a socket whose answer was never read included', async () => {
+    await nodeFetch(`${base}/unread`)
+    const connections = (): Promise<number> =>
+      new Promise((resolve, reject) =>
+        server.getConnections((error, count) => (error ? reject(error) : resolve(count)))
+      )
+    expect(await connections()).toBeGreaterThan(0)
+    closeRegistryConnections()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(await connections()).toBe(0)
   })
 
   it('fails with the signal when it times out, and with the network reason', async () => {

@@ -6,12 +6,32 @@
  * TLS is node's: NODE_EXTRA_CA_CERTS applies as it does to the SDK. Like the `fetch` it replaces
  * (whose global dispatcher is a plain undici Agent), it connects directly: no proxy.
  */
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
-import { request as httpsRequest } from 'node:https'
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders
+} from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { Readable } from 'node:stream'
 
 /** Redirects followed for `redirect: 'follow'` before giving up, as fetch does (20). */
 const MAX_REDIRECTS = 20
+
+/** The registry calls' own connections (kept alive between calls), closed at the end of a run. */
+const AGENTS = {
+  http: new HttpAgent({ keepAlive: true }),
+  https: new HttpsAgent({ keepAlive: true })
+}
+
+/**
+ * Closes the registry connections: the end of a run, so no socket (one whose answer was never
+ * read to its end included) keeps node alive until the registry closes it.
+ */
+export function closeRegistryConnections(): void {
+  AGENTS.http.destroy()
+  AGENTS.https.destroy()
+}
 
 /** The answer's fields the registry calls read, as a `Response` has them. */
 interface Answer {
@@ -71,11 +91,12 @@ function exchange(
 ): Promise<Answer> {
   const sent: OutgoingHttpHeaders = { ...headers }
   if (Buffer.isBuffer(body)) sent['content-length'] = body.byteLength
-  const send = url.protocol === 'http:' ? httpRequest : httpsRequest
+  const plain = url.protocol === 'http:'
+  const send = plain ? httpRequest : httpsRequest
+  const agent = plain ? AGENTS.http : AGENTS.https
   return new Promise((resolve, reject) => {
-    const request = send(url, { method, headers: sent, ...(signal ? { signal } : {}) }, (res) =>
-      resolve(answerOf(res, method))
-    )
+    const options = { method, headers: sent, agent, ...(signal ? { signal } : {}) }
+    const request = send(url, options, (res) => resolve(answerOf(res, method)))
     request.on('error', reject)
     if (body === undefined || body === null) {
       request.end()
@@ -99,12 +120,12 @@ function isStream(body: unknown): body is ReadableStream<Uint8Array> {
 function answerOf(res: IncomingMessage, method: string): Answer {
   const status = res.statusCode ?? 0
   const empty = method === 'HEAD' || status === 204 || status === 304
+  // Read to its end at once, so the socket goes back to the agent (unreferenced there) instead
+  // of keeping the process alive until the server closes it.
+  if (empty) res.resume()
   let stream: ReadableStream<Uint8Array> | null | undefined
   const body = (): ReadableStream<Uint8Array> | null => {
-    if (stream === undefined) {
-      if (empty) res.resume()
-      stream = empty ? null : (Readable.toWeb(res))
-    }
+    stream ??= empty ? null : Readable.toWeb(res)
     return stream
   }
   return {
