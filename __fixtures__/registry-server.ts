@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { RegistryLogin } from '../src/base/registry-login.js'
 import type { RegistryHttp } from '../src/registry/http.js'
+import { nodeFetch } from '../src/registry/transport.js'
 import { DOCKER_MANIFEST } from '../src/registry/manifests.js'
 
 export const sha256 = (bytes: Buffer | string): string =>
@@ -143,9 +144,9 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-/** How the tests reach the loopback registries: plain http, retries without waiting. */
+/** How the tests reach the loopback registries: the production transport over plain http, retries without waiting. */
 export const LOOPBACK_HTTP: RegistryHttp = {
-  fetch,
+  fetch: nodeFetch,
   options: { scheme: 'http', retryDelaysMs: [0, 0] }
 }
 

@@ -15,6 +15,7 @@ import { failedRegions, runDeployFlow } from './flows/deploy.js'
 import type { ManifestReader } from './artifacts/flow-context.js'
 import { getManifest } from './registry/manifests.js'
 import { DEFAULT_REGISTRY_HTTP, type RegistryHttp } from './registry/http.js'
+import { closeRegistryConnections } from './registry/transport.js'
 import { execRunner, type Runner } from './docker/docker.js'
 import { errorMessage, RegionsError } from './base/errors.js'
 import { forError } from './base/untrusted.js'
@@ -69,6 +70,8 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     if (inputs !== undefined) await reportRunFailure(deps, inputs, { aws, phases, sink }, error)
   } finally {
     session.dispose()
+    // Nothing of the run may keep node alive after it: the exit follows the summary at once.
+    closeRegistryConnections()
   }
 }
 

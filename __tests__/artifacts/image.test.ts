@@ -399,7 +399,13 @@ describe('build cache', () => {
 
   it('loads the result of a docker-container builder into the engine', async () => {
     const fake = useDocker({ buildkit: true, buildxDriver: 'docker-container' })
-    await runAction()
+    // As docker/setup-buildx-action leaves it: a builder selected, so buildx is asked its driver.
+    process.env['BUILDX_BUILDER'] = 'builder'
+    try {
+      await runAction()
+    } finally {
+      delete process.env['BUILDX_BUILDER']
+    }
 
     expect(failure()).toBeUndefined()
     const argv = fake.callsOf('build').find((c) => c.argv.includes('--iidfile'))?.argv ?? []

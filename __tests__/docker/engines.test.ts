@@ -77,13 +77,57 @@ describe('detectBuilder', () => {
     expect(docker.argvs()).toEqual([['build', '--help']])
   })
 
+  /** A docker config directory of the test's own, with `buildx/current` when `selected`. */
+  function userConfig(selected: boolean): void {
+    const dir = tempDir('docker-config-')
+    if (selected) {
+      mkdirSync(join(dir, 'buildx'))
+      writeFileSync(join(dir, 'buildx', 'current'), '{"Key":"","Name":"builder","Global":false}')
+    }
+    const saved = { config: process.env['DOCKER_CONFIG'], builder: process.env['BUILDX_BUILDER'] }
+    process.env['DOCKER_CONFIG'] = dir
+    delete process.env['BUILDX_BUILDER']
+    afterTest(() => {
+      for (const [name, value] of [
+        ['DOCKER_CONFIG', saved.config],
+        ['BUILDX_BUILDER', saved.builder]
+      ] as const) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
+    })
+  }
+
   it.each<[string, FakeDockerOptions, Builder]>([
     ['the docker driver on the classic store', {}, DOCKER_CLASSIC],
-    ['the docker driver on the containerd store', { containerdStore: true }, DOCKER_CONTAINERD],
-    ['a docker-container builder', { buildxDriver: 'docker-container' }, CONTAINER]
-  ])('finds %s', async (_what, options, expected) => {
-    const docker = useFake({ buildkit: true, ...options })
-    await expect(detectBuilder(execRunner)).resolves.toEqual(expected)
+    ['the docker driver on the containerd store', { containerdStore: true }, DOCKER_CONTAINERD]
+  ])(
+    'finds %s with two questions when no builder is selected',
+    async (_what, options, expected) => {
+      userConfig(false)
+      const docker = useFake({ buildkit: true, ...options })
+      await expect(detectBuilder(execRunner)).resolves.toEqual(expected)
+      // The default builder's driver is docker: buildx inspect would say nothing new.
+      expect(docker.argvs().map((argv) => argv.join(' '))).toEqual([
+        'build --help',
+        'info --format {{json .DriverStatus}}'
+      ])
+    }
+  )
+
+  it.each<[string, () => void]>([
+    ['docker buildx use', () => userConfig(true)],
+    [
+      'BUILDX_BUILDER',
+      () => {
+        userConfig(false)
+        process.env['BUILDX_BUILDER'] = 'builder'
+      }
+    ]
+  ])('asks buildx for the driver of a builder selected by %s', async (_how, select) => {
+    select()
+    const docker = useFake({ buildkit: true, buildxDriver: 'docker-container' })
+    await expect(detectBuilder(execRunner)).resolves.toEqual(CONTAINER)
     const [first, ...rest] = docker.argvs()
     expect(first).toEqual(['build', '--help'])
     // The two later questions run in parallel.

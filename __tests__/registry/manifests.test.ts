@@ -10,6 +10,7 @@ import {
   testImage,
   type RegistryServer
 } from '../../__fixtures__/registry-server.js'
+import { nodeFetch } from '../../src/registry/transport.js'
 import {
   checkLambdaManifest,
   DOCKER_MANIFEST,
@@ -118,7 +119,7 @@ function registryError(status: number, code: string, message: string): Answer {
 describe('getManifest', () => {
   it('asks for the manifest by digest with Basic auth and every manifest media type in Accept', async () => {
     answers = [manifest(DOCKER_MANIFEST)]
-    await getManifest(login, REPOSITORY, DIGEST, fetch, FAST)
+    await getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST)
 
     expect(received).toHaveLength(1)
     const [request] = received
@@ -137,7 +138,7 @@ describe('getManifest', () => {
     'reads a single %s with its digest and config digest',
     async (mediaType) => {
       answers = [manifest(mediaType)]
-      await expect(getManifest(login, REPOSITORY, 'b1', fetch, FAST)).resolves.toEqual({
+      await expect(getManifest(login, REPOSITORY, 'b1', nodeFetch, FAST)).resolves.toEqual({
         digest: DIGEST,
         mediaType,
         configDigest: CONFIG_DIGEST
@@ -147,7 +148,7 @@ describe('getManifest', () => {
 
   it('ignores Content-Type parameters', async () => {
     answers = [manifest(OCI_MANIFEST, { 'Content-Type': `${OCI_MANIFEST}; charset=utf-8` })]
-    const info = await getManifest(login, REPOSITORY, 'b1', fetch, FAST)
+    const info = await getManifest(login, REPOSITORY, 'b1', nodeFetch, FAST)
     expect(info?.mediaType).toBe(OCI_MANIFEST)
   })
 
@@ -158,7 +159,7 @@ describe('getManifest', () => {
       layers: []
     })
     answers = [{ status: 200, headers: { 'Content-Type': 'application/json' }, body }]
-    await expect(getManifest(login, REPOSITORY, 'b1', fetch, FAST)).resolves.toEqual({
+    await expect(getManifest(login, REPOSITORY, 'b1', nodeFetch, FAST)).resolves.toEqual({
       digest: `sha256:${createHash('sha256').update(body).digest('hex')}`,
       mediaType: OCI_MANIFEST,
       configDigest: CONFIG_DIGEST
@@ -167,7 +168,7 @@ describe('getManifest', () => {
 
   it("takes the body's mediaType when Content-Type is not a manifest type", async () => {
     answers = [{ ...manifest(DOCKER_MANIFEST), headers: { 'Content-Type': 'text/plain' } }]
-    const info = await getManifest(login, REPOSITORY, 'b1', fetch, FAST)
+    const info = await getManifest(login, REPOSITORY, 'b1', nodeFetch, FAST)
     expect(info?.mediaType).toBe(DOCKER_MANIFEST)
   })
 
@@ -183,7 +184,7 @@ describe('getManifest', () => {
         attestationEntry
       ])
     ]
-    await expect(getManifest(login, REPOSITORY, DIGEST, fetch, FAST)).resolves.toEqual({
+    await expect(getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST)).resolves.toEqual({
       digest: DIGEST,
       mediaType: OCI_INDEX,
       platforms: ['linux/amd64'],
@@ -201,19 +202,19 @@ describe('getManifest', () => {
         }
       ])
     ]
-    const info = await getManifest(login, REPOSITORY, DIGEST, fetch, FAST)
+    const info = await getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST)
     expect(info?.platforms).toEqual(['linux/amd64', 'linux/arm64/v8'])
     expect(info?.attestations).toBe(0)
   })
 
   it('returns undefined for a manifest the registry does not know (404)', async () => {
     answers = [registryError(404, 'MANIFEST_UNKNOWN', 'manifest unknown')]
-    await expect(getManifest(login, REPOSITORY, DIGEST, fetch, FAST)).resolves.toBeUndefined()
+    await expect(getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST)).resolves.toBeUndefined()
   })
 
   it('returns undefined for MANIFEST_UNKNOWN under another status', async () => {
     answers = [registryError(400, 'MANIFEST_UNKNOWN', 'manifest unknown')]
-    await expect(getManifest(login, REPOSITORY, DIGEST, fetch, FAST)).resolves.toBeUndefined()
+    await expect(getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST)).resolves.toBeUndefined()
   })
 
   it('fails on 401 naming the repository and ecr:BatchGetImage, without the credentials', async () => {
@@ -221,7 +222,7 @@ describe('getManifest', () => {
     answers = [
       registryError(401, 'UNAUTHORIZED', `bad credentials Basic ${BASIC} (password ${PASSWORD})`)
     ]
-    const error = await rejection(getManifest(login, REPOSITORY, DIGEST, fetch, FAST))
+    const error = await rejection(getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST))
     expect(error).toBeInstanceOf(DeployError)
     expect(error.message).toContain(`repository '${REPOSITORY}'`)
     expect(error.message).toContain('HTTP 401')
@@ -235,7 +236,7 @@ describe('getManifest', () => {
 
   it('fails on 403 telling to grant ecr:BatchGetImage on the repository', async () => {
     answers = [registryError(403, 'DENIED', 'not authorized to perform: ecr:BatchGetImage')]
-    const error = await rejection(getManifest(login, REPOSITORY, DIGEST, fetch, FAST))
+    const error = await rejection(getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST))
     expect(error).toBeInstanceOf(DeployError)
     expect(error.message).toBe(
       `Access denied reading the manifest ${DIGEST} of repository '${REPOSITORY}' on ${login.registry} (HTTP 403 (DENIED: not authorized to perform: ecr:BatchGetImage)): grant the deploy role ecr:BatchGetImage on repository '${REPOSITORY}'.`
@@ -244,14 +245,14 @@ describe('getManifest', () => {
 
   it('retries a 5xx answer and then reads the manifest', async () => {
     answers = [{ status: 503, body: 'busy' }, manifest(OCI_MANIFEST)]
-    const info = await getManifest(login, REPOSITORY, DIGEST, fetch, FAST)
+    const info = await getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST)
     expect(info?.mediaType).toBe(OCI_MANIFEST)
     expect(received).toHaveLength(2)
   })
 
   it('fails with the HTTP status once the retries are spent', async () => {
     answers = [{ status: 500, body: 'boom' }]
-    const error = await rejection(getManifest(login, REPOSITORY, DIGEST, fetch, FAST))
+    const error = await rejection(getManifest(login, REPOSITORY, DIGEST, nodeFetch, FAST))
     expect(error).toBeInstanceOf(DeployError)
     expect(error.message).toBe(
       `Reading the manifest ${DIGEST} of repository '${REPOSITORY}' on ${login.registry} failed: HTTP 500 Internal Server Error.`
@@ -265,7 +266,7 @@ describe('getManifest', () => {
     const { port } = closed.address() as AddressInfo
     await new Promise<void>((resolve) => closed.close(() => resolve()))
     const error = await rejection(
-      getManifest({ ...login, registry: `127.0.0.1:${port}` }, REPOSITORY, DIGEST, fetch, {
+      getManifest({ ...login, registry: `127.0.0.1:${port}` }, REPOSITORY, DIGEST, nodeFetch, {
         ...FAST,
         retryDelaysMs: []
       })
@@ -360,7 +361,7 @@ describe('checkLambdaManifest', () => {
 })
 
 describe('reading an image for a copy (readRawManifest, openBlob, readImageArchitecture)', () => {
-  const HTTP = { fetch, options: { scheme: 'http' as const, retryDelaysMs: [0, 0] } }
+  const HTTP = { fetch: nodeFetch, options: { scheme: 'http' as const, retryDelaysMs: [0, 0] } }
   let registryServer: RegistryServer
 
   beforeAll(async () => {
@@ -397,7 +398,7 @@ describe('reading an image for a copy (readRawManifest, openBlob, readImageArchi
     // The registry answers a digest reference with another image's bytes.
     const lying = {
       fetch: ((input: URL, init?: RequestInit) =>
-        fetch(input.href.replace(wrong, image.digest), init)) as typeof fetch,
+        nodeFetch(input.href.replace(wrong, image.digest), init)) as typeof fetch,
       options: HTTP.options
     }
 

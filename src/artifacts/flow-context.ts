@@ -1,6 +1,7 @@
 /** What the deploy flow and its steps (preflight, the image or zip artifact) work with. */
 import type { AwsClients } from '../aws/clients.js'
 import type { WaitOptions } from '../aws/cloudformation/wait.js'
+import type { KnownStack } from '../aws/cloudformation/types.js'
 import type { RegistryLogin } from '../base/registry-login.js'
 import type { Runner } from '../docker/docker.js'
 import type { Inputs } from '../inputs/inputs.js'
@@ -49,6 +50,8 @@ export interface Preflight {
   /** Undefined in a noop run without credentials: nothing in AWS was read. */
   bucket?: BucketState
   stackStatus?: string
+  /** The stack as preflight read it, and when: the change set reuses a read this recent. */
+  stackRead?: KnownStack
   /** The image the stack runs now (its image parameter): where the build cache lives. */
   previousImage?: string
 }

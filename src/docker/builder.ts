@@ -6,8 +6,10 @@
  * buildx driver (whether `--load` is needed), attestation flags, and the build cache plan.
  * docker.ts runs the commands; this module decides how they are called.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import * as log from '../base/log.js'
-import { lastLine, type DockerConfig, type Runner } from './docker.js'
+import { lastLine, userDockerConfigDir, type DockerConfig, type Runner } from './docker.js'
 import { errorMessage } from '../base/errors.js'
 import { parseImageUri } from '../rules/image-ref.js'
 
@@ -58,23 +60,39 @@ export function parseBuildxDriver(inspectOutput: string): string {
 }
 
 /**
+ * Whether a buildx builder other than the context's default is selected: `BUILDX_BUILDER`, or
+ * `docker buildx use` (`buildx/current` in the docker config directory, which the private config
+ * links to the user's). Without one, `docker build` goes through the default builder, whose
+ * driver is always `docker`, so `docker buildx inspect` has nothing to tell.
+ */
+export function builderSelected(env: NodeJS.ProcessEnv): boolean {
+  if (env['BUILDX_BUILDER']) return true
+  return existsSync(join(userDockerConfigDir(env), 'buildx', 'current'))
+}
+
+/**
  * Which builder `docker build` uses: BuildKit or legacy (`docker build --help`), the active
- * buildx builder's driver (`docker buildx inspect`) and the engine's image store (`docker info`).
- * Every probe that fails counts as the plainer answer, so a build then runs with fewer flags.
+ * buildx builder's driver (`docker buildx inspect`, only when a builder is selected: the default
+ * one is the `docker` driver) and the engine's image store (`docker info`). Every probe that
+ * fails counts as the plainer answer, so a build then runs with fewer flags.
  */
 export async function detectBuilder(run: Runner, config?: DockerConfig): Promise<Builder> {
   const env = config?.env
   const buildkit = await supportsAttestationFlags(run, config)
   if (!buildkit) return { buildkit: false, driver: '', containerdStore: false }
+  const selected = builderSelected({ ...process.env, ...env })
   const [inspected, info] = await Promise.all([
-    run('docker', ['buildx', 'inspect'], { silent: true, ...(env ? { env } : {}) }),
+    selected
+      ? run('docker', ['buildx', 'inspect'], { silent: true, ...(env ? { env } : {}) })
+      : undefined,
     run('docker', ['info', '--format', '{{json .DriverStatus}}'], {
       silent: true,
       ...(env ? { env } : {})
     })
   ])
-  const driver = inspected.exitCode === 0 ? parseBuildxDriver(inspected.stdout) : ''
-  if (inspected.exitCode !== 0) log.debug(`docker buildx inspect: ${lastLine(inspected)}`)
+  const driver = inspected?.exitCode === 0 ? parseBuildxDriver(inspected.stdout) : ''
+  if (inspected && inspected.exitCode !== 0)
+    log.debug(`docker buildx inspect: ${lastLine(inspected)}`)
   const containerdStore =
     info.exitCode === 0 && info.stdout.includes('io.containerd.snapshotter.v1')
   return { buildkit, driver: driver || 'docker', containerdStore }

@@ -33,6 +33,7 @@ export async function checkEngine(ctx: FlowContext): Promise<void> {
 export async function runPreflight(ctx: FlowContext, kind: ArtifactKind): Promise<Preflight> {
   const { inputs, aws } = ctx
   // The three reads need nothing from each other: one round trip instead of three.
+  const readAt = ctx.wait.now()
   const [account, bucketRead, stackRead] = await Promise.allSettled([
     getAccountId(aws.sts),
     checkBucket(aws.s3, inputs.bucket, inputs.region),
@@ -72,6 +73,7 @@ export async function runPreflight(ctx: FlowContext, kind: ArtifactKind): Promis
     accountId,
     bucket,
     ...(stack?.StackStatus ? { stackStatus: stack.StackStatus } : {}),
+    stackRead: { stack, readAt },
     ...(previousImage ? { previousImage } : {})
   }
 }

@@ -53,7 +53,7 @@ export async function deployRegion(
   const published = image
     ? await publishImage(region, image)
     : await publishZipArtifact(ctx, region.preflight)
-  const request = changeSetRequest(ctx, published.templateUrl, published.artifact)
+  const request = changeSetRequest(region, published.templateUrl, published.artifact)
   const base = reportBase(ctx, published)
   if (ctx.inputs.mode === 'review') return { ...base, ...(await review(ctx, request)) }
   const deployed = await ctx.phases.run('Deploy stack', () =>
@@ -131,7 +131,7 @@ async function deployWhileDelivering(
     delivery.catch(() => undefined)
     const stack = (async () => {
       const template = await uploadTemplateFile(ctx, requireBucket(region.preflight))
-      const request = changeSetRequest(ctx, template.url, { kind: 'image', ...expected })
+      const request = changeSetRequest(region, template.url, { kind: 'image', ...expected })
       const gate = async (): Promise<void> => {
         log.info(
           `Change set ready after ${seconds()} s; ${review ? 'reported' : 'executed'} once the image is in place.`
@@ -253,8 +253,16 @@ async function deploy(
   }
 }
 
-/** The change set request: parameters, tags, capabilities and CloudFormation's options. */
-function changeSetRequest(ctx: FlowContext, url: string, artifact: BuildArtifact): DeployRequest {
+/**
+ * The change set request: parameters, tags, capabilities and CloudFormation's options, and
+ * preflight's stack read (not made again while it is recent).
+ */
+function changeSetRequest(
+  region: PlannedRegion,
+  url: string,
+  artifact: BuildArtifact
+): DeployRequest {
+  const { ctx } = region
   const { inputs } = ctx
   const values = new Map([...inputs.parameterOverrides, ...filledParameters(artifact, inputs)])
   return {
@@ -284,6 +292,7 @@ function changeSetRequest(ctx: FlowContext, url: string, artifact: BuildArtifact
     ...(inputs.includeNestedStacks ? { includeNestedStacks: true } : {}),
     ...(inputs.express ? { express: { disableRollback: inputs.disableRollback } } : {}),
     noEchoParameters: noEchoParameters(inputs.template),
+    ...(region.preflight.stackRead ? { known: region.preflight.stackRead } : {}),
     onSubmitted: ({ stackId, changeSetId }) => {
       ctx.sink.stack(stackId)
       ctx.sink.changeSet(changeSetId)

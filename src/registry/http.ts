@@ -1,10 +1,12 @@
 /**
  * The Docker Registry HTTP API v2 as the action speaks it: Basic auth with the ECR login, retries
  * on 5xx, 429 and network failures, the registry's `{errors: […]}` bodies, and messages that name
- * the ECR permission a refusal means and never the password. Node's global `fetch`, no SDK.
+ * the ECR permission a refusal means and never the password. The transport is transport.ts's
+ * `nodeFetch` (node:https, already loaded by the SDK), not Node's global `fetch`; no SDK.
  */
 import type { RegistryLogin } from '../base/registry-login.js'
 import { DeployError, errorMessage } from '../base/errors.js'
+import { nodeFetch } from './transport.js'
 
 /** How to reach the registry; the defaults suit ECR. */
 export interface RegistryOptions {
@@ -22,9 +24,9 @@ export interface RegistryHttp {
   options: RegistryOptions
 }
 
-/** The production transport: Node's fetch, HTTPS, the default timeouts and retries. */
+/** The production transport: node:https (transport.ts), the default timeouts and retries. */
 export const DEFAULT_REGISTRY_HTTP: RegistryHttp = {
-  fetch: (input, init) => fetch(input, init),
+  fetch: nodeFetch,
   options: {}
 }
 

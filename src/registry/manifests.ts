@@ -23,6 +23,7 @@ import {
   type RegistryOptions,
   type RegistryRepository
 } from './http.js'
+import { nodeFetch } from './transport.js'
 
 /** Docker image manifest, v2 schema 2 (single platform). */
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
@@ -74,7 +75,7 @@ export async function getManifest(
   login: RegistryLogin,
   repository: string,
   reference: string,
-  fetchImpl: typeof fetch = fetch,
+  fetchImpl: typeof fetch = nodeFetch,
   options: RegistryOptions = {}
 ): Promise<ManifestInfo | undefined> {
   const url = `${options.scheme ?? 'https'}://${login.registry}/v2/${repository}/manifests/${reference}`

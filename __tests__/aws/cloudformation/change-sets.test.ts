@@ -15,7 +15,10 @@ import {
 } from '@aws-sdk/client-cloudformation'
 import 'aws-sdk-client-mock-jest'
 import { createChangeSet } from '../../../src/aws/cloudformation/change-sets.js'
-import type { DeployRequest } from '../../../src/aws/cloudformation/types.js'
+import {
+  KNOWN_STACK_MAX_AGE_MS,
+  type DeployRequest
+} from '../../../src/aws/cloudformation/types.js'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import { rollbackConfiguration } from '../../../src/rules/stack-rules.js'
 import { awsError } from '../../../__fixtures__/aws.js'
@@ -418,6 +421,41 @@ describe('deployStack: stacks that are not ready', () => {
     expect(result.stackStatus).toBe('UPDATE_COMPLETE')
     // Two polls while busy, one while the update runs; each wait starts again at initialPollMs.
     expect(clock.slept).toEqual([500, 750, 500])
+  })
+})
+
+describe("deployStack: preflight's stack read", () => {
+  it('uses a read younger than KNOWN_STACK_MAX_AGE_MS instead of reading the stack again', async () => {
+    describeStacks(stack('UPDATE_IN_PROGRESS'), stack('UPDATE_COMPLETE'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+    const clock = fakeClock()
+    const known = {
+      stack: stack('UPDATE_COMPLETE', { Parameters: PREVIOUS_PARAMETERS }),
+      readAt: clock.now() - KNOWN_STACK_MAX_AGE_MS
+    }
+
+    const result = await deployStack(client, request({ known }), clock)
+
+    expect(callOrder()[0]).not.toBe('DescribeStacksCommand')
+    expect(cfn).toHaveReceivedCommandWith(CreateChangeSetCommand, { ChangeSetType: 'UPDATE' })
+    expect(previousSeen).toEqual([new Set(['CodeImageURI', 'MemorySize'])])
+    expect(result.stackStatus).toBe('UPDATE_COMPLETE')
+  })
+
+  it('reads the stack again when the read is older', async () => {
+    describeStacks(
+      stack('UPDATE_COMPLETE', { Parameters: PREVIOUS_PARAMETERS }),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_COMPLETE')
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [MODIFY_ROLE] }])
+    const clock = fakeClock()
+    const known = { stack: undefined, readAt: clock.now() - KNOWN_STACK_MAX_AGE_MS - 1 }
+
+    await deployStack(client, request({ known }), clock)
+
+    expect(callOrder()[0]).toBe('DescribeStacksCommand')
+    expect(cfn).toHaveReceivedCommandWith(CreateChangeSetCommand, { ChangeSetType: 'UPDATE' })
   })
 })
 

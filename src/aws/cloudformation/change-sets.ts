@@ -29,7 +29,12 @@ import {
 } from '../../rules/stack-rules.js'
 import { readChangeRows } from './changes.js'
 import { requestToken } from './tokens.js'
-import type { ChangeSetResult, DeployRequest } from './types.js'
+import {
+  KNOWN_STACK_MAX_AGE_MS,
+  type ChangeSetResult,
+  type DeployRequest,
+  type KnownStack
+} from './types.js'
 import { describeStack, waitForChangeSet, waitForStack, type WaitOptions } from './wait.js'
 
 /** The stack as it stands once it can take a change set (undefined: there is none). */
@@ -145,14 +150,19 @@ function optionalChangeSetFields(
   return fields
 }
 
-/** Step 1: waits out a busy stack, recreates a ROLLBACK_COMPLETE one, refuses a blocked one. */
+/**
+ * Step 1: waits out a busy stack, recreates a ROLLBACK_COMPLETE one, refuses a blocked one. A
+ * read younger than KNOWN_STACK_MAX_AGE_MS (preflight's) is used as it is, not made again.
+ */
 async function readyStack(
   cfn: CloudFormationClient,
   stackName: string,
   options: WaitOptions,
-  started: number
+  started: number,
+  known?: KnownStack
 ): Promise<ReadyStack> {
-  let stack = await describeStack(cfn, stackName)
+  const fresh = known !== undefined && options.now() - known.readAt <= KNOWN_STACK_MAX_AGE_MS
+  let stack = fresh ? known.stack : await describeStack(cfn, stackName)
   let plan = planStack(stack?.StackStatus, rollbackWasDisabled(stack))
   if (plan.kind === 'wait' && stack) {
     log.info(
@@ -329,7 +339,7 @@ export async function prepareChangeSet(
   options: WaitOptions,
   started: number
 ): Promise<Prepared> {
-  const ready = await readyStack(cfn, request.stackName, options, started)
+  const ready = await readyStack(cfn, request.stackName, options, started, request.known)
   const submitted = await submitChangeSet(cfn, request, ready)
   request.onSubmitted?.(submitted)
   const prepared = await settleChangeSet(cfn, request, ready, submitted, { options, started })

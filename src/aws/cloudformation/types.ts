@@ -47,9 +47,24 @@ export interface DeployRequest {
   express?: { disableRollback: boolean }
   /** Parameters declared NoEcho: their values are never listed among the parameter changes. */
   noEchoParameters?: string[]
+  /**
+   * The stack as a recent DescribeStacks found it (preflight's read; `stack` undefined: it did not
+   * exist) and when (`Date.now()`): used instead of reading it again while it is younger than
+   * KNOWN_STACK_MAX_AGE_MS.
+   */
+  known?: KnownStack
   /** Called once CloudFormation accepted the change set: the stack and change set have ids. */
   onSubmitted?: (ids: { stackId: string; changeSetId: string }) => void
 }
+
+/** A stack read and when it was read (see DeployRequest.known). */
+export interface KnownStack {
+  stack: Stack | undefined
+  readAt: number
+}
+
+/** A stack read younger than this is not read again before the change set (see readyStack). */
+export const KNOWN_STACK_MAX_AGE_MS = 5_000
 
 /** A change set that is ready (or was empty), before anything is executed. */
 export interface ChangeSetResult {
