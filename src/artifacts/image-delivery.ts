@@ -12,8 +12,8 @@ import {
   buildCheckedImage,
   checkRepository,
   createMissingRepository,
-  imageArtifactAt,
   imageArtifactFor,
+  recordImage,
   pushImageArtifact,
   type CheckedImage,
   type ImageArtifact
@@ -179,7 +179,10 @@ export function notPushed(region: string, reason: string): DeployError {
 /** The 'image' is already in this region's repository: deployed as it is, nothing written. */
 function inPlace(ctx: FlowContext, source: SourceImage): ImageArtifact {
   const { ref, digest } = source
-  return imageArtifactAt(ctx, source.location.login.registry, ref.repository, ref.tag, digest)
+  return recordImage(
+    ctx,
+    imageArtifactFor(ctx, source.location.login.registry, ref.repository, ref.tag, digest)
+  )
 }
 
 /** Copies the image from where it is into the region's repository, under the run's tags. */
@@ -203,7 +206,10 @@ async function copyInto(plan: ImagePlan, ctx: FlowContext): Promise<ImageArtifac
     tags,
     sourceGrantee: from.grantee
   })
-  return imageArtifactAt(ctx, login.registry, plan.repository, plan.tag, from.manifest.digest)
+  return recordImage(
+    ctx,
+    imageArtifactFor(ctx, login.registry, plan.repository, plan.tag, from.manifest.digest)
+  )
 }
 
 /** The first region's pushed image and its exact manifest. */

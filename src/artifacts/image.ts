@@ -217,24 +217,19 @@ export interface ImageArtifact {
 }
 
 /**
- * The image at `host/repository` (tagged `tag`, else named by digest only) as the template and
- * the outputs name it; the outputs are set now, since the image is in the registry whatever
- * fails next.
+ * Records an image now in the registry (`imageArtifactFor`) as the outputs name it; they are set
+ * now, since the image is there whatever fails next.
  */
-export function imageArtifactAt(
-  ctx: FlowContext,
-  host: string,
-  repository: string,
-  tag: string | undefined,
-  digest: string
-): ImageArtifact {
-  const artifact = imageArtifactFor(ctx, host, repository, tag, digest)
-  const { imageUri, pinnedUri } = artifact
+export function recordImage(ctx: FlowContext, artifact: ImageArtifact): ImageArtifact {
+  const { imageUri, pinnedUri, digest } = artifact
   ctx.sink.image({ imageUri, imageDigest: digest, imageUriPinned: pinnedUri })
   return artifact
 }
 
-/** The image at `host/repository` as the template will name it, before it is there (pure). */
+/**
+ * The image at `host/repository` (tagged `tag`, else named by digest only) as the template and
+ * the outputs name it (pure).
+ */
 export function imageArtifactFor(
   ctx: FlowContext,
   host: string,
@@ -292,7 +287,10 @@ export async function pushImageArtifact(
       )
     }
   }
-  const artifact = imageArtifactAt(ctx, creds.registry, target.repository, target.tag, digest)
+  const artifact = recordImage(
+    ctx,
+    imageArtifactFor(ctx, creds.registry, target.repository, target.tag, digest)
+  )
   const manifest =
     existing && existing.digest === digest
       ? existing

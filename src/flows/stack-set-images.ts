@@ -6,7 +6,7 @@
  * replication status), and each repository's policy lets the target accounts' Lambda pull it.
  */
 import { deliverImage, type ImagePlan, type PlannedRegion } from '../artifacts/image-delivery.js'
-import { imageArtifactAt, type ImageArtifact } from '../artifacts/image.js'
+import { imageArtifactFor, recordImage, type ImageArtifact } from '../artifacts/image.js'
 import {
   getRepositoryPolicy,
   imageReplicationStatus,
@@ -174,5 +174,8 @@ async function awaitReplication(
     delay = Math.min(wait.maxPollMs * 5, Math.ceil(delay * 1.5))
   }
   const host = ecrRegistryHost({ accountId: region.preflight.accountId, region: name })
-  return imageArtifactAt(region.ctx, host, plan.repository, plan.tag, image.digest)
+  return recordImage(
+    region.ctx,
+    imageArtifactFor(region.ctx, host, plan.repository, plan.tag, image.digest)
+  )
 }
