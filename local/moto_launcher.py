@@ -8,7 +8,8 @@ Usage: python3 local/moto_launcher.py [--host 127.0.0.1] [--port 0] [--port-file
 to --port-file (and printed) once the server accepts connections, so the
 caller has no race between picking a port and binding it.
 
-Patches (each one is small and documented in local/README.md):
+Patches (each one is small and documented in local/README.md; 8 lives in moto_ecr_mirror.py and
+10 in moto_stack_sets.py, beside this file):
 
 1. ChangeSet.apply (CloudFormation): moto applies a change set's resources but
    never rebuilds the stack's template_dict / OutputMap / parameters, so a
@@ -289,71 +290,6 @@ def accept_archive_rules() -> None:
         "sinceImagePulled",
         "sinceImageTransitioned",
     }
-def patch_stack_sets() -> None:
-    """Patch 10: stack set instances as real, AWS-named stacks that follow UpdateStackSet."""
-    from moto.cloudformation import models as cfm
-    from moto.moto_api._internal import mock_random
-
-    instance_class = cfm.StackInstance
-    if getattr(instance_class.__init__, "_local_world_patched", False):
-        return
-    orig_init = instance_class.__init__
-
-    def init(self, account_id, region_name, stackset_id, stack_name, name, template, parameters, permission_model):  # type: ignore[no-untyped-def]
-        if permission_model != "SELF_MANAGED":
-            return orig_init(self, account_id, region_name, stackset_id, stack_name, name, template, parameters, permission_model)
-        self.account_id = account_id
-        self.region_name = region_name
-        self.stackset_id = stackset_id
-        self.stack_name = stack_name
-        self.name = name
-        self.template = template
-        self.parameters = parameters or []
-        self.permission_model = permission_model
-        if isinstance(parameters, dict):
-            params = parameters
-        else:
-            params = {p["ParameterKey"]: p["ParameterValue"] for p in parameters or []}
-        backend = cfm.cloudformation_backends[account_id][region_name]
-        self.stack = backend.create_stack(
-            name=f"StackSet-{name}-{mock_random.uuid4()}", template=template, parameters=params
-        )
-
-    orig_to_dict = instance_class.to_dict
-
-    def to_dict(self):  # type: ignore[no-untyped-def]
-        out = orig_to_dict(self)
-        if self.permission_model == "SELF_MANAGED":
-            out["StackId"] = self.stack.stack_id
-        return out
-
-    orig_update = cfm.StackSet.update
-
-    def update(self, template, description, parameters, tags, admin_role, execution_role, accounts, regions, operation_id):  # type: ignore[no-untyped-def]
-        operation = orig_update(self, template, description, parameters, tags, admin_role, execution_role, accounts, regions, operation_id)
-        self.instances.template = self.template
-        self.instances.parameters = self.parameters
-        targets = [
-            i
-            for i in self.instances.stack_instances
-            if (not accounts or i.account_id in accounts) and (not regions or i.region_name in regions)
-        ]
-        params = [{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()]
-        for instance in targets:
-            if instance.permission_model != "SELF_MANAGED":
-                continue
-            backend = cfm.cloudformation_backends[instance.account_id][instance.region_name]
-            backend.update_stack(name=instance.stack.name, template=self.template, role_arn=None, parameters=params, tags=None)
-            instance.template = self.template
-        operation["Instances"] = [{i.account_id: i.region_name} for i in targets]
-        return operation
-
-    init._local_world_patched = True  # type: ignore[attr-defined]
-    instance_class.__init__ = init
-    instance_class.to_dict = to_dict
-    cfm.StackSet.update = update
-
-
 def set_default_account(account_id: str) -> None:
     """Patch 7: moto answers requests with keys it did not issue as `account_id`."""
     if not (len(account_id) == 12 and account_id.isdigit()):
@@ -362,75 +298,6 @@ def set_default_account(account_id: str) -> None:
 
     # get_account_id_from() (the access key -> account lookup) falls back to this global.
     iam_models.DEFAULT_ACCOUNT_ID = account_id
-
-
-def mirror_push(event: dict, ca_file: str) -> str:
-    """Patch 8: records one registry push event in moto's ECR backend; returns what it did."""
-    import json
-    import re
-    import ssl
-    import urllib.request
-
-    from moto.ecr.models import Image, ecr_backends
-
-    target = event.get("target", {})
-    url = target.get("url", "")
-    match = re.match(r"^https://(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/", url)
-    if event.get("action") != "push" or match is None or "digest" not in target:
-        return "ignored"
-    account, region = match.groups()
-    backend = ecr_backends[account][region]
-    name, digest, tag = target.get("repository"), target["digest"], target.get("tag")
-    repository = backend.repositories.get(name)
-    if repository is None:
-        return f"ignored: no ECR repository {name} in {account} {region}"
-    request = urllib.request.Request(url, headers={"Accept": target.get("mediaType", "*/*")})
-    token = __import__("base64").b64encode(f"AWS:{account}-auth-token".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    context = ssl.create_default_context(cafile=ca_file)
-    with urllib.request.urlopen(request, context=context, timeout=10) as response:
-        manifest = response.read().decode("utf-8")
-    json.loads(manifest)
-    if tag:
-        for other in repository.images:
-            if tag in other.image_tags and other.get_image_digest() != digest:
-                other.remove_tag(tag)
-                if not other.image_tags:
-                    other.image_tag = None
-    image = next((i for i in repository.images if i.get_image_digest() == digest), None)
-    if image is None:
-        image = Image(account, tag, manifest, name, target.get("mediaType"), digest)
-        repository.images.append(image)
-    elif tag:
-        image.update_tag(tag)
-    return f"recorded {account} {region} {name}@{digest} {tag or '(untagged)'}"
-
-
-def start_ecr_mirror(address: str, ca_file: str) -> None:
-    """Patch 8: the listener the registries send their notifications to."""
-    import json
-
-    from werkzeug.serving import make_server
-    from werkzeug.wrappers import Request, Response
-
-    host, port = address.rsplit(":", 1)
-
-    @Request.application
-    def app(request):  # type: ignore[no-untyped-def]
-        try:
-            envelope = json.loads(request.get_data() or b"{}")
-        except ValueError:
-            return Response("not JSON", status=400)
-        for event in envelope.get("events", []):
-            try:
-                print(f"ecr-mirror: {mirror_push(event, ca_file)}", flush=True)
-            except Exception:  # the registry retries a failed delivery; log and go on
-                traceback.print_exc()
-        return Response("", status=200)
-
-    server = make_server(host, int(port), app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"moto_launcher: ECR mirror listening on http://{address}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -449,10 +316,14 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_patches()
     accept_archive_rules()
+    from moto_stack_sets import patch_stack_sets  # beside this file (patch 10)
+
     patch_stack_sets()
     if args.default_account:
         set_default_account(args.default_account)
     if args.ecr_mirror:
+        from moto_ecr_mirror import start_ecr_mirror  # beside this file (patch 8)
+
         start_ecr_mirror(args.ecr_mirror, args.ecr_mirror_ca or "")
 
     from werkzeug.serving import make_server
