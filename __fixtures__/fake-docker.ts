@@ -35,6 +35,10 @@ export interface FakeDockerOptions {
   pushFail?: boolean
   /** The digest `push` reports (a loopback registry holds an image of that digest). */
   pushDigest?: string
+  /** `--iidfile` gets the config digest, as buildx writes it when the engine reports one. */
+  iidConfig?: boolean
+  /** The first this many pushes find the tag moved to another build's image, and push that. */
+  retagBeforePush?: number
   /** `docker build` is BuildKit's (buildx); the legacy builder otherwise. */
   buildkit?: boolean
   /** The active buildx builder's driver (with `buildkit`); `docker` when unset. */
@@ -69,6 +73,8 @@ const SETTINGS = [
   'FAKE_DOCKER_PUSH_FAIL_ONCE',
   'FAKE_DOCKER_PUSH_FAIL',
   'FAKE_DOCKER_PUSH_DIGEST',
+  'FAKE_DOCKER_RETAG_BEFORE_PUSH',
+  'FAKE_DOCKER_IID_CONFIG',
   'FAKE_DOCKER_BUILDKIT',
   'FAKE_DOCKER_BUILDX_DRIVER',
   'FAKE_DOCKER_CONTAINERD_STORE'
@@ -96,6 +102,8 @@ export function installFakeDocker(options: FakeDockerOptions = {}): FakeDocker {
   set('FAKE_DOCKER_PUSH_FAIL_ONCE', flag(options.pushFailOnce))
   set('FAKE_DOCKER_PUSH_FAIL', flag(options.pushFail))
   set('FAKE_DOCKER_PUSH_DIGEST', options.pushDigest)
+  set('FAKE_DOCKER_RETAG_BEFORE_PUSH', options.retagBeforePush?.toString())
+  set('FAKE_DOCKER_IID_CONFIG', flag(options.iidConfig))
   // Left as they are unless asked: some tests set FAKE_DOCKER_BUILDKIT themselves.
   if (options.buildkit !== undefined) set('FAKE_DOCKER_BUILDKIT', flag(options.buildkit))
   set('FAKE_DOCKER_BUILDX_DRIVER', options.buildxDriver)

@@ -28,7 +28,6 @@ import {
   harness,
   IMAGE_URI,
   installRunHarness,
-  LOCAL_TAG,
   readOutputs,
   REGION,
   REGISTRY,
@@ -150,10 +149,11 @@ describe('image tags and digest pinning', () => {
     await runAction()
 
     expect(failure()).toBeUndefined()
+    const id = fake.images()[0]?.id ?? 'none'
     expect(fake.callsOf('tag').map((c) => c.argv)).toEqual([
-      ['tag', LOCAL_TAG, IMAGE_URI],
-      ['tag', LOCAL_TAG, `${REGISTRY}/hello-service:v1.2.3`],
-      ['tag', LOCAL_TAG, `${REGISTRY}/hello-service:stable`]
+      ['tag', id, IMAGE_URI],
+      ['tag', id, `${REGISTRY}/hello-service:v1.2.3`],
+      ['tag', id, `${REGISTRY}/hello-service:stable`]
     ])
     expect(fake.callsOf('push').map((c) => c.argv)).toEqual([
       ['push', IMAGE_URI],

@@ -29,7 +29,7 @@ import {
   setInputs,
   useDocker
 } from '../../__fixtures__/run-harness.js'
-import type { Runner } from '../../src/docker/docker.js'
+import type { Runner } from '../../src/docker/runner.js'
 import { DOCKER_MANIFEST_LIST } from '../../src/registry/manifests.js'
 
 installRunHarness()

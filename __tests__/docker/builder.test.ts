@@ -1,13 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import { BUILD_ARGV_START, buildRequest, useDockerTest } from '../../__fixtures__/docker.js'
 import type { FakeDocker } from '../../__fixtures__/fake-docker.js'
-import {
-  buildArgv,
-  buildImage,
-  execRunner,
-  type BuildRequest,
-  type Runner
-} from '../../src/docker/docker.js'
+import { buildArgv, buildImage, type BuildRequest } from '../../src/docker/docker.js'
+import { execRunner, type Runner } from '../../src/docker/runner.js'
 import { supportsAttestationFlags } from '../../src/docker/builder.js'
 import { DeployError } from '../../src/base/errors.js'
 

@@ -8,13 +8,13 @@ import {
   buildImage,
   checkDockerEngine,
   createDockerConfig,
-  execRunner,
   inspectImage,
   login,
   pushImage,
   tagImage,
   type DockerConfig
 } from '../../src/docker/docker.js'
+import { execRunner } from '../../src/docker/runner.js'
 import { DeployError } from '../../src/base/errors.js'
 import { HOSTILE, HOSTILE_ROWS, injectedCommands } from '../../__fixtures__/untrusted.js'
 
@@ -97,8 +97,8 @@ describe('buildImage', () => {
     expect(iidFile).toMatch(/oci-stack-deploy-build-.+\/iid$/)
     expect(existsSync(iidFile)).toBe(false)
     expect(built.imageId).toMatch(/^sha256:[a-f0-9]{64}$/)
-    // By the tag: on the containerd image store the iid (a config digest) names no image.
-    expect(inspect?.argv).toEqual(['image', 'inspect', 'sparta/hello:b1'])
+    // By the id the build wrote, not the tag another build beside it may move.
+    expect(inspect?.argv).toEqual(['image', 'inspect', built.imageId])
     expect(built).toEqual({
       localTag: 'sparta/hello:b1',
       imageId: built.imageId,
@@ -108,6 +108,19 @@ describe('buildImage', () => {
       architecture: 'amd64',
       os: 'linux'
     })
+  })
+
+  it('reads the image by its tag when the id the build wrote names no image', async () => {
+    const docker = useFake({ buildkit: true, containerdStore: true, iidConfig: true })
+    const built = await buildImage(execRunner, request)
+
+    const inspects = docker.callsOf('image').map((c) => c.argv)
+    expect(inspects).toEqual([
+      ['image', 'inspect', built.configDigest],
+      ['image', 'inspect', 'sparta/hello:b1']
+    ])
+    expect(built.imageId).toBe(docker.images()[0]?.id)
+    expect(built.imageId).not.toBe(built.configDigest)
   })
 
   it("streams the build output and does not treat the legacy builder's warning as failure", async () => {

@@ -13,13 +13,13 @@ import {
   buildImage,
   configDigestFromMetadata,
   createDockerConfig,
-  execRunner,
   login,
   pushImage,
   tagImage,
   type BuildRequest,
   type DockerConfig
 } from '../../src/docker/docker.js'
+import { execRunner } from '../../src/docker/runner.js'
 import {
   cacheLocation,
   canExportCache,

@@ -100,11 +100,12 @@ describe('deploy mode', () => {
       expect.stringMatching(/\/iid$/),
       join(harness.workspace, 'service')
     ])
-    // By the tag: on the containerd image store the iid (a config digest) names no image.
-    expect(inspect?.argv).toEqual(['image', 'inspect', LOCAL_TAG])
+    // By the id the build wrote, not the local tag another build beside it may move.
+    const id = fake.images()[0]?.id ?? 'none'
+    expect(inspect?.argv).toEqual(['image', 'inspect', id])
     expect(login?.argv).toEqual(['login', '--username', 'AWS', '--password-stdin', REGISTRY])
     expect(login?.stdin).toBe(PASSWORD)
-    expect(tag?.argv).toEqual(['tag', LOCAL_TAG, IMAGE_URI])
+    expect(tag?.argv).toEqual(['tag', id, IMAGE_URI])
     expect(push?.argv).toEqual(['push', IMAGE_URI])
     expect(push?.dockerConfig).toBe(login?.dockerConfig)
     expect(login?.dockerConfig).toMatch(/oci-stack-deploy-docker-/)
@@ -516,6 +517,35 @@ describe('change set while the image travels', () => {
     expect(cfn.commandCalls(DeleteChangeSetCommand).map((c) => c.args[0].input)).toEqual([
       { ChangeSetName: CHANGE_SET_ID, StackName: STACK_ID }
     ])
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
+  })
+
+  it("tags from the build's own id and pushes again when another build on the engine re-tagged it", async () => {
+    const fake = useDocker({ buildkit: true, containerdStore: true, retagBeforePush: 1 })
+    await runAction()
+
+    expect(failure()).toBeUndefined()
+    const ours = fake.images()[0]?.id ?? ''
+    expect(readOutputs()['image-digest']).toBe(ours)
+    expect(fake.callsOf('push')).toHaveLength(2)
+    expect(fake.callsOf('tag').map((c) => c.argv[1])).toEqual([ours, ours])
+    expect(harness.stdout.lines()).toContainEqual(
+      expect.stringMatching(
+        /^::warning::docker push sent \S+ as sha256:\w+, not sha256:\w+ as the build reported: another build on this Docker engine re-tagged it meanwhile\. Tagging and pushing again\.$/
+      )
+    )
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(1)
+  })
+
+  it('gives up after three pushes of another build, deleting the change set it made', async () => {
+    cfn.on(DeleteChangeSetCommand).resolves({})
+    useDocker({ buildkit: true, containerdStore: true, retagBeforePush: 3 })
+    await runAction()
+
+    expect(failure()).toMatch(
+      /^docker push gave \S+ digest sha256:\w+, not sha256:\w+ as the build reported, in 3 attempts: another build on this Docker engine keeps re-tagging it\./
+    )
+    expect(cfn.commandCalls(DeleteChangeSetCommand)).toHaveLength(1)
     expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0)
   })
 

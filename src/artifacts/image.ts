@@ -256,7 +256,8 @@ export async function pushImageArtifact(
   const imageUri = formatImageUri(creds.registry, target)
   const push = async (reference: string): Promise<string> => {
     await registry.login()
-    await tagImage(runner, built.localTag, reference)
+    // From the id, not the local tag: a build beside ours on this engine may have re-tagged it.
+    await tagImage(runner, built.imageId || built.localTag, reference)
     return pushImage(runner, registry.config(), reference, () => registry.relogin())
   }
 
@@ -267,26 +268,14 @@ export async function pushImageArtifact(
     target.tag,
     'see if it is already there'
   )
-  let digest: string
   // With a digest known at build time the change set already names it: only that one will do.
   const expected = built.manifestDigest
-  if (
+  const holds =
     existing &&
     existing.configDigest === built.configDigest &&
     (expected === undefined || existing.digest === expected)
-  ) {
-    log.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
-    digest = existing.digest
-  } else {
-    log.info(`Pushing ${imageUri}`)
-    digest = await push(imageUri)
-    log.info(`Pushed ${imageUri} (${digest})`)
-    if (expected !== undefined && digest !== expected) {
-      throw new DeployError(
-        `docker push gave ${imageUri} digest ${digest}, not ${expected} as the build reported; the change set names the build's digest, so it is not executed. Deploy again.`
-      )
-    }
-  }
+  if (holds) log.info(`${imageUri} already holds this image (${existing.digest}); nothing to push.`)
+  const digest = holds ? existing.digest : await pushOurs(imageUri, expected, push)
   const artifact = recordImage(
     ctx,
     imageArtifactFor(ctx, creds.registry, target.repository, target.tag, digest)
@@ -312,6 +301,36 @@ export async function pushImageArtifact(
   }
   return { ...artifact, location: { login: creds, repository: target.repository } }
 }
+
+/**
+ * Pushes; where the build reported its manifest digest (the containerd store), until the pushed
+ * digest is that one: another build on the same engine (a parallel job on a shared runner) may
+ * move the tag between our `docker tag` and the push, and `docker push` sends whatever the tag
+ * names then. (The classic store makes the manifest in the push: nothing to compare it with.)
+ */
+async function pushOurs(
+  imageUri: string,
+  expected: string | undefined,
+  push: (reference: string) => Promise<string>
+): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    log.info(`Pushing ${imageUri}`)
+    const digest = await push(imageUri)
+    log.info(`Pushed ${imageUri} (${digest})`)
+    if (expected === undefined || digest === expected) return digest
+    if (attempt === PUSH_ATTEMPTS) {
+      throw new DeployError(
+        `docker push gave ${imageUri} digest ${digest}, not ${expected} as the build reported, in ${PUSH_ATTEMPTS} attempts: another build on this Docker engine keeps re-tagging it. The change set names the build's digest, so it is not executed. Give concurrent jobs on one runner different 'build-id's (or stack names), or one concurrency group (docs/WORKFLOWS.md#concurrency).`
+      )
+    }
+    log.warning(
+      `docker push sent ${imageUri} as ${digest}, not ${expected} as the build reported: another build on this Docker engine re-tagged it meanwhile. Tagging and pushing again.`
+    )
+  }
+}
+
+/** Pushes of one tag before a tag that keeps moving to another build fails the run. */
+const PUSH_ATTEMPTS = 3
 
 /**
  * A manifest from the registry; undefined when it is not there, null when the registry could not

@@ -1,5 +1,6 @@
 /**
- * docker/: every docker CLI call (docker.ts) and the builder probe (builder.ts).
+ * docker/: every docker CLI call (docker.ts), how it runs (runner.ts) and the builder probe
+ * (builder.ts).
  * May import: rules/, base/.
  *
  * Which builder `docker build` reaches and what it can do: BuildKit or the legacy builder, the
@@ -9,7 +10,8 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import * as log from '../base/log.js'
-import { lastLine, userDockerConfigDir, type DockerConfig, type Runner } from './docker.js'
+import { lastLine, userDockerConfigDir, type DockerConfig } from './docker.js'
+import type { Runner } from './runner.js'
 import { errorMessage } from '../base/errors.js'
 import { parseImageUri } from '../rules/image-ref.js'
 

@@ -4,70 +4,12 @@
  * a shell.
  */
 import * as log from '../base/log.js'
-import { getExecOutput } from '@actions/exec'
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DeployError, errorMessage } from '../base/errors.js'
+import { DeployError } from '../base/errors.js'
 import type { RegistryLogin } from '../base/registry-login.js'
-
-/** What a finished command returned. */
-export interface RunResult {
-  exitCode: number
-  stdout: string
-  stderr: string
-}
-
-export interface RunOptions {
-  /** Written to the child's stdin (the registry password goes here, never in argv). */
-  input?: Buffer
-  /** Extra environment on top of the action's own. */
-  env?: Record<string, string>
-  /** Stream the child's output into the log (default) or keep it quiet. */
-  silent?: boolean
-}
-
-/** Runs a command with an argv array. */
-export type Runner = (command: string, args: string[], options?: RunOptions) => Promise<RunResult>
-
-/**
- * The production runner: `@actions/exec` with the exit code checked by the caller, its raw echo
- * off; the command line and the output are printed through the log (base/untrusted.ts).
- */
-export const execRunner: Runner = async (command, args, options = {}) => {
-  log.debug(`run: ${command} ${JSON.stringify(args)}`)
-  const echo = !(options.silent ?? false)
-  if (echo) log.printCommand(command, args)
-  const out = new log.LineEcho()
-  const err = new log.LineEcho()
-  try {
-    return await getExecOutput(command, args, {
-      ignoreReturnCode: true,
-      silent: true,
-      ...(echo ? { listeners: { stdout: out.write, stderr: err.write } } : {}),
-      ...(options.input === undefined ? {} : { input: options.input }),
-      // Always explicit, so the child sees `process.env` as this code sees it (a test runner may
-      // hand the code its own copy), not the environment Node started with.
-      env: { ...stringEnv(process.env), ...options.env }
-    })
-  } catch (error) {
-    if (/Unable to locate executable file/.test(errorMessage(error))) {
-      throw new DeployError(
-        `'${command}' is not installed or not on PATH: this action needs the docker CLI and a running Docker engine (GitHub's ubuntu runners have both).`
-      )
-    }
-    throw error
-  } finally {
-    out.flush()
-    err.flush()
-  }
-}
-
-function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const result: Record<string, string> = {}
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) result[key] = value
-  return result
-}
+import type { Runner, RunResult } from './runner.js'
 
 function failure(what: string, result: RunResult): DeployError {
   const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n')
@@ -199,8 +141,7 @@ export async function buildImage(
     const manifestDigest = request.containerdStore
       ? digestFromMetadata(metadata, 'containerimage.digest')
       : ''
-    const inspected = await inspectImage(run, request.localTag)
-    const imageId = inspected.id || iid
+    const { inspected, imageId } = await inspectBuilt(run, manifestDigest || iid, request.localTag)
     return {
       ...(manifestDigest ? { manifestDigest } : {}),
       localTag: request.localTag,
@@ -214,6 +155,25 @@ export async function buildImage(
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * The built image read by the id this build reported, not by its tag: another build beside it on
+ * the engine may re-tag it meanwhile. The id is the manifest digest on the containerd store (its
+ * image id); buildx's iid file may hold the config digest there, which names no image: then, as
+ * when no id was written, by the tag.
+ */
+async function inspectBuilt(
+  run: Runner,
+  id: string,
+  localTag: string
+): Promise<{ inspected: Inspected; imageId: string }> {
+  if (id !== '') {
+    const inspected = await inspectImage(run, id).catch(() => undefined)
+    if (inspected) return { inspected, imageId: id }
+  }
+  const inspected = await inspectImage(run, localTag)
+  return { inspected, imageId: inspected.id }
 }
 
 interface Inspected {
