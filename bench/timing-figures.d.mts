@@ -4,11 +4,15 @@ export interface TimingModel {
   changeSet: number
   configure: number
   stabilise: number
+  /** 0…jitter s more for each change set and operation (the proxy draws it) */
+  jitter?: number
 }
 
 export interface TimingFigures {
   wall: number
   startToExecute: number
+  /** the change set's own time under the model (ms) */
+  changeSetMs: number
   delivery: number
   overlapped: boolean
   express: boolean
@@ -29,7 +33,16 @@ export declare const TIMING_TARGET: {
 
 export declare function timingRun(input: {
   run: { timing: { spawnedAt: number; exitedAt: number }; stdout: string }
-  proxyLog: Array<{ time: string; ms: number; operation: string; status: number }>
+  proxyLog: Array<{
+    time: string
+    ms: number
+    operation: string
+    status: number
+    /** CreateChangeSet: when the proxy makes it ready (epoch ms) */
+    modelReady?: number
+    /** ExecuteChangeSet: when the proxy ends the operation (epoch ms) */
+    modelEnd?: number
+  }>
   dockerLog?: string
   model: TimingModel
 }): TimingFigures

@@ -28,13 +28,19 @@ export function timingRun({ run, proxyLog, dockerLog = '', model }) {
   const createChangeSet = calls.find((c) => c.operation === 'CreateChangeSet')
   const express = /in express mode/.test(run.stdout)
   const stackSeconds = model.configure + (express ? 0 : model.stabilise)
-  const settledAt = execute ? execute.end + stackSeconds * 1000 : NaN
+  // When the proxy ended them (with its jitter); older logs: from the model's seconds.
+  const settledAt = execute ? (execute.modelEnd ?? execute.end + stackSeconds * 1000) : NaN
   const inPlace = /Image in place after ([\d.]+) s/.exec(run.stdout)
   const before = createChangeSet ? docker.filter((d) => d.start < createChangeSet.start) : docker
   // CloudFormation's own time (the model's T₁, and T₂ + T₃ after the execute) is not ours either.
   const modelled = [
     ...(createChangeSet
-      ? [[createChangeSet.end, createChangeSet.end + model.changeSet * 1000]]
+      ? [
+          [
+            createChangeSet.end,
+            createChangeSet.modelReady ?? createChangeSet.end + model.changeSet * 1000
+          ]
+        ]
       : []),
     ...(execute ? [[execute.end, settledAt]] : [])
   ]
@@ -42,6 +48,10 @@ export function timingRun({ run, proxyLog, dockerLog = '', model }) {
   return {
     wall: exitedAt - spawnedAt,
     startToExecute: execute ? execute.end - spawnedAt : NaN,
+    changeSetMs: createChangeSet
+      ? (createChangeSet.modelReady ?? createChangeSet.end + model.changeSet * 1000) -
+        createChangeSet.end
+      : NaN,
     delivery: inPlace ? Number(inPlace[1]) * 1000 : NaN,
     overlapped: inPlace !== null,
     express,
@@ -74,7 +84,10 @@ const sec = (v) => (Number.isFinite(v) ? `${(v / 1000).toFixed(2)} s` : 'n/a')
  * `express`); `nodeStart` ms; `model`: the timing rule's seconds; `engine`: legacy | buildkit.
  */
 export function timingRows({ m, nodeStart, model, engine }) {
-  const changeSet = model.changeSet * 1000
+  // The change set's own time under the model (its jitter included), median.
+  const changeSet = Number.isFinite(m.standard.changeSetMs)
+    ? m.standard.changeSetMs
+    : model.changeSet * 1000
   const bound = Math.max(m.standard.delivery, changeSet) + TIMING_TARGET.executeSlack * 1000
   // In sequence the copy would come before the change set: all of it added to start → execute.
   const sequence = m.standard.startToExecute + m.standard.delivery
@@ -138,7 +151,8 @@ ${meta.date}; ${meta.load}.
 Under the fault proxy's timing model (\`{"timing": ${JSON.stringify(model)}}\`, seconds; defaults and their
 sources in docs/RELIABILITY.md#cloudformations-timing-the-timing-rule): change sets take T₁ = ${model.changeSet} s,
 each resource T₂ = ${model.configure} s to configure and T₃ = ${model.stabilise} s more to stabilise (not in express
-mode). Each run: a build deploy of the bench service (its docker calls), then two promotes of the image it pushed to
+mode), each change set and each operation ${model.jitter ?? 0} s more at most (a random part: when one ends falls
+anywhere between two polls, as on AWS). Each run: a build deploy of the bench service (its docker calls), then two promotes of the image it pushed to
 another repository (the digest is known: the change set is made while the image is copied), one standard and one
 with \`express: true\`. "Own overhead": wall time during which no docker and no AWS call ran (node start-up, our
 work, our sleeps); node start-up is \`node -e\` in the same environment.

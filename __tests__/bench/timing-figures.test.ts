@@ -38,6 +38,20 @@ describe('timingRun', () => {
     // Busy: docker 0.1-0.2, the calls, T1 after the CreateChangeSet and T2 + T3 after the execute.
     expect(figures.own).toBeCloseTo(15_200 - (100 + 20 + 5020 + 20 + 9020), 0)
   })
+  it('takes when the proxy ended the change set and the operation from its log (jitter)', () => {
+    const figures = timingRun({
+      run: { timing: { spawnedAt: T0, exitedAt: T0 + 16_000 }, stdout: '' },
+      proxyLog: [
+        { ...call('CreateChangeSet', 0.5), modelReady: T0 + 6_120 },
+        { ...call('ExecuteChangeSet', 6.2), modelEnd: T0 + 15_900 }
+      ],
+      model: { ...MODEL, jitter: 1 }
+    })
+    expect(figures.changeSetMs).toBe(5600)
+    expect(figures.settleToExit).toBe(100)
+    // Busy: the two calls, the change set until it was ready, the operation until it ended.
+    expect(figures.own).toBeCloseTo(16_000 - (5620 + 20 + 9680), 0)
+  })
 })
 
 describe('timingRows', () => {

@@ -156,6 +156,8 @@ describe('two deploys of one stack overlapping', () => {
       { env: { AWS_ENDPOINT_URL_CLOUDFORMATION: worldEnv().LOCAL_MOTO_URL } }
     )
     expectSuccess(b)
+    // B is done: end A's held reads now rather than after the 45 s (its wait sees B's change set).
+    await clearFaults()
     const first = await a
 
     expect(first.exitCode).not.toBe(0)

@@ -537,6 +537,20 @@ describe("timing (CloudFormation's own time)", () => {
     }
   )
 
+  it('adds up to `jitter` s to the change set, and logs when it is ready', async () => {
+    await addRule({ timing: { changeSetPending: 0, changeSet: 0.4, jitter: 0.4 } })
+    await call('CreateChangeSet', { StackName: 'app', ChangeSetName: 'cs' })
+    const entry = (await faultLog()).find((e) => e['operation'] === 'CreateChangeSet')
+    const made = Date.parse(String(entry?.['time']))
+    const ready = Number(entry?.['modelReady'])
+    expect(ready - made).toBeGreaterThanOrEqual(400)
+    expect(ready - made).toBeLessThanOrEqual(800 + 50)
+    await sleep(Math.max(0, ready - Date.now() - 250))
+    expect(await changeSetStatus()).toBe('CREATE_IN_PROGRESS')
+    await sleep(Math.max(0, ready - Date.now() + 50))
+    expect(await changeSetStatus()).toBe('CREATE_COMPLETE')
+  })
+
   it('refuses a negative time', async () => {
     expect((await addRule({ timing: { configure: -1 } })).status).toBe(400)
   })

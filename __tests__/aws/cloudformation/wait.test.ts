@@ -5,12 +5,15 @@
 import { describe, expect, it } from '@jest/globals'
 import {
   CancelUpdateStackCommand,
+  CloudFormationClient,
   DescribeChangeSetCommand,
   DescribeStacksCommand,
   type DescribeChangeSetCommandInput,
   ExecuteChangeSetCommand
 } from '@aws-sdk/client-cloudformation'
+import { mockClient } from 'aws-sdk-client-mock'
 import 'aws-sdk-client-mock-jest'
+import { waitForChangeSet } from '../../../src/aws/cloudformation/wait.js'
 import { deleteStack } from '../../../src/aws/cloudformation/delete.js'
 import { deployStack } from '../../../src/aws/cloudformation/execute.js'
 import { awsError } from '../../../__fixtures__/aws.js'
@@ -287,5 +290,29 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
       `Stack ${STACK_ID} still read UPDATE_COMPLETE, as before this run's change, after waiting 1 minute (timeout-minutes): CloudFormation's reads never showed the operation start or end. Check the stack's events in the console before deploying again.`
     )
     expect(cfn).not.toHaveReceivedCommand(CancelUpdateStackCommand)
+  })
+})
+
+describe('poll cadence', () => {
+  it('counts the time a poll takes in the interval, so polls start at the chosen rate', async () => {
+    const cfn = mockClient(CloudFormationClient)
+    const clock = { ...fakeClock(60_000), initialPollMs: 500, maxPollMs: 500 }
+    let reads = 0
+    cfn.on(DescribeChangeSetCommand).callsFake(async () => {
+      await clock.sleep(200) // the call itself takes 0.2 s
+      return { Status: ++reads < 3 ? 'CREATE_IN_PROGRESS' : 'CREATE_COMPLETE' }
+    })
+    const cs = await waitForChangeSet(
+      new CloudFormationClient({ region: 'eu-west-1' }),
+      'arn:cs',
+      'stack',
+      'cs',
+      clock,
+      clock.now()
+    )
+    expect(cs.Status).toBe('CREATE_COMPLETE')
+    // 0.2 s of call, then 0.3 s of sleep: one poll every 0.5 s.
+    expect(clock.slept).toEqual([200, 300, 200, 300, 200])
+    cfn.restore()
   })
 })

@@ -3,7 +3,8 @@
 // tests that need it add one.
 //
 //   {"timing":{}}   every field optional, defaults below (seconds):
-//   {"timing":{"changeSetPending":0.5,"changeSet":5,"configure":4,"stabilise":5,"region":"…"}}
+//   {"timing":{"changeSetPending":0.5,"changeSet":5,"configure":4,"stabilise":5,"jitter":0,
+//                "region":"…"}}
 //
 //   Change sets: for "changeSet" seconds after a CreateChangeSet answered 200, DescribeChangeSet
 //   says CREATE_PENDING (the first "changeSetPending" seconds), then CREATE_IN_PROGRESS, with
@@ -15,6 +16,10 @@
 //   Meanwhile DescribeStacks shows <type>_IN_PROGRESS, and DescribeStackEvents shows the
 //   operation's events as they happen: *_IN_PROGRESS at once, a resource's end at T₂ (+T₃), the
 //   stack's own end when the operation ends. GET /__faults/rules shows the operations under way.
+//   "jitter" adds a random 0…jitter s to each change set's and each operation's time, so that when
+//   it ends falls anywhere between a client's polls, as on AWS, whose times are not whole seconds
+//   (the bench sets it; 0 keeps tests exact). The log entry of a CreateChangeSet carries
+//   `modelReady` and that of an ExecuteChangeSet `modelEnd` (epoch ms): when they end.
 //
 // Defaults (sources in docs/RELIABILITY.md "CloudFormation's timing", research in issue 23):
 //   changeSet 5 s: the AWS CLI polls change sets every 5 s because "Changeset creation should be
@@ -27,7 +32,7 @@
 import { stackNameOf, rewriteStackStatus } from '../cloudformation.mjs'
 import { inRegion, regionOf } from '../match.mjs'
 
-const DEFAULTS = { changeSetPending: 0.5, changeSet: 5, configure: 4, stabilise: 5 }
+const DEFAULTS = { changeSetPending: 0.5, changeSet: 5, configure: 4, stabilise: 5, jitter: 0 }
 
 /** Change sets by name: when created, its stack's operation type, and whether express. */
 const changeSets = new Map()
@@ -135,7 +140,7 @@ export const timing = {
     const now = Date.now()
     if (operation === 'DescribeChangeSet') {
       const made = changeSets.get(changeSetName(param(call.body, 'ChangeSetName')))
-      if (!made || now - made.at >= rule.timing.changeSet * 1000) return
+      if (!made || now >= made.ready) return
       const pending = now - made.at < rule.timing.changeSetPending * 1000
       call.patches.push((text, contentType) => {
         call.entry.held = true
@@ -171,9 +176,13 @@ export const timing = {
     if (!rule || up.statusCode !== 200) return
     const { operation } = call.info
     const at = Date.parse(call.entry.time)
+    const jitter = () => Math.random() * rule.timing.jitter * 1000
     if (operation === 'CreateChangeSet') {
+      const made = Date.now()
+      call.entry.modelReady = made + rule.timing.changeSet * 1000 + jitter()
       changeSets.set(param(call.body, 'ChangeSetName'), {
-        at: Date.now(),
+        at: made,
+        ready: call.entry.modelReady,
         type: param(call.body, 'ChangeSetType') || 'UPDATE',
         express: param(call.body, 'DeploymentConfig.Mode') === 'EXPRESS'
       })
@@ -181,7 +190,8 @@ export const timing = {
     if (operation === 'ExecuteChangeSet') {
       const made = changeSets.get(changeSetName(param(call.body, 'ChangeSetName')))
       const t = rule.timing
-      const resourcesEnd = at + (t.configure + (made?.express ? 0 : t.stabilise)) * 1000
+      const resourcesEnd = at + (t.configure + (made?.express ? 0 : t.stabilise)) * 1000 + jitter()
+      call.entry.modelEnd = resourcesEnd
       operations.set(stackNameOf(call.body), {
         start: at,
         resourcesEnd,

@@ -75,7 +75,11 @@ export async function describeStack(
   }
 }
 
-/** Polls `poll` until it returns a value, with a growing but bounded delay; throws on timeout. */
+/**
+ * Polls `poll` until it returns a value, with a growing but bounded delay between the starts of
+ * two polls (the time a poll takes is part of it, so the rate is the one chosen); throws on
+ * timeout.
+ */
 async function pollUntil<T>(
   options: WaitOptions,
   deadline: number,
@@ -84,10 +88,12 @@ async function pollUntil<T>(
 ): Promise<T> {
   let delay = options.initialPollMs
   for (;;) {
+    const began = options.now()
     const value = await poll()
     if (value !== undefined) return value
-    if (options.now() >= deadline) return onTimeout()
-    await options.sleep(Math.min(delay, Math.max(0, deadline - options.now())))
+    const now = options.now()
+    if (now >= deadline) return onTimeout()
+    await options.sleep(Math.min(Math.max(0, delay - (now - began)), deadline - now))
     delay = Math.min(options.maxPollMs, Math.ceil(delay * 1.5))
   }
 }
