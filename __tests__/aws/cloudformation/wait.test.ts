@@ -248,6 +248,24 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
     expect(result.outputs).toEqual(NEW_OUTPUTS)
   })
 
+  it('reads the stack each poll once the events showed it settled, not only every describeEvery', async () => {
+    describeStacks(
+      stackMissing(),
+      stack('REVIEW_IN_PROGRESS'),
+      stack('REVIEW_IN_PROGRESS'),
+      stack('CREATE_COMPLETE', { Outputs: NEW_OUTPUTS })
+    )
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+    describeStackEvents([], [], [stackEvent('done', 'CREATE_COMPLETE')], [])
+    const clock = { ...fakeClock(), initialPollMs: 500, maxPollMs: 500, describeEvery: 20 }
+
+    const result = await deployStack(client, request(), clock)
+
+    expect(result.stackStatus).toBe('CREATE_COMPLETE')
+    // Poll 1 reads both; poll 2 sees the end event and a stale read; poll 3 reads again at once.
+    expect(clock.slept).toEqual([500, 500])
+  })
+
   it('fails, naming both statuses, when the reads never agree with the events', async () => {
     describeStacks(
       stackMissing(),

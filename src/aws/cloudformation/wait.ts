@@ -157,8 +157,10 @@ export async function waitForStack(
     started + options.timeoutMs,
     async () => {
       // Both reads at once when the stack is due: events are for the log, the status decides.
-      // Between, the events alone, and the stack read as soon as they show its end.
-      const due = polls++ % every === 0
+      // Between, the events alone, and the stack read as soon as they show its end. Once they
+      // showed it settled, every poll reads the stack until a read agrees (a stale read right
+      // after the end must not cost a whole `describeEvery`).
+      const due = polls++ % every === 0 || events?.settledStatus() !== undefined
       const [, read] = await Promise.all([
         events?.poll(),
         due ? describeStack(cfn, stackId) : Promise.resolve(undefined)
