@@ -28,7 +28,7 @@ export declare const TIMING_TARGET: {
   executeSlack: number
   overheadRatio: number
   settleToExit: number
-  dockerCallsBefore: { legacy: number; buildkit: number }
+  dockerCallsBefore: { legacy: number; buildkit: number; containerd: number }
 }
 
 export declare function timingRun(input: {

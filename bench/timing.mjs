@@ -12,6 +12,7 @@
 //                              jitter 1 s: when an operation ends falls anywhere between two polls,
 //                              as on AWS, instead of in the same place each run)
 //   BENCH_KEEP=1               keep the scratch workspace
+//   LOCAL_WORLD_ENGINE=buildkit|containerd  the world's engine: bench/TIMING-<ENGINE>.md instead
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -24,8 +25,11 @@ import { medians, renderTiming, timingRows, timingRun } from './timing-figures.m
 
 const RUNS = positiveInt('BENCH_TIMING_RUNS', 3)
 const PAYLOAD_MB = positiveNumber('BENCH_TIMING_PAYLOAD_MB', 16)
-const JSON_FILE = join(harness.root, 'bench/timing-results.json')
-const MD_FILE = join(harness.root, 'bench/TIMING.md')
+// The world's engine (local/world.sh): the legacy one writes TIMING.md, the others their own page.
+const ENGINE = process.env.LOCAL_WORLD_ENGINE || 'legacy'
+const SUFFIX = ENGINE === 'legacy' ? '' : `-${ENGINE}`
+const JSON_FILE = join(harness.root, `bench/timing${SUFFIX}-results.json`)
+const MD_FILE = join(harness.root, `bench/TIMING${SUFFIX.toUpperCase()}.md`)
 const BUCKET = 'timing-artifacts'
 const WORLD = ['AWS_ENDPOINT_URL', 'LOCAL_FAULT_PROXY_URL', 'LOCAL_REGISTRY_HOST', 'DOCKER_HOST']
 
@@ -102,16 +106,6 @@ async function round(ctx, i, unique, model) {
   return { build, standard, express }
 }
 
-/** Whether the world's engine builds with BuildKit (buildx present). */
-function engineKind() {
-  try {
-    harness.docker(['buildx', 'version'])
-    return 'buildkit'
-  } catch {
-    return 'legacy'
-  }
-}
-
 async function main() {
   harness.requireWorld(WORLD, 'npm run bench:timing')
   const model = { jitter: 1, ...JSON.parse(process.env.BENCH_TIMING_MODEL || '{}') }
@@ -145,7 +139,7 @@ async function main() {
       express: medians(rounds.map((r) => r.express))
     }
     const nodeStart = nodeStarts.sort((a, b) => a - b)[Math.floor(nodeStarts.length / 2)]
-    const rows = timingRows({ m, nodeStart, model: seconds, engine: engineKind() })
+    const rows = timingRows({ m, nodeStart, model: seconds, engine: ENGINE })
     const meta = {
       date: harness.isoNow(),
       machine: harness.hostSummary(),
