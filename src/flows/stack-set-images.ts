@@ -171,7 +171,7 @@ async function awaitReplication(
       )
     }
     await wait.sleep(delay)
-    delay = Math.min(wait.maxPollMs * 10, Math.ceil(delay * 1.5))
+    delay = Math.min(wait.maxPollMs * 12, Math.ceil(delay * 1.5))
   }
   const host = ecrRegistryHost({ accountId: region.preflight.accountId, region: name })
   return recordImage(

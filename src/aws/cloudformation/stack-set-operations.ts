@@ -177,8 +177,8 @@ async function waitForOperation(
       )
     }
     await wait.sleep(Math.min(delay, Math.max(0, deadline - wait.now())))
-    // Operations take minutes: polls grow to ten times a stack wait's longest interval (2.5 s).
-    delay = Math.min(wait.maxPollMs * 10, Math.ceil(delay * 1.5))
+    // Operations take minutes: polls grow to twelve times a stack wait's longest interval (2.4 s).
+    delay = Math.min(wait.maxPollMs * 12, Math.ceil(delay * 1.5))
   }
 }
 
