@@ -21,6 +21,8 @@ export interface TimingFigures {
   dockerCallsBefore: number
   dockerMs: number
   own: number
+  /** DescribeStacks and DescribeStackEvents calls a second while the stack settled */
+  settleReadsPerSecond: number
   awsCalls: number
 }
 

@@ -23,7 +23,10 @@ describe('timingRun', () => {
         call('GetCallerIdentity', 0.2),
         call('CreateChangeSet', 0.5),
         call('DescribeChangeSet', 5.6),
-        call('ExecuteChangeSet', 6)
+        call('ExecuteChangeSet', 6),
+        call('DescribeStackEvents', 7),
+        call('DescribeStacks', 8),
+        call('DescribeStackEvents', 15.1)
       ],
       dockerLog: `${ns(0.1)} ${ns(0.2)} 0 version \n`,
       model: MODEL
@@ -35,8 +38,11 @@ describe('timingRun', () => {
     // Settled at 6.02 + 9 s; exited at 15.2 s.
     expect(figures.settleToExit).toBeCloseTo(180, 0)
     expect(figures.dockerCallsBefore).toBe(1)
+    // Two reads while it settled (the one at 15.1 s came after), over 9 s.
+    expect(figures.settleReadsPerSecond).toBeCloseTo(2 / 9, 5)
     // Busy: docker 0.1-0.2, the calls, T1 after the CreateChangeSet and T2 + T3 after the execute.
-    expect(figures.own).toBeCloseTo(15_200 - (100 + 20 + 5020 + 20 + 9020), 0)
+    // (and the read at 15.1 s, after it settled).
+    expect(figures.own).toBeCloseTo(15_200 - (100 + 20 + 5020 + 20 + 9020 + 20), 0)
   })
   it('takes when the proxy ended the change set and the operation from its log (jitter)', () => {
     const figures = timingRun({
@@ -49,6 +55,7 @@ describe('timingRun', () => {
     })
     expect(figures.changeSetMs).toBe(5600)
     expect(figures.settleToExit).toBe(100)
+    expect(figures.settleReadsPerSecond).toBe(0)
     // Busy: the two calls, the change set until it was ready, the operation until it ended.
     expect(figures.own).toBeCloseTo(16_000 - (5620 + 20 + 9680), 0)
   })
@@ -77,8 +84,8 @@ describe('timingRows', () => {
       model: MODEL,
       engine: 'legacy'
     })
-    expect(rows.map((r) => r[3])).toEqual(['PASS', 'PASS', 'PASS', 'MISS', 'PASS', 'PASS'])
-    expect(rows[5]?.[1]).toBe('0.60 s ÷ 0.12 s = 5.0×')
+    expect(rows.map((r) => r[3])).toEqual(['PASS', 'PASS', 'PASS', 'MISS', 'PASS', '—', 'PASS'])
+    expect(rows[6]?.[1]).toBe('0.60 s ÷ 0.12 s = 5.0×')
   })
 
   it('takes medians figure by figure, booleans only when all agree', () => {
