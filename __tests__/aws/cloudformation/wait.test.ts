@@ -169,7 +169,8 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
     expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(3)
   })
 
-  it('does not report a stale REVIEW_IN_PROGRESS after a create as success', async () => {
+  /** A create whose reads stay REVIEW_IN_PROGRESS (as before it) twice, then show it done. */
+  const staleCreate = (): void => {
     describeStacks(
       stackMissing(),
       stack('REVIEW_IN_PROGRESS'),
@@ -177,6 +178,10 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
       stack('CREATE_COMPLETE', { Outputs: NEW_OUTPUTS })
     )
     describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+  }
+
+  it('does not report a stale REVIEW_IN_PROGRESS after a create as success', async () => {
+    staleCreate()
 
     const result = await deployStack(client, request(), fakeClock())
 
@@ -249,13 +254,7 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
   })
 
   it('reads the stack each poll once the events showed it settled, not only every describeEvery', async () => {
-    describeStacks(
-      stackMissing(),
-      stack('REVIEW_IN_PROGRESS'),
-      stack('REVIEW_IN_PROGRESS'),
-      stack('CREATE_COMPLETE', { Outputs: NEW_OUTPUTS })
-    )
-    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+    staleCreate()
     describeStackEvents([], [], [stackEvent('done', 'CREATE_COMPLETE')], [])
     const clock = { ...fakeClock(), initialPollMs: 500, maxPollMs: 500, describeEvery: 20 }
 
