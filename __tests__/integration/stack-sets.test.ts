@@ -75,7 +75,7 @@ describe('stack sets', () => {
 
   it('creates 2 accounts x 2 regions through a queued, then running operation', async () => {
     accountB = await accountBCredentials()
-    // RUNNING lasts 2.5 s, longer than any poll interval of the first 5 s (0.25 s growing by half),
+    // RUNNING lasts 2.5 s, longer than any poll interval of the first 5 s (0.2 s growing by half),
     // so a poll sees it even on a loaded machine.
     await addFault({ holdOperation: { stackSetName: stackSet, seconds: 4, queuedSeconds: 1.5 } })
     const run = await deploy(inputs(`ss1-${unique}`))
