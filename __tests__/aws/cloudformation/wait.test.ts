@@ -265,6 +265,24 @@ describe('stale reads after our own write (DescribeStacks is eventually consiste
     expect(clock.slept).toEqual([500, 500])
   })
 
+  it('reads a stack that disagrees with its end event each poll for 10 polls, then at the usual rate', async () => {
+    describeStacks(stackMissing(), stack('REVIEW_IN_PROGRESS'))
+    describeChangeSet([{ Status: 'CREATE_COMPLETE', Changes: [ADD_FUNCTION] }])
+    describeStackEvents([], [stackEvent('done', 'CREATE_COMPLETE')], [])
+    const clock = {
+      ...fakeClock(20_000),
+      initialPollMs: 500,
+      maxPollMs: 500,
+      describeEvery: 20
+    }
+
+    await failure(deployStack(client, request(), clock))
+
+    // The read before the change set; polls 1 (due) and 2 (the end event); the 10 polls after
+    // it; then only every 20th poll (21 and 41, the last, at the 20 s timeout).
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(1 + 2 + 10 + 2)
+  })
+
   it('fails, naming both statuses, when the reads never agree with the events', async () => {
     describeStacks(
       stackMissing(),

@@ -150,6 +150,7 @@ export async function waitForStack(
   let last: Stack | undefined
   let seenInProgress = false
   let polls = 0
+  let settledPolls = 0
   const every = events ? (options.describeEvery ?? 1) : 1
   return pollUntil(
     options,
@@ -157,9 +158,11 @@ export async function waitForStack(
     async () => {
       // Both reads at once when the stack is due: events are for the log, the status decides.
       // Between, the events alone, and the stack read as soon as they show its end. Once they
-      // showed it settled, every poll reads the stack until a read agrees (a stale read right
-      // after the end must not cost a whole `describeEvery`).
-      const due = polls++ % every === 0 || events?.settledStatus() !== undefined
+      // showed it settled, the next polls read the stack too (a stale read right after the end
+      // must not cost a whole `describeEvery`), up to AGREE_POLLS of them: reads that disagree
+      // longer are waited for at the usual rate.
+      const agreeing = events?.settledStatus() !== undefined && settledPolls++ < AGREE_POLLS
+      const due = polls++ % every === 0 || agreeing
       const [, read] = await Promise.all([
         events?.poll(),
         due ? describeStack(cfn, stackId) : Promise.resolve(undefined)
@@ -187,6 +190,9 @@ export async function waitForStack(
       })
   )
 }
+
+/** Polls after the events showed the stack settled that read it each time (2 s at 0.2 s). */
+const AGREE_POLLS = 10
 
 /** False for a read that cannot answer for `stackId` after `write`: none yet, or another stack. */
 function isCurrentRead(stack: Stack | undefined, stackId: string, write: OwnWrite): boolean {
