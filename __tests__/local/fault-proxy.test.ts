@@ -529,6 +529,9 @@ describe("timing (CloudFormation's own time)", () => {
       await call('CreateChangeSet', { StackName: 'app', ChangeSetName: 'cs', ...extra })
       await call('ExecuteChangeSet', { StackName: STACK_ARN, ChangeSetName: 'cs' })
       statuses.set('app', 'UPDATE_COMPLETE') // moto finishes at once
+      const execute = (await faultLog()).find((e) => e['operation'] === 'ExecuteChangeSet')
+      // No jitter: the logged end is the call's start plus T2 (+ T3) exactly.
+      expect(Number(execute?.['modelEnd']) - Date.parse(String(execute?.['time']))).toBe(total)
       expect([await statusOf('app'), await eventIds()]).toEqual(['UPDATE_IN_PROGRESS', '2,1'])
       await sleep(total - 100)
       expect(await statusOf('app')).toBe('UPDATE_IN_PROGRESS')

@@ -42,8 +42,9 @@ export interface WaitOptions {
  * The production wait: real timers; the timeout comes from `timeout-minutes`. A settling stack is
  * read with DescribeStackEvents every 0.2 s and with DescribeStacks as soon as its own end event
  * shows (and every 5 s, should the events say nothing), so an ended operation is seen 0.1 s late
- * on average; a change set is read every 0.2 s. That is 5.2 reads a second per stack at most (SAM CLI reads events every 0.5 s: samcli deployer.py, DEFAULT_CLIENT_SLEEP). AWS
- * publishes no rate limit for these reads (its answer to "Rate exceeded" is back-off and a quota
+ * on average; a change set is read every 0.2 s. That is 5.2 reads a second per stack at most
+ * (SAM CLI reads events every 0.5 s: samcli deployer.py, DEFAULT_CLIENT_SLEEP). AWS publishes no
+ * rate limit for these reads (its answer to "Rate exceeded" is back-off and a quota
  * request: knowledge-center/cloudformation-rate-exceeded-error); the clients' adaptive retry mode
  * (aws/clients.ts) is that back-off: once CloudFormation answers Throttling, the client itself
  * sends more slowly, these polls included.
